@@ -1,0 +1,156 @@
+//! Events (what happened to an email, link, page or form) and timers (what is to happen later).
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AccountId, EmailId, EntityRef, EventId, PipelineRuleId, TimerId, Timestamp, TriggerId, TriggerLinkId, WebPageId,
+};
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The email was queued.
+    Queued,
+    /// The SMTP server accepted the email.
+    Sent,
+    /// A temporary failure; the email is tried again later.
+    Retried {
+        /// Why it failed.
+        reason: String,
+    },
+    /// Sending was given up.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// The copy in the Sent folder could not be made (the email itself went out).
+    SentCopyFailed {
+        /// Why.
+        reason: String,
+    },
+    /// The open pixel was loaded.
+    Opened,
+    /// A trigger link was clicked.
+    Clicked {
+        /// Which link.
+        link: TriggerLinkId,
+    },
+    /// A public web page was opened.
+    PageOpened {
+        /// Which page.
+        page: WebPageId,
+    },
+    /// A form in an email was submitted.
+    FormSubmitted {
+        /// The answers, as submitted (field name, value).
+        fields: Vec<(String, String)>,
+    },
+    /// A trigger ran its action.
+    TriggerFired {
+        /// Which trigger.
+        trigger: TriggerId,
+    },
+    /// A trigger's action failed.
+    TriggerFailed {
+        /// Which trigger.
+        trigger: TriggerId,
+        /// Why.
+        reason: String,
+    },
+    /// An automatic send was not made (loop budget spent, recipient unsubscribed …).
+    SendSkipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// The account.
+    pub account: AccountId,
+    /// The email it is about, if any.
+    pub email: Option<EmailId>,
+    /// The CRM entity it is about, if any.
+    pub entity: Option<EntityRef>,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// It looked automated (a link scanner, an image proxy, too soon after sending): recorded, fires nothing.
+    pub automated: bool,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Our id of the event; ids grow in the order events were recorded.
+    pub id: EventId,
+    /// The event.
+    pub event: NewEvent,
+}
+
+/// Selects events for the history view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventQuery {
+    /// The account.
+    pub account: AccountId,
+    /// Only events of this email.
+    pub email: Option<EmailId>,
+    /// Only events of this entity.
+    pub entity: Option<EntityRef>,
+    /// Only events at or after this moment.
+    pub since: Option<Timestamp>,
+    /// At most this many, oldest first.
+    pub limit: u32,
+}
+
+/// What a timer does when it comes due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum TimerAction {
+    /// The email was not opened in time: run its not-opened triggers.
+    NotOpened {
+        /// The email.
+        email: EmailId,
+    },
+    /// Run one trigger's action (it was delayed).
+    RunTrigger {
+        /// The trigger.
+        trigger: TriggerId,
+        /// The email whose event fired it, if any.
+        email: Option<EmailId>,
+        /// The entity it acts on.
+        entity: EntityRef,
+    },
+    /// Send a pipeline rule's template to a lead (the rule had a delay).
+    PipelineSend {
+        /// The rule.
+        rule: PipelineRuleId,
+        /// The lead.
+        lead: EntityRef,
+    },
+}
+
+/// A timer to schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTimer {
+    /// The account.
+    pub account: AccountId,
+    /// Unique per account; scheduling a key again replaces the timer, and cancelling uses it.
+    pub key: String,
+    /// When it comes due.
+    pub due_at: Timestamp,
+    /// What it does.
+    pub action: TimerAction,
+}
+
+/// A scheduled timer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    /// Our id of the timer.
+    pub id: TimerId,
+    /// The timer.
+    pub timer: NewTimer,
+}

@@ -1,0 +1,102 @@
+//! Sending mailboxes and their limits.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AccountId, Address, MailboxId, Secret, Timezone, UserId};
+
+/// How a connection to a mail server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// TLS from the first byte (SMTP 465, IMAP 993).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (SMTP 587, IMAP 143).
+    StartTls,
+    /// No TLS at all: only for servers on the local machine or in tests.
+    Plain,
+}
+
+/// Host, port and security of one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSettings {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// TLS mode.
+    pub security: Security,
+}
+
+/// The window a daily cap is counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapWindow {
+    /// The last 24 hours, sliding (Google Workspace counts this way).
+    Rolling24h,
+    /// The calendar day in the mailbox's timezone.
+    CalendarDay,
+}
+
+/// How fast one mailbox may send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendingLimits {
+    /// The least time between two sends from this mailbox (default 1 s).
+    pub spacing: Duration,
+    /// At most this many sends per window (default 2,000).
+    pub daily_cap: u32,
+    /// How the cap's window is counted.
+    pub window: CapWindow,
+    /// Optional extra cap per minute (Microsoft 365: 30).
+    pub per_minute_cap: Option<u32>,
+}
+
+impl Default for SendingLimits {
+    fn default() -> Self {
+        Self {
+            spacing: Duration::from_secs(1),
+            daily_cap: 2_000,
+            window: CapWindow::Rolling24h,
+            per_minute_cap: None,
+        }
+    }
+}
+
+/// A mailbox a user sends from: the widget's "Add account" form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mailbox {
+    /// Our id of the mailbox.
+    pub id: MailboxId,
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// The user who owns it and sends from it.
+    pub owner: UserId,
+    /// The From header: display name and address.
+    pub from: Address,
+    /// Outgoing server.
+    pub smtp: ServerSettings,
+    /// Incoming server, for the copy in Sent; `None` means sending only (a gray check at best).
+    pub imap: Option<ServerSettings>,
+    /// Login for both servers.
+    pub login: String,
+    /// Password for both servers.
+    pub password: Secret,
+    /// Name of the Sent folder when the server's own cannot be found.
+    pub sent_folder: Option<String>,
+    /// Sending limits.
+    pub limits: SendingLimits,
+    /// Timezone for calendar-day caps.
+    pub timezone: Timezone,
+}
+
+impl SendingLimits {
+    /// The start of the cap window that contains `now`: 24 hours back, or the start of the calendar day in
+    /// `tz`.
+    pub fn window_start(&self, now: super::Timestamp, tz: Timezone) -> super::Timestamp {
+        match self.window {
+            CapWindow::Rolling24h => now - chrono::Duration::hours(24),
+            CapWindow::CalendarDay => tz.start_of_day(now),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The domain model: every record the library keeps or passes around, serde-serialisable and scoped by
+//! an [`AccountId`].
+
+mod account;
+mod address;
+mod crm;
+mod email;
+mod event;
+mod file;
+mod ids;
+mod mailbox;
+mod page;
+mod record;
+mod template;
+mod time;
+mod trigger;
+
+pub use account::{Account, NewAccount, Role, Secret, User};
+pub use address::Address;
+pub use crm::{
+    ActionOutcome, Assignee, CrmAction, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, EnumValue, FieldDef,
+    FieldEntry, FieldKind, FieldValue, Pipeline, Stage,
+};
+pub use email::{
+    Claimed, Email, EmailQuery, EmailSpec, EmailStatus, Enqueued, MailboxState, Mailing, MailingStatus, Priority,
+    StatusCounts,
+};
+pub use event::{Event, EventKind, EventQuery, NewEvent, NewTimer, Timer, TimerAction};
+pub use file::{NewFile, StoredFile};
+pub use ids::{
+    AccountId, CrmId, CrmUserId, EmailId, EnumId, EventId, FieldId, FileId, MailboxId, MailingId, PipelineId,
+    PipelineRuleId, StageId, TemplateId, TimerId, TriggerId, TriggerLinkId, UserId, WebPageId, WorkerId,
+};
+pub use mailbox::{CapWindow, Mailbox, Security, SendingLimits, ServerSettings};
+pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
+pub use record::{Record, RecordKind};
+pub use template::{AttachmentRef, Body, Content, EmailTriggers, FileKind, NotOpened, RecipientRule, Template};
+pub use time::{Timestamp, Timezone};
+pub use trigger::{Action, Deadline, Trigger, TriggerLink};

@@ -1,0 +1,55 @@
+//! Moments and timezones.
+
+use serde::{Deserialize, Serialize};
+
+/// A moment in UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// An IANA timezone such as `Europe/Moscow`, serialised by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timezone(pub chrono_tz::Tz);
+
+impl Timezone {
+    /// UTC.
+    pub const UTC: Self = Self(chrono_tz::Tz::UTC);
+
+    /// Parses an IANA name.
+    ///
+    /// # Errors
+    /// [`ValidationError::UnknownTimezone`](crate::error::ValidationError::UnknownTimezone) for an
+    /// unknown name.
+    pub fn parse(name: &str) -> Result<Self, crate::error::ValidationError> {
+        name.parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| crate::error::ValidationError::UnknownTimezone(name.to_owned()))
+    }
+
+    /// The calendar date of `at` in this timezone.
+    pub fn date_of(&self, at: Timestamp) -> chrono::NaiveDate {
+        at.with_timezone(&self.0).date_naive()
+    }
+
+    /// The UTC moment the calendar day of `at` began in this timezone.
+    pub fn start_of_day(&self, at: Timestamp) -> Timestamp {
+        use chrono::TimeZone;
+        let date = self.date_of(at);
+        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+        match self.0.from_local_datetime(&midnight) {
+            chrono::LocalResult::Single(t) => t.with_timezone(&chrono::Utc),
+            chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&chrono::Utc),
+            // Midnight skipped by a DST change: the day starts at the first moment that exists.
+            chrono::LocalResult::None => self
+                .0
+                .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+                .map_or(at, |t| t.with_timezone(&chrono::Utc)),
+        }
+    }
+}
+
+impl Default for Timezone {
+    fn default() -> Self {
+        Self::UTC
+    }
+}

@@ -1,0 +1,363 @@
+//! The store port: everything persistent, including the send queue.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::BoxError;
+use crate::model::{
+    Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
+    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind, StatusCounts,
+    StoredFile, Timer, TimerId, Timestamp, WorkerId,
+};
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such record in this account.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What kind of record.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The operation clashes with existing data.
+    #[error("{what} conflict: {detail}")]
+    Conflict {
+        /// What kind of record.
+        what: &'static str,
+        /// What clashed.
+        detail: String,
+    },
+    /// The worker's lease on the email or timer expired or was taken by another worker.
+    #[error("lease on {what} {id} expired or taken")]
+    LeaseLost {
+        /// `email` or `timer`.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// The backend failed (connection, I/O, corrupt data).
+    #[error("store backend failed")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// A not-found error for a record kind.
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// Everything persistent, including the send queue.
+///
+/// # Contract
+/// - Every record is scoped by [`AccountId`]; one account never sees another's data, and an id of another
+///   account is [`StoreError::NotFound`].
+/// - Enqueue is idempotent per `(account, idempotency_key)`: the second call returns the first email.
+/// - [`Store::claim_due`] is atomic across every process sharing the store: an email is held by at most
+///   one live lease; a mailbox gives at most one email per `spacing`, never more than its caps in their
+///   window, and those limits hold across all workers, not per process.
+/// - A lease that ends gives the email back to the queue; nothing is ever lost: an email is queued,
+///   sending, sent, failed or cancelled.
+/// - Emails of paused mailings are not claimed; cancelling a mailing cancels its queued emails.
+/// - Timers come due in `due_at` order and are leased like emails.
+/// - Implementations pass [`testkit::store_conformance`](crate::testkit::store_conformance).
+#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Creates an account and returns it with its id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn create_account(&self, account: NewAccount) -> Result<Account, StoreError>;
+
+    /// Reads an account.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id.
+    async fn get_account(&self, id: AccountId) -> Result<Account, StoreError>;
+
+    /// Inserts a record of `kind`; the store assigns its id, writes it into the JSON's `id` field and
+    /// returns it.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the account does not exist.
+    async fn insert_record(&self, account: AccountId, kind: RecordKind, body: Value) -> Result<i64, StoreError>;
+
+    /// Replaces a record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn update_record(&self, account: AccountId, kind: RecordKind, id: i64, body: Value)
+    -> Result<(), StoreError>;
+
+    /// Reads a record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn get_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<Value, StoreError>;
+
+    /// Deletes a record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn delete_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<(), StoreError>;
+
+    /// Lists an account's records of `kind` in id order.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn list_records(&self, account: AccountId, kind: RecordKind) -> Result<Vec<Value>, StoreError>;
+
+    /// Queues emails (one or many, in one batch) and answers for each in order; an email whose idempotency
+    /// key exists in its account is not queued again and its first id is returned.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when an email's mailbox does not exist in its account.
+    async fn enqueue(&self, emails: Vec<EmailSpec>) -> Result<Vec<Enqueued>, StoreError>;
+
+    /// Leases up to `limit` due emails to `worker` until `now + lease`: at most one per mailbox, from
+    /// mailboxes whose spacing has passed and whose caps allow one more; within a mailbox single emails
+    /// first, then by `seq` (so concurrent mailings alternate), then by id. Expired leases count as due.
+    /// Each claim counts as a send of its mailbox (spacing and caps) and an attempt of the email.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn claim_due(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Leases one queued email now, ahead of the queue, if its mailbox's spacing and caps allow.
+    /// `Ok(None)` when the mailbox must wait ([`Store::mailbox_state`] tells until when) or the email is
+    /// not queued.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the email does not exist in this account.
+    async fn claim_email(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError>;
+
+    /// Marks a leased email sent.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
+    async fn complete(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Gives a leased email back to the queue, due at `at`, noting why.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
+    async fn retry_at(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Marks a leased email failed, for good.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
+    async fn fail(&self, account: AccountId, id: EmailId, worker: &WorkerId, reason: &str) -> Result<(), StoreError>;
+
+    /// Reads an email.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn get_email(&self, account: AccountId, id: EmailId) -> Result<Email, StoreError>;
+
+    /// Lists emails for the queue and history views.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn list_emails(&self, query: &EmailQuery) -> Result<Vec<Email>, StoreError>;
+
+    /// Counts a mailing's emails by status.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn mailing_counts(&self, account: AccountId, mailing: MailingId) -> Result<StatusCounts, StoreError>;
+
+    /// Pauses, resumes or cancels a mailing (the [`Mailing`](crate::model::Mailing) record must exist);
+    /// cancelling cancels its queued emails and returns how many, otherwise 0.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the mailing does not exist in this account.
+    async fn set_mailing_status(
+        &self,
+        account: AccountId,
+        mailing: MailingId,
+        status: MailingStatus,
+    ) -> Result<u64, StoreError>;
+
+    /// The rate state of a mailbox at `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the mailbox does not exist in this account.
+    async fn mailbox_state(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        now: Timestamp,
+    ) -> Result<MailboxState, StoreError>;
+
+    /// Appends events, in order, in one batch.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError>;
+
+    /// Lists events, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError>;
+
+    /// Records that something keyed `key` happened once; true the first time, false ever after. This is
+    /// how "opened fires once per email" and "a one-time link fires once per entity" hold across workers.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn mark_once(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Schedules a timer; a timer with the same key in the account is replaced.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn schedule_timer(&self, timer: NewTimer) -> Result<TimerId, StoreError>;
+
+    /// Cancels the timer with this key; true when there was one.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn cancel_timer(&self, account: AccountId, key: &str) -> Result<bool, StoreError>;
+
+    /// Leases up to `limit` timers due at `now`, earliest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn claim_due_timers(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Timer>, StoreError>;
+
+    /// Removes a timer the worker has run.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
+    async fn finish_timer(&self, account: AccountId, id: TimerId, worker: &WorkerId) -> Result<(), StoreError>;
+
+    /// Stores a file and returns its id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn put_file(&self, file: NewFile) -> Result<FileId, StoreError>;
+
+    /// Reads a file.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn get_file(&self, account: AccountId, id: FileId) -> Result<StoredFile, StoreError>;
+}
+
+/// A store behind a pointer.
+pub type DynStore = dyn Store;
+
+fn to_json<T: Record>(record: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(record).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+fn from_json<T: Record>(value: Value) -> Result<T, StoreError> {
+    serde_json::from_value(value).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Typed conveniences over [`Store`], implemented for every store. Do not implement it yourself.
+#[async_trait]
+pub trait StoreExt: Store {
+    /// Inserts a typed record and returns it with its new id.
+    ///
+    /// # Errors
+    /// As [`Store::insert_record`].
+    async fn insert<T: Record>(&self, mut record: T) -> Result<T, StoreError> {
+        let id = self.insert_record(record.account(), T::KIND, to_json(&record)?).await?;
+        record.set_raw_id(id);
+        Ok(record)
+    }
+
+    /// Replaces a typed record.
+    ///
+    /// # Errors
+    /// As [`Store::update_record`].
+    async fn update<T: Record>(&self, record: &T) -> Result<(), StoreError> {
+        self.update_record(record.account(), T::KIND, record.raw_id(), to_json(record)?)
+            .await
+    }
+
+    /// Reads a typed record.
+    ///
+    /// # Errors
+    /// As [`Store::get_record`], or [`StoreError::Backend`] when the stored JSON does not fit `T`.
+    async fn get<T: Record>(&self, account: AccountId, id: impl Into<i64> + Send) -> Result<T, StoreError> {
+        from_json(self.get_record(account, T::KIND, id.into()).await?)
+    }
+
+    /// Deletes a typed record.
+    ///
+    /// # Errors
+    /// As [`Store::delete_record`].
+    async fn delete<T: Record>(&self, account: AccountId, id: impl Into<i64> + Send) -> Result<(), StoreError> {
+        self.delete_record(account, T::KIND, id.into()).await
+    }
+
+    /// Lists an account's typed records in id order.
+    ///
+    /// # Errors
+    /// As [`Store::list_records`].
+    async fn list<T: Record>(&self, account: AccountId) -> Result<Vec<T>, StoreError> {
+        self.list_records(account, T::KIND)
+            .await?
+            .into_iter()
+            .map(from_json)
+            .collect()
+    }
+
+    /// Queues one email.
+    ///
+    /// # Errors
+    /// As [`Store::enqueue`].
+    async fn enqueue_one(&self, email: EmailSpec) -> Result<Enqueued, StoreError> {
+        self.enqueue(vec![email])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("enqueue returned no answer".into()))
+    }
+}
+
+impl<T: Store + ?Sized> StoreExt for T {}

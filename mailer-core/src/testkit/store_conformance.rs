@@ -1,0 +1,860 @@
+//! Behaviour every [`Store`](crate::ports::Store) must have. Not semver-stable; for tests only.
+//!
+//! Each case makes its own account through [`StoreFixture`], so cases can run in parallel on one shared
+//! database. No case sleeps: time is passed in.
+
+use std::time::Duration;
+
+use crate::model::{
+    Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, Mailbox, Mailing, MailingStatus, NewEvent,
+    NewFile, NewTimer, PipelineRule, SendingLimits, Template, TimerAction, Trigger, TriggerLink, User, WebPage,
+};
+use crate::ports::{DynStore, StoreError, StoreExt};
+
+use super::fixture::{
+    StoreFixture, sample_link, sample_mailing, sample_page, sample_rule, sample_template, sample_trigger,
+};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn ids(claimed: &[Claimed]) -> Vec<EmailId> {
+    claimed.iter().map(|c| c.email.id).collect()
+}
+
+fn fast() -> SendingLimits {
+    SendingLimits {
+        spacing: Duration::ZERO,
+        ..SendingLimits::default()
+    }
+}
+
+/// Enqueue, claim, complete: the email ends sent, with one attempt.
+pub async fn enqueue_claim_complete(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let id = store
+        .enqueue_one(fx.email(&fx.mailbox, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let w = StoreFixture::worker(1);
+    let claimed = store.claim_due(&w, fx.now, 10, LEASE).await.expect("claim");
+    let mine: Vec<_> = claimed
+        .iter()
+        .filter(|c| c.email.spec.account == fx.account.id)
+        .collect();
+    assert_eq!(mine.len(), 1, "expected exactly our email: {claimed:?}");
+    assert_eq!(mine[0].email.id, id);
+    assert_eq!(mine[0].email.attempts, 1);
+    assert_eq!(mine[0].email.status, EmailStatus::Sending);
+    store.complete(fx.account.id, id, &w, fx.now).await.expect("complete");
+    let email = store.get_email(fx.account.id, id).await.expect("get");
+    assert_eq!(email.status, EmailStatus::Sent);
+    assert_eq!(email.sent_at, Some(fx.now));
+}
+
+/// A second worker gets nothing while the first holds the lease.
+pub async fn claim_is_exclusive(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let id = store
+        .enqueue_one(fx.email(&mb, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let a = store
+        .claim_email(fx.account.id, id, &StoreFixture::worker(1), fx.now, LEASE)
+        .await
+        .expect("claim a");
+    assert!(a.is_some(), "first claim got nothing");
+    let b = store
+        .claim_email(fx.account.id, id, &StoreFixture::worker(2), fx.now, LEASE)
+        .await
+        .expect("claim b");
+    assert!(b.is_none(), "second worker got a leased email: {b:?}");
+    let later = fx.at(Duration::from_secs(30));
+    let c = store
+        .claim_due(&StoreFixture::worker(2), later, 1000, LEASE)
+        .await
+        .expect("claim c");
+    assert!(!ids(&c).contains(&id), "claim_due handed out a leased email: {c:?}");
+}
+
+/// A lease that runs out gives the email back; the old worker can no longer finish it once it is taken.
+pub async fn lease_expiry_gives_email_back(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let id = store
+        .enqueue_one(fx.email(&mb, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
+    assert!(
+        store
+            .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    let after = fx.at(LEASE + Duration::from_secs(1));
+    let again = store
+        .claim_email(fx.account.id, id, &w2, after, LEASE)
+        .await
+        .expect("reclaim");
+    let again = again.expect("the expired lease did not give the email back");
+    assert_eq!(again.email.attempts, 2);
+    let err = store
+        .complete(fx.account.id, id, &w1, after)
+        .await
+        .expect_err("old worker completed");
+    assert!(matches!(err, StoreError::LeaseLost { .. }), "{err:?}");
+    store
+        .complete(fx.account.id, id, &w2, after)
+        .await
+        .expect("new worker completes");
+}
+
+/// `retry_at` keeps the email out of claims until its time.
+pub async fn retry_at_is_honoured(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let id = store
+        .enqueue_one(fx.email(&mb, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let w = StoreFixture::worker(1);
+    assert!(
+        store
+            .claim_email(fx.account.id, id, &w, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    let at = fx.at(Duration::from_secs(300));
+    store
+        .retry_at(fx.account.id, id, &w, at, "421 try later")
+        .await
+        .expect("retry");
+    let early = store
+        .claim_email(fx.account.id, id, &w, fx.at(Duration::from_secs(299)), LEASE)
+        .await
+        .expect("early");
+    assert!(early.is_none(), "claimed before its retry time");
+    let email = store.get_email(fx.account.id, id).await.expect("get");
+    assert_eq!(
+        (email.status, email.last_error.as_deref()),
+        (EmailStatus::Queued, Some("421 try later"))
+    );
+    let due = store.claim_email(fx.account.id, id, &w, at, LEASE).await.expect("due");
+    assert_eq!(due.map(|c| c.email.attempts), Some(2));
+}
+
+/// A failed email is never claimed again.
+pub async fn fail_is_final(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let id = store
+        .enqueue_one(fx.email(&mb, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let w = StoreFixture::worker(1);
+    assert!(
+        store
+            .claim_email(fx.account.id, id, &w, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    store
+        .fail(fx.account.id, id, &w, "550 no such user")
+        .await
+        .expect("fail");
+    let later = fx.at(Duration::from_secs(3600));
+    assert!(
+        store
+            .claim_email(fx.account.id, id, &w, later, LEASE)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    let email = store.get_email(fx.account.id, id).await.expect("get");
+    assert_eq!(email.status, EmailStatus::Failed);
+    assert_eq!(email.last_error.as_deref(), Some("550 no such user"));
+}
+
+/// One account never sees another's records, emails, events or files.
+pub async fn account_isolation(store: &DynStore) {
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let template = store
+        .insert(sample_template(a.account.id, a.user.id))
+        .await
+        .expect("insert");
+    let err = store
+        .get::<Template>(b.account.id, template.id)
+        .await
+        .expect_err("b read a's template");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert!(store.list::<Template>(b.account.id).await.expect("list").is_empty());
+    assert!(
+        store.delete::<Template>(b.account.id, template.id).await.is_err(),
+        "b deleted a's template"
+    );
+    let email = store
+        .enqueue_one(a.email(&a.mailbox, "x@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    assert!(store.get_email(b.account.id, email).await.is_err(), "b read a's email");
+    assert!(
+        store
+            .list_emails(&EmailQuery::account(b.account.id, 100))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let file = store
+        .put_file(NewFile {
+            account: a.account.id,
+            name: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: vec![1],
+        })
+        .await
+        .expect("put file");
+    assert!(store.get_file(b.account.id, file).await.is_err(), "b read a's file");
+    store
+        .append_events(vec![NewEvent {
+            account: a.account.id,
+            email: Some(email),
+            entity: None,
+            at: a.now,
+            kind: EventKind::Queued,
+            automated: false,
+        }])
+        .await
+        .expect("events");
+    let seen = store
+        .list_events(&EventQuery {
+            account: b.account.id,
+            email: Some(email),
+            entity: None,
+            since: None,
+            limit: 10,
+        })
+        .await
+        .expect("list events");
+    assert!(seen.is_empty(), "b saw a's events: {seen:?}");
+    assert!(store.mark_once(a.account.id, "opened:1", a.now).await.expect("once a"));
+    assert!(
+        store.mark_once(b.account.id, "opened:1", b.now).await.expect("once b"),
+        "once keys leaked across accounts"
+    );
+}
+
+/// Timers come due in `due_at` order, not before, and each once while leased.
+pub async fn timers_come_due_in_order(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let w = StoreFixture::worker(1);
+    let mut expected = Vec::new();
+    for (key, secs) in [("c", 300), ("a", 100), ("b", 200)] {
+        let id = store
+            .schedule_timer(NewTimer {
+                account: fx.account.id,
+                key: format!("t:{key}:{}", fx.account.id),
+                due_at: fx.at(Duration::from_secs(secs)),
+                action: TimerAction::NotOpened {
+                    email: EmailId(i64::try_from(secs).unwrap_or(0)),
+                },
+            })
+            .await
+            .expect("schedule");
+        expected.push((secs, id));
+    }
+    expected.sort_unstable();
+    let mine = |timers: Vec<crate::model::Timer>| -> Vec<_> {
+        timers
+            .into_iter()
+            .filter(|t| t.timer.account == fx.account.id)
+            .map(|t| t.id)
+            .collect()
+    };
+    assert!(
+        mine(
+            store
+                .claim_due_timers(&w, fx.at(Duration::from_secs(99)), 100, LEASE)
+                .await
+                .expect("early")
+        )
+        .is_empty()
+    );
+    let due = mine(
+        store
+            .claim_due_timers(&w, fx.at(Duration::from_secs(250)), 100, LEASE)
+            .await
+            .expect("due"),
+    );
+    assert_eq!(due, vec![expected[0].1, expected[1].1], "wrong timers or order");
+    let again = mine(
+        store
+            .claim_due_timers(&StoreFixture::worker(2), fx.at(Duration::from_secs(260)), 100, LEASE)
+            .await
+            .expect("again"),
+    );
+    assert!(again.is_empty(), "a leased timer was handed out twice: {again:?}");
+    for (_, id) in &expected[..2] {
+        store.finish_timer(fx.account.id, *id, &w).await.expect("finish");
+    }
+    let rest = mine(
+        store
+            .claim_due_timers(&w, fx.at(Duration::from_secs(400)), 100, LEASE)
+            .await
+            .expect("rest"),
+    );
+    assert_eq!(rest, vec![expected[2].1]);
+}
+
+/// Scheduling a key again replaces the timer; cancelling removes it.
+pub async fn timer_keys_replace_and_cancel(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let key = format!("not_opened:{}", fx.account.id);
+    let timer = |secs| NewTimer {
+        account: fx.account.id,
+        key: key.clone(),
+        due_at: fx.at(Duration::from_secs(secs)),
+        action: TimerAction::NotOpened { email: EmailId(1) },
+    };
+    store.schedule_timer(timer(100)).await.expect("schedule");
+    store.schedule_timer(timer(500)).await.expect("replace");
+    let w = StoreFixture::worker(1);
+    let mine = |t: Vec<crate::model::Timer>| t.into_iter().filter(|t| t.timer.account == fx.account.id).count();
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(&w, fx.at(Duration::from_secs(200)), 10, LEASE)
+                .await
+                .expect("claim")
+        ),
+        0,
+        "the replaced timer fired"
+    );
+    assert!(store.cancel_timer(fx.account.id, &key).await.expect("cancel"));
+    assert!(!store.cancel_timer(fx.account.id, &key).await.expect("cancel twice"));
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(&w, fx.at(Duration::from_secs(600)), 10, LEASE)
+                .await
+                .expect("claim")
+        ),
+        0,
+        "a cancelled timer fired"
+    );
+}
+
+/// Every record kind goes in, comes out equal, lists, updates and deletes.
+pub async fn crud_round_trips(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let account = store.get_account(fx.account.id).await.expect("get account");
+    assert_eq!(account, fx.account);
+    let acc = fx.account.id;
+    let template = store.insert(sample_template(acc, fx.user.id)).await.expect("template");
+    round_trip::<User>(store, fx.user.clone(), |u| u.name = "Renamed".into()).await;
+    round_trip::<Mailbox>(store, fx.mailbox.clone(), |m| m.limits.daily_cap = 30).await;
+    round_trip::<Template>(store, template.clone(), |t| t.public = true).await;
+    round_trip::<Trigger>(store, store.insert(sample_trigger(acc)).await.expect("trigger"), |t| {
+        t.name = "B".into()
+    })
+    .await;
+    round_trip::<TriggerLink>(store, store.insert(sample_link(acc)).await.expect("link"), |l| {
+        l.once = false
+    })
+    .await;
+    round_trip::<WebPage>(store, store.insert(sample_page(acc)).await.expect("page"), |p| {
+        p.slug = "x".into()
+    })
+    .await;
+    round_trip::<PipelineRule>(
+        store,
+        store
+            .insert(sample_rule(acc, template.id, fx.mailbox.id))
+            .await
+            .expect("rule"),
+        |r| r.delay = Duration::from_secs(60),
+    )
+    .await;
+    round_trip::<Mailing>(
+        store,
+        store
+            .insert(sample_mailing(acc, template.id, fx.mailbox.id, fx.user.id, fx.now))
+            .await
+            .expect("mailing"),
+        |m| m.total = 7,
+    )
+    .await;
+    let bytes: Vec<u8> = (0..=255).collect();
+    let file = store
+        .put_file(NewFile {
+            account: acc,
+            name: "offer.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: bytes.clone(),
+        })
+        .await
+        .expect("put file");
+    let got = store.get_file(acc, file).await.expect("get file");
+    assert_eq!((got.file.name.as_str(), got.file.bytes), ("offer.pdf", bytes));
+}
+
+async fn round_trip<T: crate::model::Record + PartialEq>(store: &DynStore, record: T, change: impl FnOnce(&mut T)) {
+    let acc = record.account();
+    let got: T = store.get(acc, record.raw_id()).await.expect("get");
+    assert_eq!(got, record, "{:?} changed on the way through the store", T::KIND);
+    assert!(
+        store.list::<T>(acc).await.expect("list").contains(&record),
+        "{:?} missing from list",
+        T::KIND
+    );
+    let mut changed = record.clone();
+    change(&mut changed);
+    store.update(&changed).await.expect("update");
+    assert_eq!(
+        store.get::<T>(acc, record.raw_id()).await.expect("get"),
+        changed,
+        "{:?} update lost",
+        T::KIND
+    );
+    store.delete::<T>(acc, record.raw_id()).await.expect("delete");
+    assert!(
+        matches!(
+            store.get::<T>(acc, record.raw_id()).await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "{:?} not deleted",
+        T::KIND
+    );
+    store.insert(changed).await.expect("insert again");
+}
+
+/// The same idempotency key gives the first email back, not a second one.
+pub async fn enqueue_is_idempotent(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mut spec = fx.email(&fx.mailbox, "a@example.com");
+    spec.idempotency_key = Some("mailing:1:lead:7".into());
+    let first = store.enqueue_one(spec.clone()).await.expect("first");
+    let again = store.enqueue(vec![spec.clone(), spec]).await.expect("again");
+    assert!(first.created);
+    assert!(again.iter().all(|e| e.id == first.id && !e.created), "{again:?}");
+    assert_eq!(
+        store
+            .list_emails(&EmailQuery::account(fx.account.id, 100))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+/// A mailbox gives one email per spacing, whoever asks.
+pub async fn spacing_holds_across_workers(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx
+        .add_mailbox(SendingLimits {
+            spacing: Duration::from_secs(10),
+            ..SendingLimits::default()
+        })
+        .await;
+    let mut specs = Vec::new();
+    for i in 0..3 {
+        specs.push(fx.email(&mb, &format!("s{i}@example.com")));
+    }
+    let ids: Vec<EmailId> = store
+        .enqueue(specs)
+        .await
+        .expect("enqueue")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let mine = |c: Vec<Claimed>| c.into_iter().filter(|c| ids.contains(&c.email.id)).count();
+    assert_eq!(
+        mine(
+            store
+                .claim_due(&StoreFixture::worker(1), fx.now, 100, LEASE)
+                .await
+                .expect("a")
+        ),
+        1
+    );
+    assert_eq!(
+        mine(
+            store
+                .claim_due(&StoreFixture::worker(2), fx.at(Duration::from_secs(9)), 100, LEASE)
+                .await
+                .expect("b")
+        ),
+        0,
+        "spacing broken"
+    );
+    assert_eq!(
+        mine(
+            store
+                .claim_due(&StoreFixture::worker(2), fx.at(Duration::from_secs(10)), 100, LEASE)
+                .await
+                .expect("c")
+        ),
+        1
+    );
+    let state = store
+        .mailbox_state(fx.account.id, mb.id, fx.at(Duration::from_secs(10)))
+        .await
+        .expect("state");
+    assert_eq!(state.next_send_at, Some(fx.at(Duration::from_secs(20))));
+    assert_eq!(state.sent_in_window, 2);
+}
+
+/// No mailbox sends more than its daily cap in the window.
+pub async fn daily_cap_holds(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx
+        .add_mailbox(SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: 3,
+            ..SendingLimits::default()
+        })
+        .await;
+    let specs = (0..5).map(|i| fx.email(&mb, &format!("c{i}@example.com"))).collect();
+    let ids: Vec<EmailId> = store
+        .enqueue(specs)
+        .await
+        .expect("enqueue")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let w = StoreFixture::worker(1);
+    let mut claimed = 0;
+    for step in 0..10u64 {
+        let c = store
+            .claim_due(&w, fx.at(Duration::from_secs(step * 60)), 100, LEASE)
+            .await
+            .expect("claim");
+        for c in c.into_iter().filter(|c| ids.contains(&c.email.id)) {
+            claimed += 1;
+            store
+                .complete(fx.account.id, c.email.id, &w, fx.now)
+                .await
+                .expect("complete");
+        }
+    }
+    assert_eq!(claimed, 3, "cap of 3 broken");
+    let next_day = fx.at(Duration::from_secs(24 * 3600 + 1));
+    let c = store.claim_due(&w, next_day, 100, LEASE).await.expect("claim next day");
+    assert_eq!(
+        c.into_iter().filter(|c| ids.contains(&c.email.id)).count(),
+        1,
+        "the window did not roll"
+    );
+}
+
+/// Single emails go before mailing traffic of the same mailbox.
+pub async fn single_before_mailing(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let template = store
+        .insert(sample_template(fx.account.id, fx.user.id))
+        .await
+        .expect("template");
+    let mailing = store
+        .insert(sample_mailing(fx.account.id, template.id, mb.id, fx.user.id, fx.now))
+        .await
+        .expect("mailing");
+    store
+        .enqueue((0..3).map(|i| fx.mailing_email(&mb, mailing.id, i)).collect())
+        .await
+        .expect("mailing emails");
+    let single = store
+        .enqueue_one(fx.email(&mb, "single@example.com"))
+        .await
+        .expect("single")
+        .id;
+    let w = StoreFixture::worker(1);
+    let first = store.claim_due(&w, fx.now, 100, LEASE).await.expect("claim");
+    let ours: Vec<_> = first.iter().filter(|c| c.email.spec.mailbox == mb.id).collect();
+    assert_eq!(ours.len(), 1, "one per mailbox per claim: {ours:?}");
+    assert_eq!(ours[0].email.id, single, "the single email did not go first");
+}
+
+/// Two mailings of one mailbox alternate.
+pub async fn mailings_alternate(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let template = store
+        .insert(sample_template(fx.account.id, fx.user.id))
+        .await
+        .expect("template");
+    let m1 = store
+        .insert(sample_mailing(fx.account.id, template.id, mb.id, fx.user.id, fx.now))
+        .await
+        .expect("m1");
+    let m2 = store
+        .insert(sample_mailing(fx.account.id, template.id, mb.id, fx.user.id, fx.now))
+        .await
+        .expect("m2");
+    store
+        .enqueue((0..3).map(|i| fx.mailing_email(&mb, m1.id, i)).collect())
+        .await
+        .expect("m1 emails");
+    store
+        .enqueue((0..3).map(|i| fx.mailing_email(&mb, m2.id, i)).collect())
+        .await
+        .expect("m2 emails");
+    let w = StoreFixture::worker(1);
+    let mut order = Vec::new();
+    for step in 0..6u64 {
+        for c in store
+            .claim_due(&w, fx.at(Duration::from_secs(step)), 100, LEASE)
+            .await
+            .expect("claim")
+        {
+            if c.email.spec.mailbox == mb.id {
+                order.push(c.email.spec.mailing);
+                store
+                    .complete(fx.account.id, c.email.id, &w, fx.now)
+                    .await
+                    .expect("complete");
+            }
+        }
+    }
+    let m = |x: &Mailing| Some(x.id);
+    assert_eq!(
+        order,
+        vec![m(&m1), m(&m2), m(&m1), m(&m2), m(&m1), m(&m2)],
+        "mailings did not alternate"
+    );
+}
+
+/// A paused mailing waits and loses nothing; resumed, it goes on; cancelled, its queued emails are cancelled.
+pub async fn pause_resume_cancel_mailing(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let template = store
+        .insert(sample_template(fx.account.id, fx.user.id))
+        .await
+        .expect("template");
+    let mailing = store
+        .insert(sample_mailing(fx.account.id, template.id, mb.id, fx.user.id, fx.now))
+        .await
+        .expect("mailing");
+    store
+        .enqueue((0..4).map(|i| fx.mailing_email(&mb, mailing.id, i)).collect())
+        .await
+        .expect("emails");
+    let w = StoreFixture::worker(1);
+    let ours = |c: Vec<Claimed>| {
+        c.into_iter()
+            .filter(|c| c.email.spec.mailbox == mb.id)
+            .collect::<Vec<_>>()
+    };
+    let first = ours(store.claim_due(&w, fx.now, 100, LEASE).await.expect("claim"));
+    assert_eq!(first.len(), 1);
+    store
+        .complete(fx.account.id, first[0].email.id, &w, fx.now)
+        .await
+        .expect("complete");
+    store
+        .set_mailing_status(fx.account.id, mailing.id, MailingStatus::Paused)
+        .await
+        .expect("pause");
+    assert!(
+        ours(
+            store
+                .claim_due(&w, fx.at(Duration::from_secs(5)), 100, LEASE)
+                .await
+                .expect("paused")
+        )
+        .is_empty(),
+        "a paused mailing sent"
+    );
+    assert_eq!(
+        store
+            .get::<Mailing>(fx.account.id, mailing.id)
+            .await
+            .expect("get")
+            .status,
+        MailingStatus::Paused
+    );
+    store
+        .set_mailing_status(fx.account.id, mailing.id, MailingStatus::Running)
+        .await
+        .expect("resume");
+    let second = ours(
+        store
+            .claim_due(&w, fx.at(Duration::from_secs(6)), 100, LEASE)
+            .await
+            .expect("resumed"),
+    );
+    assert_eq!(second.len(), 1, "resume did not send");
+    assert_ne!(second[0].email.id, first[0].email.id, "resume sent a duplicate");
+    store
+        .complete(fx.account.id, second[0].email.id, &w, fx.now)
+        .await
+        .expect("complete");
+    let cancelled = store
+        .set_mailing_status(fx.account.id, mailing.id, MailingStatus::Cancelled)
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled, 2);
+    let counts = store.mailing_counts(fx.account.id, mailing.id).await.expect("counts");
+    assert_eq!((counts.sent, counts.cancelled, counts.waiting), (2, 2, 0), "{counts:?}");
+}
+
+/// `mark_once` is true once per key.
+pub async fn mark_once_is_once(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    assert!(
+        store
+            .mark_once(fx.account.id, "link:8:lead:1", fx.now)
+            .await
+            .expect("first")
+    );
+    assert!(
+        !store
+            .mark_once(fx.account.id, "link:8:lead:1", fx.now)
+            .await
+            .expect("second")
+    );
+    assert!(
+        store
+            .mark_once(fx.account.id, "link:8:lead:2", fx.now)
+            .await
+            .expect("other key")
+    );
+}
+
+/// Events come back in order, filtered by email and entity.
+pub async fn events_round_trip(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let email = store
+        .enqueue_one(fx.email(&fx.mailbox, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let lead = crate::model::EntityRef::lead(7);
+    let kinds = [
+        EventKind::Queued,
+        EventKind::Sent,
+        EventKind::Opened,
+        EventKind::Failed { reason: "x".into() },
+    ];
+    let events = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| NewEvent {
+            account: fx.account.id,
+            email: Some(email),
+            entity: Some(lead),
+            at: fx.at(Duration::from_secs(u64::try_from(i).unwrap_or(0))),
+            kind: k.clone(),
+            automated: i == 2,
+        })
+        .collect::<Vec<_>>();
+    store.append_events(events.clone()).await.expect("append");
+    let q = EventQuery {
+        account: fx.account.id,
+        email: Some(email),
+        entity: None,
+        since: None,
+        limit: 100,
+    };
+    let got: Vec<NewEvent> = store
+        .list_events(&q)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(got, events);
+    let q = EventQuery {
+        account: fx.account.id,
+        email: None,
+        entity: Some(lead),
+        since: Some(fx.at(Duration::from_secs(2))),
+        limit: 1,
+    };
+    let got = store.list_events(&q).await.expect("list since");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].event.kind, EventKind::Opened);
+    assert!(got[0].event.automated);
+}
+
+/// The queue and history views filter by status, mailbox and page.
+pub async fn list_emails_filters(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let a = store
+        .enqueue_one(fx.email(&fx.mailbox, "a@example.com"))
+        .await
+        .expect("a")
+        .id;
+    let b = store.enqueue_one(fx.email(&mb, "b@example.com")).await.expect("b").id;
+    let c = store.enqueue_one(fx.email(&mb, "c@example.com")).await.expect("c").id;
+    let w = StoreFixture::worker(1);
+    assert!(
+        store
+            .claim_email(fx.account.id, b, &w, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    store.complete(fx.account.id, b, &w, fx.now).await.expect("complete");
+    let mut q = EmailQuery::account(fx.account.id, 100);
+    let all: Vec<EmailId> = store.list_emails(&q).await.expect("all").iter().map(|e| e.id).collect();
+    assert_eq!(all, vec![a, b, c]);
+    q.statuses = vec![EmailStatus::Queued];
+    q.mailbox = Some(mb.id);
+    let queued: Vec<EmailId> = store
+        .list_emails(&q)
+        .await
+        .expect("queued")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(queued, vec![c]);
+    let mut page = EmailQuery::account(fx.account.id, 1);
+    page.after = Some(a);
+    let next: Vec<EmailId> = store
+        .list_emails(&page)
+        .await
+        .expect("page")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(next, vec![b]);
+}
+
+/// Enqueueing for a mailbox of another account is refused.
+pub async fn enqueue_checks_mailbox(store: &DynStore) {
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let err = store
+        .enqueue_one(a.email(&b.mailbox, "x@example.com"))
+        .await
+        .expect_err("enqueued on b's mailbox");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+/// Generates one `#[test]` per store conformance case. `$setup` is an async fn returning
+/// `Option<S>` where `S` derefs to a store (`Box<dyn Store>`, `Arc<MemoryStore>` …); `None` skips (the
+/// setup prints why; it must panic instead when `MAILER_TEST_REQUIRE_ALL=1`).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($setup:path) => {
+        $crate::__conformance_tests!($setup, store_conformance;
+            enqueue_claim_complete, claim_is_exclusive, lease_expiry_gives_email_back, retry_at_is_honoured,
+            fail_is_final, account_isolation, timers_come_due_in_order, timer_keys_replace_and_cancel,
+            crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
+            single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
+            events_round_trip, list_emails_filters, enqueue_checks_mailbox);
+    };
+}

@@ -1,0 +1,14 @@
+//! `mailer-smtp`: the SMTP and IMAP transport: sending through lettre, copies to Sent over IMAP, and the mailbox check.
+//!
+//! This crate is a placeholder in the workspace layout: its implementation is the subject of its own issue
+//! and nothing here is usable yet. Everything it will implement is specified by the ports in
+//! [`mailer_core::ports`] and checked by the conformance suites in `mailer_core::testkit`.
+//!
+//! # Example
+//! ```
+//! // The port this crate implements:
+//! use mailer_core::ports;
+//! # let _ = std::any::type_name::<dyn ports::Store>();
+//! ```
+
+pub use mailer_core;

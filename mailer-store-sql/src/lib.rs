@@ -1,0 +1,14 @@
+//! `mailer-store-sql`: the SQL store: SQLite (embedded default) and PostgreSQL (many workers on one database).
+//!
+//! This crate is a placeholder in the workspace layout: its implementation is the subject of its own issue
+//! and nothing here is usable yet. Everything it will implement is specified by the ports in
+//! [`mailer_core::ports`] and checked by the conformance suites in `mailer_core::testkit`.
+//!
+//! # Example
+//! ```
+//! // The port this crate implements:
+//! use mailer_core::ports;
+//! # let _ = std::any::type_name::<dyn ports::Store>();
+//! ```
+
+pub use mailer_core;
