@@ -28,9 +28,14 @@
 //! - [`testkit`]: doubles and conformance suites (feature `testkit`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod engine;
 pub mod error;
+pub mod loops;
 pub mod model;
 pub mod ports;
+pub mod queue;
+pub mod template;
+pub mod trigger;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;

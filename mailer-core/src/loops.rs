@@ -1,0 +1,1 @@
+//! Loop safety: the template → trigger → template graph and the run-time budget.

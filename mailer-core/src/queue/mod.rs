@@ -1,0 +1,1 @@
+//! Queue policy: spacing, daily caps, provider presets, priorities and retries, as pure functions.

@@ -1,0 +1,1 @@
+//! Templates: Liquid for CRM data plus the widget's `{tokens}`, compiled once and rendered per recipient, HTML-safe.

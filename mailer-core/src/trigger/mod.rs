@@ -1,0 +1,1 @@
+//! Triggers: the launch rules of the widget, automated-click detection and the actions they run.
