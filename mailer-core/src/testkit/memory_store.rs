@@ -1,6 +1,6 @@
 //! An in-memory [`Store`]: the reference implementation of the store contract.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use crate::model::{
     WorkerId,
 };
 use crate::ports::{Store, StoreError};
+use crate::queue::{next_allowed, sends_in_window};
 
 /// A [`Store`] in memory, for tests, examples and the simulation. It keeps everything behind one mutex and
 /// indexes the queue per mailbox, so claims stay fast with many mailboxes and emails.
@@ -59,7 +60,7 @@ struct MailboxRow {
     limits: SendingLimits,
     timezone: Timezone,
     next_send_at: Option<Timestamp>,
-    sends: VecDeque<Timestamp>,
+    sends: Vec<Timestamp>,
     waiting: BTreeSet<QueueKey>,
 }
 
@@ -70,39 +71,25 @@ impl MailboxRow {
             limits: SendingLimits::default(),
             timezone: Timezone::UTC,
             next_send_at: None,
-            sends: VecDeque::new(),
+            sends: Vec::new(),
             waiting: BTreeSet::new(),
         }
     }
 
     fn sent_in_window(&self, now: Timestamp) -> u32 {
-        let start = self.limits.window_start(now, self.timezone);
-        u32::try_from(self.sends.iter().filter(|t| **t > start && **t <= now).count()).unwrap_or(u32::MAX)
+        sends_in_window(&self.limits, self.timezone, &self.sends, now)
     }
 
     fn may_send(&self, now: Timestamp) -> bool {
-        if self.next_send_at.is_some_and(|t| t > now) {
-            return false;
-        }
-        if self.sent_in_window(now) >= self.limits.daily_cap {
-            return false;
-        }
-        match self.limits.per_minute_cap {
-            Some(cap) => {
-                let minute_ago = now - chrono::Duration::minutes(1);
-                let last_minute = self.sends.iter().filter(|t| **t > minute_ago && **t <= now).count();
-                last_minute < usize::try_from(cap).unwrap_or(usize::MAX)
-            }
-            None => true,
-        }
+        next_allowed(&self.limits, self.timezone, self.next_send_at, &self.sends, now) <= now
     }
 
     fn record_send(&mut self, now: Timestamp) {
         self.next_send_at = Some(now + chrono::Duration::from_std(self.limits.spacing).unwrap_or_default());
-        self.sends.push_back(now);
+        self.sends.push(now);
         let horizon = now - chrono::Duration::hours(49);
-        while self.sends.front().is_some_and(|t| *t < horizon) {
-            self.sends.pop_front();
+        if self.sends.first().is_some_and(|t| *t < horizon) {
+            self.sends.retain(|t| *t >= horizon);
         }
     }
 }
