@@ -13,6 +13,9 @@ pub enum ValidationError {
     /// Not an IANA timezone name.
     #[error("unknown timezone: {0:?}")]
     UnknownTimezone(String),
+    /// A required part is missing.
+    #[error("{0} is missing")]
+    Missing(&'static str),
     /// The email has no recipient at all.
     #[error("the email has no recipient")]
     NoRecipient,

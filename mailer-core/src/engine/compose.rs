@@ -1,0 +1,164 @@
+//! Compose and validate: an editor's draft (or a template) becomes an email ready to queue, or a typed
+//! error; nothing is queued until everything checks out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::model::{
+    AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId, MailingId,
+    Priority, RecipientRule, Role, Template, TemplateId, Timestamp, User, UserId,
+};
+use crate::ports::StoreExt;
+
+use super::{Engine, EngineError, rights};
+
+/// What the editor sends: a template, or content written by hand, or both (the content overrides).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Draft {
+    /// The account.
+    pub account: AccountId,
+    /// The user sending.
+    pub sender: UserId,
+    /// The mailbox it goes from (the sender's own).
+    pub mailbox: MailboxId,
+    /// The CRM entity it is about.
+    pub entity: Option<EntityRef>,
+    /// The template used, if any.
+    pub template: Option<TemplateId>,
+    /// Content written or edited by hand; the template's when `None`.
+    pub content: Option<Content>,
+    /// Send to every contact of the entity with an address; the template's rule when `None`.
+    pub to_entity_contacts: Option<bool>,
+    /// Addresses typed by hand (`a@b.c` or `Name <a@b.c>`).
+    pub to: Vec<String>,
+    /// Copy.
+    pub cc: Vec<String>,
+    /// Hidden copy.
+    pub bcc: Vec<String>,
+    /// Files attached by hand (stored files).
+    pub attachments: Vec<AttachmentRef>,
+    /// Triggers; the template's when `None`.
+    pub triggers: Option<EmailTriggers>,
+    /// Leave the signature out; the template's setting when `None`.
+    pub signature_disabled: Option<bool>,
+    /// Not before this moment.
+    pub not_before: Option<Timestamp>,
+}
+
+fn parse_all(list: &[String]) -> Result<Vec<Address>, ValidationError> {
+    list.iter().filter(|s| !s.trim().is_empty()).map(|s| Address::parse(s)).collect()
+}
+
+/// Checks a not-opened timer: at least one minute.
+pub(crate) fn check_triggers(triggers: &EmailTriggers) -> Result<(), ValidationError> {
+    match &triggers.not_opened {
+        Some(n) if n.after < std::time::Duration::from_secs(60) => Err(ValidationError::OutOfRange {
+            what: "not-opened timer",
+            detail: format!("{:?} is under the minimum of 1 minute", n.after),
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Engine {
+    /// Turns a draft into an email ready to queue, checking the sender's rights, every address, the sizes
+    /// and the triggers.
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] for bad input, [`EngineError::Forbidden`] when the user may not use the
+    /// mailbox or template, [`EngineError::Store`] when a record is missing.
+    pub async fn compose(&self, draft: &Draft) -> Result<EmailSpec, EngineError> {
+        let store = &self.ports.store;
+        let user: User = store.get(draft.account, draft.sender).await?;
+        let mailbox: Mailbox = store.get(draft.account, draft.mailbox).await?;
+        if mailbox.owner != user.id && user.role != Role::Admin {
+            return Err(EngineError::Forbidden("a user sends from their own mailbox only".into()));
+        }
+        let template: Option<Template> = match draft.template {
+            Some(id) => {
+                let t: Template = store.get(draft.account, id).await?;
+                if !rights::can_use(&user, &t) {
+                    return Err(EngineError::Forbidden(format!("template {id} is not available to this user")));
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        self.spec_from(draft, &mailbox, template.as_ref(), None)
+    }
+
+    /// Builds and checks the email of `draft` from already loaded records; `mailing` makes it the email of
+    /// one entity of a mailing (deterministic Message-ID and idempotency key).
+    pub(crate) fn spec_from(
+        &self,
+        draft: &Draft,
+        mailbox: &Mailbox,
+        template: Option<&Template>,
+        mailing: Option<(MailingId, i64)>,
+    ) -> Result<EmailSpec, EngineError> {
+        let content = draft
+            .content
+            .clone()
+            .or_else(|| template.map(|t| t.content.clone()))
+            .ok_or(ValidationError::Missing("content"))?;
+        let mut to = parse_all(&draft.to)?;
+        let cc = parse_all(&draft.cc)?;
+        let bcc = parse_all(&draft.bcc)?;
+        let rule_contacts = match template.map(|t| &t.recipients) {
+            Some(RecipientRule::Fixed { address }) => {
+                to.push(address.clone());
+                false
+            }
+            Some(RecipientRule::EntityContacts) => true,
+            None => false,
+        };
+        let to_entity_contacts = draft.to_entity_contacts.unwrap_or(rule_contacts) && draft.entity.is_some();
+        if !to_entity_contacts && to.is_empty() && cc.is_empty() && bcc.is_empty() {
+            return Err(ValidationError::NoRecipient.into());
+        }
+        let limits = &self.config.limits;
+        limits.check_body(content.subject.len() + content.body.source().len() + content.text.as_ref().map_or(0, String::len))?;
+        let manual = limits.check_files(&draft.attachments, limits.manual_attachments)?;
+        let template_files = template.map(|t| t.attachments.clone()).unwrap_or_default();
+        let from_template = limits.check_files(&template_files, limits.template_attachments)?;
+        if manual.saturating_add(from_template) > limits.total {
+            return Err(ValidationError::AttachmentsTooLarge { limit: limits.total, actual: manual + from_template }.into());
+        }
+        let triggers = draft.triggers.clone().or_else(|| template.map(|t| t.triggers.clone())).unwrap_or_default();
+        check_triggers(&triggers)?;
+        let now = self.now();
+        let domain = mailbox.from.domain().to_owned();
+        let (message_id, idempotency_key, priority, seq) = match (mailing, draft.entity) {
+            (Some((m, seq)), Some(e)) => {
+                let key = format!("mailing:{m}:{:?}:{}", e.kind, e.id).to_ascii_lowercase();
+                let mid = format!("m{m}.{:?}{}", e.kind, e.id).to_ascii_lowercase();
+                (self.message_id(draft.account, &domain, Some(&mid)), Some(key), Priority::Mailing, seq)
+            }
+            _ => (self.message_id(draft.account, &domain, None), None, Priority::Single, 0),
+        };
+        let mut attachments = template_files;
+        attachments.extend(draft.attachments.iter().cloned());
+        Ok(EmailSpec {
+            account: draft.account,
+            mailbox: mailbox.id,
+            sender: draft.sender,
+            entity: draft.entity,
+            template: template.map(|t| t.id),
+            to_entity_contacts,
+            to,
+            cc,
+            bcc,
+            content,
+            attachments,
+            triggers,
+            signature_disabled: draft.signature_disabled.or_else(|| template.map(|t| t.signature_disabled)).unwrap_or(false),
+            message_id,
+            idempotency_key,
+            mailing: mailing.map(|(m, _)| m),
+            priority,
+            seq,
+            not_before: draft.not_before.unwrap_or(now).max(now),
+            created_at: now,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Size limits checked before anything is queued.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::model::{AttachmentRef, FileKind};
+
+const MB: u64 = 1024 * 1024;
+
+/// The widget's size limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeLimits {
+    /// The body (HTML and text) of one email: 8 MB.
+    pub body: u64,
+    /// Files attached by hand while writing an email, together: 100 MB.
+    pub manual_attachments: u64,
+    /// Files attached to a template, together: 50 MB.
+    pub template_attachments: u64,
+    /// One inline image: 5 MB.
+    pub image: u64,
+    /// Every file of one email, link attachments fetched at send time included: 100 MB.
+    pub total: u64,
+}
+
+impl Default for SizeLimits {
+    fn default() -> Self {
+        Self { body: 8 * MB, manual_attachments: 100 * MB, template_attachments: 50 * MB, image: 5 * MB, total: 100 * MB }
+    }
+}
+
+impl SizeLimits {
+    /// Checks a body's size.
+    ///
+    /// # Errors
+    /// [`ValidationError::BodyTooLarge`].
+    pub fn check_body(&self, bytes: usize) -> Result<(), ValidationError> {
+        let actual = bytes as u64;
+        if actual > self.body {
+            return Err(ValidationError::BodyTooLarge { limit: self.body, actual });
+        }
+        Ok(())
+    }
+
+    /// Checks stored attachments against `limit` together, and each inline image against the image limit.
+    ///
+    /// # Errors
+    /// [`ValidationError::AttachmentsTooLarge`].
+    pub fn check_files(&self, files: &[AttachmentRef], limit: u64) -> Result<u64, ValidationError> {
+        let mut sum = 0u64;
+        for file in files {
+            if let AttachmentRef::Stored { size, kind, .. } = file {
+                if *kind == FileKind::InlineImage && *size > self.image {
+                    return Err(ValidationError::AttachmentsTooLarge { limit: self.image, actual: *size });
+                }
+                sum = sum.saturating_add(*size);
+            }
+        }
+        if sum > limit {
+            return Err(ValidationError::AttachmentsTooLarge { limit, actual: sum });
+        }
+        Ok(sum)
+    }
+}
