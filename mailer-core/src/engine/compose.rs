@@ -46,7 +46,10 @@ pub struct Draft {
 }
 
 fn parse_all(list: &[String]) -> Result<Vec<Address>, ValidationError> {
-    list.iter().filter(|s| !s.trim().is_empty()).map(|s| Address::parse(s)).collect()
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Address::parse(s))
+        .collect()
 }
 
 /// Checks a not-opened timer: at least one minute.
@@ -72,13 +75,17 @@ impl Engine {
         let user: User = store.get(draft.account, draft.sender).await?;
         let mailbox: Mailbox = store.get(draft.account, draft.mailbox).await?;
         if mailbox.owner != user.id && user.role != Role::Admin {
-            return Err(EngineError::Forbidden("a user sends from their own mailbox only".into()));
+            return Err(EngineError::Forbidden(
+                "a user sends from their own mailbox only".into(),
+            ));
         }
         let template: Option<Template> = match draft.template {
             Some(id) => {
                 let t: Template = store.get(draft.account, id).await?;
                 if !rights::can_use(&user, &t) {
-                    return Err(EngineError::Forbidden(format!("template {id} is not available to this user")));
+                    return Err(EngineError::Forbidden(format!(
+                        "template {id} is not available to this user"
+                    )));
                 }
                 Some(t)
             }
@@ -117,14 +124,24 @@ impl Engine {
             return Err(ValidationError::NoRecipient.into());
         }
         let limits = &self.config.limits;
-        limits.check_body(content.subject.len() + content.body.source().len() + content.text.as_ref().map_or(0, String::len))?;
+        limits.check_body(
+            content.subject.len() + content.body.source().len() + content.text.as_ref().map_or(0, String::len),
+        )?;
         let manual = limits.check_files(&draft.attachments, limits.manual_attachments)?;
         let template_files = template.map(|t| t.attachments.clone()).unwrap_or_default();
         let from_template = limits.check_files(&template_files, limits.template_attachments)?;
         if manual.saturating_add(from_template) > limits.total {
-            return Err(ValidationError::AttachmentsTooLarge { limit: limits.total, actual: manual + from_template }.into());
+            return Err(ValidationError::AttachmentsTooLarge {
+                limit: limits.total,
+                actual: manual + from_template,
+            }
+            .into());
         }
-        let triggers = draft.triggers.clone().or_else(|| template.map(|t| t.triggers.clone())).unwrap_or_default();
+        let triggers = draft
+            .triggers
+            .clone()
+            .or_else(|| template.map(|t| t.triggers.clone()))
+            .unwrap_or_default();
         check_triggers(&triggers)?;
         let now = self.now();
         let domain = mailbox.from.domain().to_owned();
@@ -132,7 +149,12 @@ impl Engine {
             (Some((m, seq)), Some(e)) => {
                 let key = format!("mailing:{m}:{:?}:{}", e.kind, e.id).to_ascii_lowercase();
                 let mid = format!("m{m}.{:?}{}", e.kind, e.id).to_ascii_lowercase();
-                (self.message_id(draft.account, &domain, Some(&mid)), Some(key), Priority::Mailing, seq)
+                (
+                    self.message_id(draft.account, &domain, Some(&mid)),
+                    Some(key),
+                    Priority::Mailing,
+                    seq,
+                )
             }
             _ => (self.message_id(draft.account, &domain, None), None, Priority::Single, 0),
         };
@@ -151,7 +173,10 @@ impl Engine {
             content,
             attachments,
             triggers,
-            signature_disabled: draft.signature_disabled.or_else(|| template.map(|t| t.signature_disabled)).unwrap_or(false),
+            signature_disabled: draft
+                .signature_disabled
+                .or_else(|| template.map(|t| t.signature_disabled))
+                .unwrap_or(false),
             message_id,
             idempotency_key,
             mailing: mailing.map(|(m, _)| m),

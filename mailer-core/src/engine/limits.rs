@@ -24,7 +24,13 @@ pub struct SizeLimits {
 
 impl Default for SizeLimits {
     fn default() -> Self {
-        Self { body: 8 * MB, manual_attachments: 100 * MB, template_attachments: 50 * MB, image: 5 * MB, total: 100 * MB }
+        Self {
+            body: 8 * MB,
+            manual_attachments: 100 * MB,
+            template_attachments: 50 * MB,
+            image: 5 * MB,
+            total: 100 * MB,
+        }
     }
 }
 
@@ -36,7 +42,10 @@ impl SizeLimits {
     pub fn check_body(&self, bytes: usize) -> Result<(), ValidationError> {
         let actual = bytes as u64;
         if actual > self.body {
-            return Err(ValidationError::BodyTooLarge { limit: self.body, actual });
+            return Err(ValidationError::BodyTooLarge {
+                limit: self.body,
+                actual,
+            });
         }
         Ok(())
     }
@@ -50,7 +59,10 @@ impl SizeLimits {
         for file in files {
             if let AttachmentRef::Stored { size, kind, .. } = file {
                 if *kind == FileKind::InlineImage && *size > self.image {
-                    return Err(ValidationError::AttachmentsTooLarge { limit: self.image, actual: *size });
+                    return Err(ValidationError::AttachmentsTooLarge {
+                        limit: self.image,
+                        actual: *size,
+                    });
                 }
                 sum = sum.saturating_add(*size);
             }

@@ -3,21 +3,40 @@
 //! opens, clicks, page views and form submissions, run due timers, handle digital-pipeline events, and
 //! the queue, history and progress views.
 
+mod automation;
 pub mod compose;
 mod limits;
+mod pipeline;
+mod render;
 pub mod rights;
+mod send_single;
+mod start_mailing;
+mod timers;
+mod tracking;
+mod views;
+mod worker_step;
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use compose::Draft;
 pub use limits::SizeLimits;
+pub use pipeline::{PipelineEvent, StageChange, passes};
+pub use send_single::{Preview, SendReport};
+pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
+pub use tracking::{HONEYPOT_LINK, HitInfo, HitOutcome};
+pub use views::{HistoryEntry, MailingProgress, QueuedEmail};
+pub use worker_step::{Outcome, StepReport};
 
 use crate::error::ValidationError;
-use crate::model::{AccountId, Timestamp, WorkerId};
-use crate::ports::{CrmError, DynClock, DynCrm, DynFetcher, DynStore, DynTransport, SendError, StoreError};
+use crate::loops::{Budget, LoopError};
+use crate::model::{Account, AccountId, Content, Secret, Timestamp, WorkerId};
+use crate::ports::{CrmError, DynClock, DynCrm, DynFetcher, DynStore, DynTransport, FetchError, SendError, StoreError};
 use crate::queue::RetryPolicy;
+use crate::template::{CompileOptions, CompiledTemplate, LinkBuilder, TemplateError, TokenError};
+use crate::trigger::{ActionError, AutomatedRules, TriggerError};
 
 /// A use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +57,27 @@ pub enum EngineError {
     /// Sending failed.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// A template does not compile or render.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A trigger configuration is invalid.
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+    /// A trigger's action cannot be carried out as configured.
+    #[error(transparent)]
+    Action(#[from] ActionError),
+    /// Saving would make an automation loop that runs without the recipient.
+    #[error(transparent)]
+    Loop(#[from] LoopError),
+    /// A tracking token is invalid or tampered with.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A link attachment could not be downloaded.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The host gave no signing key for this account.
+    #[error("no signing key {0:?} configured")]
+    NoSigningKey(String),
 }
 
 /// The ports the engine works over.
@@ -70,6 +110,17 @@ pub struct EngineConfig {
     pub limits: SizeLimits,
     /// The domain of generated Message-IDs when the mailbox's own cannot be used.
     pub message_id_domain: String,
+    /// The public base URL of the tracking host, e.g. `https://mailer.example.com`.
+    pub tracking_base_url: String,
+    /// Signing keys by [`Account::signing_key_ref`](crate::model::Account::signing_key_ref); 16 bytes at
+    /// least each.
+    pub signing_keys: BTreeMap<String, Secret>,
+    /// What makes an open or click look automated.
+    pub automated: AutomatedRules,
+    /// The loop budget for automatic sends.
+    pub budget: Budget,
+    /// How long after a failed copy to Sent it is tried again.
+    pub sent_copy_retry: Duration,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +132,11 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             limits: SizeLimits::default(),
             message_id_domain: "mailer.invalid".into(),
+            tracking_base_url: "http://127.0.0.1:8080".into(),
+            signing_keys: BTreeMap::new(),
+            automated: AutomatedRules::default(),
+            budget: Budget::default(),
+            sent_copy_retry: Duration::from_secs(600),
         }
     }
 }
@@ -91,12 +147,18 @@ pub struct Engine {
     ports: Ports,
     config: EngineConfig,
     sequence: AtomicU64,
+    compiled: Mutex<HashMap<u64, CompiledTemplate>>,
 }
 
 impl Engine {
     /// An engine over `ports`.
     pub fn new(ports: Ports, config: EngineConfig) -> Self {
-        Self { ports, config, sequence: AtomicU64::new(0) }
+        Self {
+            ports,
+            config,
+            sequence: AtomicU64::new(0),
+            compiled: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The ports.
@@ -113,10 +175,50 @@ impl Engine {
         self.ports.clock.now()
     }
 
+    /// The link builder of an account, with its signing key.
+    ///
+    /// # Errors
+    /// [`EngineError::NoSigningKey`] when the host configured no key for it; [`EngineError::Token`] when the
+    /// key is too short.
+    pub fn links(&self, account: &Account) -> Result<LinkBuilder, EngineError> {
+        let key = self
+            .config
+            .signing_keys
+            .get(&account.signing_key_ref)
+            .ok_or_else(|| EngineError::NoSigningKey(account.signing_key_ref.clone()))?;
+        Ok(LinkBuilder::new(
+            self.config.tracking_base_url.clone(),
+            account.id,
+            key.expose().as_bytes(),
+        )?)
+    }
+
+    /// Compiles `content` once and keeps it: later calls with the same content reuse the compiled form.
+    fn compile(&self, content: &Content) -> Result<CompiledTemplate, EngineError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        content.hash(&mut hasher);
+        let key = hasher.finish();
+        let mut cache = self.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let compiled = CompiledTemplate::compile(content, &CompileOptions::permissive())?;
+        if cache.len() >= 1_024 {
+            cache.clear();
+        }
+        cache.insert(key, compiled.clone());
+        Ok(compiled)
+    }
+
     /// A Message-ID (without angle brackets) unique to this engine: `key` for deterministic ids (a mailing's
     /// email), else the time and a sequence number.
     fn message_id(&self, account: AccountId, domain: &str, key: Option<&str>) -> String {
-        let domain = if domain.is_empty() { self.config.message_id_domain.as_str() } else { domain };
+        let domain = if domain.is_empty() {
+            self.config.message_id_domain.as_str()
+        } else {
+            domain
+        };
         match key {
             Some(key) => format!("{key}.a{account}@{domain}"),
             None => {

@@ -60,7 +60,10 @@ mod tests {
         assert!(can_use(&anna, &t) && can_use(&admin, &t) && !can_use(&boris, &t));
         t.public = true;
         assert!(can_use(&boris, &t), "a public template is for everyone");
-        assert!(!can_edit(&boris, &t), "a public template is still edited by its owner only");
+        assert!(
+            !can_edit(&boris, &t),
+            "a public template is still edited by its owner only"
+        );
         assert!(can_edit(&admin, &t) && can_edit(&anna, &t));
         let mut other = sample_user(AccountId(2));
         other.role = Role::Admin;
@@ -82,7 +85,10 @@ mod tests {
         let mut edit = old.clone();
         edit.name = "Renamed".into();
         assert!(check_save(&anna, Some(&old), &edit).is_ok());
-        assert!(check_save(&boris, Some(&old), &edit).is_err(), "a member edited another's template");
+        assert!(
+            check_save(&boris, Some(&old), &edit).is_err(),
+            "a member edited another's template"
+        );
         assert!(check_save(&boris, None, &sample_template(AccountId(1), boris.id)).is_ok());
         assert!(check_save(&boris, None, &sample_template(AccountId(1), anna.id)).is_err());
     }

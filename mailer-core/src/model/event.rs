@@ -124,6 +124,11 @@ pub enum TimerAction {
         /// The entity it acts on.
         entity: EntityRef,
     },
+    /// Try again to put a copy of a sent email in the mailbox's Sent folder.
+    SentCopy {
+        /// The email.
+        email: EmailId,
+    },
     /// Send a pipeline rule's template to a lead (the rule had a delay).
     PipelineSend {
         /// The rule.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{AccountId, Address, FileId, TemplateId, TriggerId, UserId};
 
 /// The source of an email body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "format", content = "source", rename_all = "snake_case")]
 pub enum Body {
     /// HTML, as written in the visual editor or pasted as code.
@@ -26,7 +26,7 @@ impl Body {
 }
 
 /// Subject, body and optional text part: the parts a template engine renders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Content {
     /// Subject template.
     pub subject: String,

@@ -9,6 +9,6 @@ pub mod presets;
 pub mod rate;
 pub mod retry;
 
-pub use presets::{ProviderPreset, PRESETS};
+pub use presets::{PRESETS, ProviderPreset};
 pub use rate::{expected_send_times, next_allowed, sends_in_window};
 pub use retry::{RetryDecision, RetryPolicy};

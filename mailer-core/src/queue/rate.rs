@@ -116,7 +116,9 @@ mod tests {
     use crate::model::CapWindow;
 
     fn t0() -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").expect("time").to_utc()
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .expect("time")
+            .to_utc()
     }
 
     fn secs(s: i64) -> Timestamp {
@@ -127,32 +129,64 @@ mod tests {
     fn spacing_delays_the_next_send() {
         let limits = SendingLimits::default();
         assert_eq!(next_allowed(&limits, Timezone::UTC, None, &[], t0()), t0());
-        assert_eq!(next_allowed(&limits, Timezone::UTC, Some(secs(1)), &[t0()], t0()), secs(1));
-        assert_eq!(next_allowed(&limits, Timezone::UTC, Some(secs(1)), &[t0()], secs(5)), secs(5));
+        assert_eq!(
+            next_allowed(&limits, Timezone::UTC, Some(secs(1)), &[t0()], t0()),
+            secs(1)
+        );
+        assert_eq!(
+            next_allowed(&limits, Timezone::UTC, Some(secs(1)), &[t0()], secs(5)),
+            secs(5)
+        );
     }
 
     #[test]
     fn rolling_cap_frees_a_slot_24h_after_the_oldest_counted_send() {
-        let limits = SendingLimits { spacing: Duration::ZERO, daily_cap: 2, window: CapWindow::Rolling24h, per_minute_cap: None };
+        let limits = SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: 2,
+            window: CapWindow::Rolling24h,
+            per_minute_cap: None,
+        };
         let sends = [secs(0), secs(100)];
-        assert_eq!(next_allowed(&limits, Timezone::UTC, None, &sends, secs(200)), secs(24 * 3600));
+        assert_eq!(
+            next_allowed(&limits, Timezone::UTC, None, &sends, secs(200)),
+            secs(24 * 3600)
+        );
     }
 
     #[test]
     fn calendar_cap_frees_at_midnight_in_the_mailbox_timezone() {
         let tz = Timezone::parse("Europe/Moscow").expect("tz");
-        let limits = SendingLimits { spacing: Duration::ZERO, daily_cap: 1, window: CapWindow::CalendarDay, per_minute_cap: None };
+        let limits = SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: 1,
+            window: CapWindow::CalendarDay,
+            per_minute_cap: None,
+        };
         // 09:00 UTC = 12:00 Moscow; midnight Moscow is 21:00 UTC.
         let at = next_allowed(&limits, tz, None, &[t0()], secs(60));
-        assert_eq!(at, chrono::DateTime::parse_from_rfc3339("2026-01-05T21:00:00Z").expect("time").to_utc());
+        assert_eq!(
+            at,
+            chrono::DateTime::parse_from_rfc3339("2026-01-05T21:00:00Z")
+                .expect("time")
+                .to_utc()
+        );
     }
 
     #[test]
     fn per_minute_cap_holds_within_any_minute() {
-        let limits = SendingLimits { spacing: Duration::ZERO, daily_cap: 10_000, window: CapWindow::Rolling24h, per_minute_cap: Some(30) };
+        let limits = SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: 10_000,
+            window: CapWindow::Rolling24h,
+            per_minute_cap: Some(30),
+        };
         let times = expected_send_times(&limits, Timezone::UTC, None, &[], t0(), 90);
         for (i, t) in times.iter().enumerate() {
-            let in_minute = times.iter().filter(|u| **u > *t - Span::minutes(1) && **u <= *t).count();
+            let in_minute = times
+                .iter()
+                .filter(|u| **u > *t - Span::minutes(1) && **u <= *t)
+                .count();
             assert!(in_minute <= 30, "send {i} at {t} has {in_minute} sends in its minute");
         }
         assert_eq!(times[30], t0() + Span::minutes(1));
@@ -167,8 +201,14 @@ mod tests {
 
     #[test]
     fn a_zero_cap_never_sends() {
-        let limits = SendingLimits { daily_cap: 0, ..SendingLimits::default() };
-        assert_eq!(next_allowed(&limits, Timezone::UTC, None, &[], t0()), Timestamp::MAX_UTC);
+        let limits = SendingLimits {
+            daily_cap: 0,
+            ..SendingLimits::default()
+        };
+        assert_eq!(
+            next_allowed(&limits, Timezone::UTC, None, &[], t0()),
+            Timestamp::MAX_UTC
+        );
         assert!(expected_send_times(&limits, Timezone::UTC, None, &[], t0(), 3).is_empty());
     }
 }

@@ -64,7 +64,13 @@ impl RetryPolicy {
     /// Decides after `error` on attempt `attempt` (1-based) at `now`: a temporary error is retried until
     /// the attempts run out; any other error fails at once.
     pub fn decide(&self, error: &SendError, email: EmailId, attempt: u32, now: Timestamp) -> RetryDecision {
-        if !error.is_temporary() || attempt >= self.max_attempts {
+        self.after_failure(error.is_temporary(), email, attempt, now)
+    }
+
+    /// Decides after a failure that is `temporary` or not (a CRM or download failure as well as a sending
+    /// one), on attempt `attempt` (1-based) at `now`.
+    pub fn after_failure(&self, temporary: bool, email: EmailId, attempt: u32, now: Timestamp) -> RetryDecision {
+        if !temporary || attempt >= self.max_attempts {
             return RetryDecision::Fail;
         }
         let wait = chrono::Duration::from_std(self.wait(email, attempt)).unwrap_or(chrono::Duration::hours(1));
@@ -87,7 +93,9 @@ mod tests {
     use crate::ports::SendErrorKind;
 
     fn now() -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").expect("time").to_utc()
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .expect("time")
+            .to_utc()
     }
 
     #[test]
@@ -107,7 +115,10 @@ mod tests {
             };
             let wait = (at - now()).num_seconds() as f64;
             let base = p.base_wait(attempt).as_secs_f64();
-            assert!((base * 0.8 - 1.0..=base * 1.2 + 1.0).contains(&wait), "wait {wait} vs base {base}");
+            assert!(
+                (base * 0.8 - 1.0..=base * 1.2 + 1.0).contains(&wait),
+                "wait {wait} vs base {base}"
+            );
         }
         assert_eq!(p.decide(&err, EmailId(7), 5, now()), RetryDecision::Fail);
     }
@@ -115,8 +126,18 @@ mod tests {
     #[test]
     fn permanent_errors_fail_at_once() {
         let p = RetryPolicy::default();
-        for kind in [SendErrorKind::Auth, SendErrorKind::RejectedAsSpam, SendErrorKind::InvalidAddress, SendErrorKind::DataNotAccepted, SendErrorKind::Other] {
-            assert_eq!(p.decide(&SendError::new(kind, "x"), EmailId(1), 1, now()), RetryDecision::Fail, "{kind:?}");
+        for kind in [
+            SendErrorKind::Auth,
+            SendErrorKind::RejectedAsSpam,
+            SendErrorKind::InvalidAddress,
+            SendErrorKind::DataNotAccepted,
+            SendErrorKind::Other,
+        ] {
+            assert_eq!(
+                p.decide(&SendError::new(kind, "x"), EmailId(1), 1, now()),
+                RetryDecision::Fail,
+                "{kind:?}"
+            );
         }
     }
 

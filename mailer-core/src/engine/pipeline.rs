@@ -1,0 +1,174 @@
+//! The digital pipeline: a lead created in or moved into a stage sends the rule's template, optionally
+//! after a delay, when the lead passes the rule's filter.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    AccountId, EmailId, EntityRef, EventKind, LeadFilter, Mailbox, NewEvent, NewTimer, PipelineId, PipelineRule,
+    PipelineRuleId, StageEvent, StageId, Template, TimerAction,
+};
+use crate::ports::StoreExt;
+
+use super::{Draft, Engine, EngineError};
+
+/// How a lead arrived in a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageChange {
+    /// Created there.
+    Created,
+    /// Moved there.
+    Moved,
+}
+
+/// A lead arrived in a stage (from a CRM webhook or the digital-pipeline hook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineEvent {
+    /// The account.
+    pub account: AccountId,
+    /// The lead.
+    pub lead: EntityRef,
+    /// Its pipeline.
+    pub pipeline: PipelineId,
+    /// Its new stage.
+    pub stage: StageId,
+    /// Created or moved.
+    pub change: StageChange,
+}
+
+fn fires_on(on: StageEvent, change: StageChange) -> bool {
+    matches!(
+        (on, change),
+        (StageEvent::CreatedOrMovedIn, _)
+            | (StageEvent::Created, StageChange::Created)
+            | (StageEvent::MovedIn, StageChange::Moved)
+    )
+}
+
+/// True when a lead with `tags` passes the filter.
+pub fn passes(filter: &LeadFilter, tags: &[String]) -> bool {
+    let has = |t: &String| tags.iter().any(|x| x.eq_ignore_ascii_case(t));
+    filter.tags_all.iter().all(has) && !filter.tags_none.iter().any(has)
+}
+
+impl Engine {
+    /// Handles a stage event: every matching rule sends its template now or schedules it after its delay.
+    /// Answers the emails queued now.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`], [`EngineError::Crm`] (reading the lead), or compose errors.
+    pub async fn pipeline_event(&self, event: &PipelineEvent) -> Result<Vec<EmailId>, EngineError> {
+        let rules: Vec<PipelineRule> = self.ports.store.list(event.account).await?;
+        let matching: Vec<&PipelineRule> = rules
+            .iter()
+            .filter(|r| r.pipeline == event.pipeline && r.stage == event.stage && fires_on(r.on, event.change))
+            .collect();
+        let mut queued = Vec::new();
+        if matching.is_empty() {
+            return Ok(queued);
+        }
+        let now = self.now();
+        for rule in matching {
+            if rule.delay.is_zero() {
+                queued.extend(self.pipeline_send(event.account, rule.id, event.lead).await?);
+            } else {
+                let due_at = now + chrono::Duration::from_std(rule.delay).unwrap_or_default();
+                let key = format!("pipeline:{}:{}:{}", rule.id, event.lead.id, now.timestamp_micros());
+                let action = TimerAction::PipelineSend {
+                    rule: rule.id,
+                    lead: event.lead,
+                };
+                self.ports
+                    .store
+                    .schedule_timer(NewTimer {
+                        account: event.account,
+                        key,
+                        due_at,
+                        action,
+                    })
+                    .await?;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Sends a rule's template to a lead if the lead (read now) passes the rule's filter and is still in
+    /// the rule's stage.
+    pub(crate) async fn pipeline_send(
+        &self,
+        account: AccountId,
+        rule: PipelineRuleId,
+        lead: EntityRef,
+    ) -> Result<Option<EmailId>, EngineError> {
+        let store = &self.ports.store;
+        let rule: PipelineRule = store.get(account, rule).await?;
+        let record = self.ports.crm.entity(account, lead).await?;
+        if !passes(&rule.filter, &record.entity.tags) {
+            return Ok(None);
+        }
+        // After a delay, a lead that has moved on no longer gets the stage's email.
+        if let Some(current) = record.entity.stage
+            && current != (rule.pipeline, rule.stage)
+            && !rule.delay.is_zero()
+        {
+            return Ok(None);
+        }
+        let template: Template = store.get(account, rule.template).await?;
+        let mailbox: Mailbox = store.get(account, rule.mailbox).await?;
+        let draft = Draft {
+            account,
+            sender: mailbox.owner,
+            mailbox: mailbox.id,
+            entity: Some(lead),
+            template: Some(template.id),
+            ..Draft::default()
+        };
+        let mut spec = self.spec_from(&draft, &mailbox, Some(&template), None)?;
+        spec.idempotency_key = Some(format!(
+            "pipeline:{}:{:?}{}:{}",
+            rule.id,
+            lead.kind,
+            lead.id,
+            self.now().timestamp_micros()
+        ));
+        let answer = store.enqueue(vec![spec]).await?;
+        let id = answer.first().map(|a| a.id);
+        if let Some(id) = id {
+            let event = NewEvent {
+                account,
+                email: Some(id),
+                entity: Some(lead),
+                at: self.now(),
+                kind: EventKind::Queued,
+                automated: false,
+            };
+            store.append_events(vec![event]).await?;
+        }
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_by_tags() {
+        let f = LeadFilter {
+            tags_all: vec!["newsletter".into()],
+            tags_none: vec!["unsubscribed".into()],
+        };
+        assert!(passes(&f, &["Newsletter".into(), "vip".into()]));
+        assert!(!passes(&f, &["vip".into()]));
+        assert!(!passes(&f, &["newsletter".into(), "unsubscribed".into()]));
+        assert!(passes(&LeadFilter::default(), &[]));
+    }
+
+    #[test]
+    fn rules_fire_on_their_event() {
+        assert!(fires_on(StageEvent::Created, StageChange::Created));
+        assert!(!fires_on(StageEvent::Created, StageChange::Moved));
+        assert!(fires_on(StageEvent::MovedIn, StageChange::Moved));
+        assert!(fires_on(StageEvent::CreatedOrMovedIn, StageChange::Created));
+    }
+}

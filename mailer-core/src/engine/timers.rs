@@ -1,0 +1,72 @@
+//! Running due timers: not-opened timers, delayed trigger actions, retried copies to Sent and delayed
+//! pipeline sends.
+
+use crate::model::{Timer, TimerAction};
+use crate::trigger::{Fired, Occurrence};
+
+use super::{Engine, EngineError};
+
+impl Engine {
+    /// Runs every timer due now (up to the claim batch) and answers how many ran.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`]; a timer whose work fails otherwise is recorded and finished.
+    pub async fn run_due_timers(&self) -> Result<u32, EngineError> {
+        let store = &self.ports.store;
+        let now = self.now();
+        let timers = store
+            .claim_due_timers(&self.config.worker, now, self.config.claim_batch, self.config.lease)
+            .await?;
+        let mut ran = 0;
+        for timer in timers {
+            self.run_timer(&timer).await?;
+            store
+                .finish_timer(timer.timer.account, timer.id, &self.config.worker)
+                .await?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    async fn run_timer(&self, timer: &Timer) -> Result<(), EngineError> {
+        let account = timer.timer.account;
+        let at = timer.timer.due_at;
+        match &timer.timer.action {
+            TimerAction::NotOpened { email } => {
+                let email = self.ports.store.get_email(account, *email).await?;
+                let occurrence = Occurrence::NotOpened {
+                    email: email.id,
+                    triggers: &email.spec.triggers,
+                };
+                self.launch(
+                    account,
+                    &occurrence,
+                    at,
+                    Fired::NOTHING,
+                    Some(&email),
+                    email.spec.entity,
+                )
+                .await
+            }
+            TimerAction::RunTrigger { trigger, email, entity } => {
+                self.run_trigger(account, *trigger, *email, *entity, at).await
+            }
+            TimerAction::SentCopy { email } => {
+                let email = self.ports.store.get_email(account, *email).await?;
+                if let Err(e) = self.retry_sent_copy(&email).await {
+                    let event = crate::model::NewEvent {
+                        account,
+                        email: Some(email.id),
+                        entity: email.spec.entity,
+                        at: self.now(),
+                        kind: crate::model::EventKind::SentCopyFailed { reason: e.to_string() },
+                        automated: false,
+                    };
+                    self.ports.store.append_events(vec![event]).await?;
+                }
+                Ok(())
+            }
+            TimerAction::PipelineSend { rule, lead } => self.pipeline_send(account, *rule, *lead).await.map(drop),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The worker step: claim due emails, then for each render, send, copy to Sent, record, run triggers and
+//! set the not-opened timer; a failure is retried with backoff or given up (and the failed triggers run).
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Claimed, Email, EventKind, NewEvent, NewTimer, TimerAction};
+use crate::ports::{OutgoingMessage, StoreError};
+use crate::queue::RetryDecision;
+use crate::template::Mode;
+use crate::trigger::{Fired, Occurrence};
+
+use super::render::{Parts, Problem};
+use super::{Engine, EngineError};
+
+/// What one worker step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Emails claimed.
+    pub claimed: u32,
+    /// Sent.
+    pub sent: u32,
+    /// Given back for a later try.
+    pub retried: u32,
+    /// Given up.
+    pub failed: u32,
+}
+
+/// What happened to one email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Accepted by the server.
+    Sent,
+    /// Will be tried again.
+    Retried,
+    /// Given up.
+    Failed,
+}
+
+impl Engine {
+    /// Claims what is due and sends it; emails of different mailboxes go concurrently.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when the claim itself fails; failures of single emails are handled (retried
+    /// or failed) and counted in the report.
+    pub async fn worker_step(&self) -> Result<StepReport, EngineError> {
+        let now = self.now();
+        let claimed = self
+            .ports
+            .store
+            .claim_due(&self.config.worker, now, self.config.claim_batch, self.config.lease)
+            .await?;
+        let mut report = StepReport {
+            claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
+            ..StepReport::default()
+        };
+        let outcomes = futures::future::join_all(claimed.into_iter().map(|c| self.deliver(c))).await;
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Retried => report.retried += 1,
+                Outcome::Failed => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends one claimed email and records what happened.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when the outcome cannot be recorded (the lease then runs out and the email is
+    /// claimed again).
+    pub async fn deliver(&self, claimed: Claimed) -> Result<Outcome, EngineError> {
+        let email = claimed.email;
+        let parts = match self.parts(&email).await {
+            Ok(parts) => parts,
+            Err(e) => return self.give_back(&email, Problem::from(e)).await,
+        };
+        let message = match self.message(&email, &parts, Mode::Live).await {
+            Ok(m) => m,
+            Err(problem) => return self.give_back(&email, problem).await,
+        };
+        match self.ports.transport.send(&parts.mailbox, &message).await {
+            Ok(_) => {
+                self.sent(&email, &parts, &message).await?;
+                Ok(Outcome::Sent)
+            }
+            Err(e) => self.give_back(&email, Problem::from(EngineError::Send(e))).await,
+        }
+    }
+
+    async fn sent(&self, email: &Email, parts: &Parts, message: &OutgoingMessage) -> Result<(), EngineError> {
+        let store = &self.ports.store;
+        let spec = &email.spec;
+        let now = self.now();
+        // Recording right after the server's answer keeps the window in which a crash could send twice as
+        // small as one store call.
+        store.complete(spec.account, email.id, &self.config.worker, now).await?;
+        let mut events = vec![NewEvent {
+            account: spec.account,
+            email: Some(email.id),
+            entity: spec.entity,
+            at: now,
+            kind: EventKind::Sent,
+            automated: false,
+        }];
+        if self.ports.transport.capabilities().append_sent
+            && parts.mailbox.imap.is_some()
+            && let Err(e) = self.ports.transport.append_sent(&parts.mailbox, message).await
+        {
+            events.push(NewEvent {
+                account: spec.account,
+                email: Some(email.id),
+                entity: spec.entity,
+                at: now,
+                kind: EventKind::SentCopyFailed { reason: e.to_string() },
+                automated: false,
+            });
+            let due_at = now + chrono::Duration::from_std(self.config.sent_copy_retry).unwrap_or_default();
+            store
+                .schedule_timer(NewTimer {
+                    account: spec.account,
+                    key: format!("sent-copy:{}", email.id),
+                    due_at,
+                    action: TimerAction::SentCopy { email: email.id },
+                })
+                .await?;
+        }
+        store.append_events(events).await?;
+        let occurrence = Occurrence::Sent {
+            email: email.id,
+            triggers: &spec.triggers,
+        };
+        self.launch(spec.account, &occurrence, now, Fired::NOTHING, Some(email), spec.entity)
+            .await
+    }
+
+    /// Retries or fails an email after `problem`; a failed email runs its failed triggers.
+    async fn give_back(&self, email: &Email, problem: Problem) -> Result<Outcome, EngineError> {
+        let store = &self.ports.store;
+        let spec = &email.spec;
+        let now = self.now();
+        let reason = problem.error.to_string();
+        let decision = self
+            .config
+            .retry
+            .after_failure(problem.temporary, email.id, email.attempts, now);
+        let (kind, outcome) = match decision {
+            RetryDecision::RetryAt(at) => {
+                lease_ok(
+                    store
+                        .retry_at(spec.account, email.id, &self.config.worker, at, &reason)
+                        .await,
+                )?;
+                (EventKind::Retried { reason: reason.clone() }, Outcome::Retried)
+            }
+            RetryDecision::Fail => {
+                lease_ok(store.fail(spec.account, email.id, &self.config.worker, &reason).await)?;
+                (EventKind::Failed { reason: reason.clone() }, Outcome::Failed)
+            }
+        };
+        store
+            .append_events(vec![NewEvent {
+                account: spec.account,
+                email: Some(email.id),
+                entity: spec.entity,
+                at: now,
+                kind,
+                automated: false,
+            }])
+            .await?;
+        if outcome == Outcome::Failed {
+            let occurrence = Occurrence::Failed {
+                email: email.id,
+                triggers: &spec.triggers,
+                reason: &reason,
+            };
+            self.launch(spec.account, &occurrence, now, Fired::NOTHING, Some(email), spec.entity)
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Puts a copy of a sent email in Sent again (after a failed first try).
+    pub(crate) async fn retry_sent_copy(&self, email: &Email) -> Result<(), EngineError> {
+        let parts = self.parts(email).await?;
+        let message = self.message(email, &parts, Mode::Live).await.map_err(|p| p.error)?;
+        self.ports.transport.append_sent(&parts.mailbox, &message).await?;
+        Ok(())
+    }
+}
+
+/// A lost lease means another worker has the email now: nothing to record here.
+fn lease_ok(result: Result<(), StoreError>) -> Result<(), EngineError> {
+    match result {
+        Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
