@@ -1,0 +1,4 @@
+UPDATE emails SET status = 'sending', attempts = attempts + 1, lease_worker = $2, lease_until = $3
+WHERE id IN (SELECT jsonb_array_elements_text($4::jsonb)::bigint)
+  AND ((status = 'queued' AND due_at <= $1) OR (status = 'sending' AND lease_until <= $1))
+RETURNING mailbox, id, status, attempts, due_at, sent_at, last_error, spec::text

@@ -1,0 +1,1 @@
+SELECT body::text FROM records WHERE account = $1 AND kind = $2 ORDER BY id

@@ -1,0 +1,1 @@
+SELECT MAX(at) FROM sends WHERE mailbox = $1

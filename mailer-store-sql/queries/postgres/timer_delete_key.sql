@@ -1,0 +1,1 @@
+DELETE FROM timers WHERE account = $1 AND key = $2

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM records WHERE id = $1 AND account = $2 AND kind = 'mailbox'

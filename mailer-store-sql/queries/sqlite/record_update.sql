@@ -1,0 +1,1 @@
+UPDATE records SET body = $4 WHERE id = $1 AND account = $2 AND kind = $3

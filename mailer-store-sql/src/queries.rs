@@ -1,0 +1,105 @@
+//! The SQL of every operation, one file per operation and dialect under `queries/<dialect>/<op>.sql`, and
+//! the embedded migrations under `migrations/<dialect>/`.
+//!
+//! Both dialects must have the same operation files: with both features on, a missing file is a
+//! compile error.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+macro_rules! queries {
+    ($($op:ident),* $(,)?) => {
+        /// The SQL text of every store operation in one dialect.
+        #[derive(Debug)]
+        pub(crate) struct Queries {
+            $(pub(crate) $op: &'static str,)*
+        }
+
+        #[cfg(feature = "sqlite")]
+        pub(crate) static SQLITE: Queries = Queries {
+            $($op: include_str!(concat!("../queries/sqlite/", stringify!($op), ".sql")),)*
+        };
+
+        #[cfg(feature = "postgres")]
+        pub(crate) static POSTGRES: Queries = Queries {
+            $($op: include_str!(concat!("../queries/postgres/", stringify!($op), ".sql")),)*
+        };
+    };
+}
+
+queries!(
+    meta_get,
+    meta_insert,
+    account_insert,
+    account_get,
+    account_exists,
+    record_next_id,
+    record_insert,
+    record_update,
+    record_get,
+    record_delete,
+    record_list,
+    mailbox_record_exists,
+    mailbox_upsert,
+    mailbox_get,
+    mailbox_lock,
+    mailing_upsert,
+    email_next_ids,
+    email_insert_batch,
+    email_ids_by_keys,
+    claim_candidates,
+    email_claimable,
+    lease_emails,
+    sends_insert,
+    sends_counts,
+    sends_since,
+    sends_last,
+    sends_prune,
+    mailboxes_after_send,
+    email_complete,
+    email_retry,
+    email_fail,
+    email_exists,
+    email_get,
+    email_list,
+    mailing_counts,
+    mailing_cancel_queued,
+    events_insert,
+    events_list,
+    once_insert,
+    timer_delete_key,
+    timer_insert,
+    timers_due,
+    timers_lease,
+    timer_finish,
+    file_insert,
+    file_get,
+);
+
+macro_rules! migrator {
+    ($dialect:literal: $($version:literal => $name:literal),* $(,)?) => {
+        Migrator::with_migrations(vec![$(
+            Migration::new(
+                $version,
+                Cow::Borrowed($name),
+                MigrationType::Simple,
+                include_str!(concat!("../migrations/", $dialect, "/", $name, ".sql")).into_sql_str(),
+                false,
+            ),
+        )*])
+    };
+}
+
+/// The SQLite migrations, embedded.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_migrator() -> Migrator {
+    migrator!("sqlite": 1 => "0001_init")
+}
+
+/// The PostgreSQL migrations, embedded.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_migrator() -> Migrator {
+    migrator!("postgres": 1 => "0001_init")
+}

@@ -1,0 +1,194 @@
+//! Events (appended in batches), once-keys, timers and files.
+
+use std::time::Duration;
+
+use mailer_core::model::{
+    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Timer, TimerId, Timestamp,
+    WorkerId,
+};
+use mailer_core::ports::StoreError;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::{SqlStore, lease_end};
+use crate::error::Error;
+use crate::rows;
+use crate::time::us;
+
+/// Events per INSERT statement.
+const BATCH: usize = 1_000;
+
+impl SqlStore {
+    pub(super) async fn append_events_(&self, events: Vec<NewEvent>) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for chunk in events.chunks(BATCH) {
+            let rows = chunk
+                .iter()
+                .map(|e| {
+                    Ok(json!({
+                        "account": e.account.0,
+                        "email": e.email.map(|m| m.0),
+                        "entity": e.entity.map(rows::entity).transpose()?,
+                        "at": us(e.at),
+                        "body": serde_json::to_value(e)?,
+                    }))
+                })
+                .collect::<Result<Vec<Value>, Error>>()?;
+            sqlx::query(self.q.events_insert)
+                .bind(Value::Array(rows).to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn list_events_(&self, query: &EventQuery) -> Result<Vec<Event>, Error> {
+        let rows = sqlx::query(self.q.events_list)
+            .bind(query.account.0)
+            .bind(query.email.map(|e| e.0))
+            .bind(query.entity.map(rows::entity).transpose()?)
+            .bind(query.since.map(us))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get(1)?;
+                Ok(Event {
+                    id: EventId(r.try_get(0)?),
+                    event: serde_json::from_str(&body)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn mark_once_(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, Error> {
+        let done = sqlx::query(self.q.once_insert)
+            .bind(account.0)
+            .bind(key)
+            .bind(us(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn schedule_timer_(&self, timer: NewTimer) -> Result<TimerId, Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query(self.q.timer_delete_key)
+            .bind(timer.account.0)
+            .bind(timer.key.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(self.q.timer_insert)
+            .bind(timer.account.0)
+            .bind(timer.key.as_str())
+            .bind(us(timer.due_at))
+            .bind(serde_json::to_string(&timer)?)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(TimerId(id))
+    }
+
+    pub(super) async fn cancel_timer_(&self, account: AccountId, key: &str) -> Result<bool, Error> {
+        let done = sqlx::query(self.q.timer_delete_key)
+            .bind(account.0)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(super) async fn claim_due_timers_(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Timer>, Error> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(self.q.timers_due)
+            .bind(us(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let timers = rows
+            .iter()
+            .map(|r| {
+                let body: String = r.try_get(1)?;
+                Ok(Timer {
+                    id: TimerId(r.try_get(0)?),
+                    timer: serde_json::from_str(&body)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        sqlx::query(self.q.timers_lease)
+            .bind(worker.0.as_str())
+            .bind(us(lease_end(now, lease)))
+            .bind(json!(timers.iter().map(|t| t.id.0).collect::<Vec<_>>()).to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(timers)
+    }
+
+    pub(super) async fn finish_timer_(&self, account: AccountId, id: TimerId, worker: &WorkerId) -> Result<(), Error> {
+        let done = sqlx::query(self.q.timer_finish)
+            .bind(id.0)
+            .bind(account.0)
+            .bind(worker.0.as_str())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::LeaseLost {
+                what: "timer",
+                id: id.0,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(super) async fn put_file_(&self, file: NewFile) -> Result<FileId, Error> {
+        let exists: i64 = sqlx::query_scalar(self.q.account_exists)
+            .bind(file.account.0)
+            .fetch_one(&self.pool)
+            .await?;
+        if exists == 0 {
+            return Err(StoreError::not_found("account", file.account).into());
+        }
+        let id: i64 = sqlx::query_scalar(self.q.file_insert)
+            .bind(file.account.0)
+            .bind(file.name)
+            .bind(file.content_type)
+            .bind(file.bytes)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(FileId(id))
+    }
+
+    pub(super) async fn get_file_(&self, account: AccountId, id: FileId) -> Result<StoredFile, Error> {
+        let row = sqlx::query(self.q.file_get)
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("file", id))?;
+        Ok(StoredFile {
+            id,
+            file: NewFile {
+                account,
+                name: row.try_get(0)?,
+                content_type: row.try_get(1)?,
+                bytes: row.try_get(2)?,
+            },
+        })
+    }
+}

@@ -1,0 +1,329 @@
+//! [`SqlStore`]: connecting, and the [`Store`] port implemented over the operations in the sibling modules.
+
+mod activity;
+mod claim;
+mod queue;
+mod records;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mailer_core::model::{
+    Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
+    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind, StatusCounts,
+    StoredFile, Timer, TimerId, Timestamp, WorkerId,
+};
+use mailer_core::ports::{Store, StoreError};
+use serde_json::Value;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{AnyPool, any::AnyPoolOptions};
+
+use crate::config::{Dialect, SqlConfig};
+use crate::crypto::Cipher;
+use crate::error::Error;
+use crate::queries::Queries;
+
+/// The [`Store`] on SQLite or PostgreSQL. Cheap to share behind an `Arc`; it holds a connection pool.
+///
+/// Every worker process opens its own `SqlStore` on the same database; claims, spacing and caps hold
+/// across all of them because they are decided inside one database transaction.
+#[derive(Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+    q: &'static Queries,
+    cipher: Cipher,
+}
+
+type Tx = Transaction<'static, Any>;
+
+impl SqlStore {
+    /// Connects, applies the embedded migrations of the URL's dialect and checks the secret key.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedUrl`] for a URL this build cannot open, [`Error::Database`] or
+    /// [`Error::Migrate`] when the database fails, and [`Error::WrongKey`] when the database's secrets
+    /// were sealed with another key.
+    pub async fn connect(config: &SqlConfig) -> Result<Self, Error> {
+        let dialect = config.dialect()?;
+        sqlx::any::install_default_drivers();
+        let (pool, q) = match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => {
+                let pool = sqlite_pool(config).await?;
+                crate::queries::sqlite_migrator().run(&pool).await?;
+                (pool, &crate::queries::SQLITE)
+            }
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .connect(&config.url)
+                    .await?;
+                crate::queries::postgres_migrator().run(&pool).await?;
+                (pool, &crate::queries::POSTGRES)
+            }
+            #[allow(unreachable_patterns)] // reachable when one feature is off
+            _ => {
+                return Err(Error::UnsupportedUrl {
+                    scheme: format!("{dialect:?}"),
+                });
+            }
+        };
+        let store = Self {
+            pool,
+            dialect,
+            q,
+            cipher: Cipher::new(&config.key),
+        };
+        store.check_key().await?;
+        Ok(store)
+    }
+
+    /// The dialect this store speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The connection pool, for hosts that keep their own tables in the same database.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock now, so a read that
+    /// is followed by a write cannot deadlock with another process), `BEGIN` on PostgreSQL.
+    async fn begin(&self) -> Result<Tx, Error> {
+        let statement = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(statement).await?)
+    }
+
+    async fn check_key(&self) -> Result<(), Error> {
+        let read = || async {
+            let row = sqlx::query(self.q.meta_get)
+                .bind("key_check")
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|r| r.try_get::<String, _>(0)).transpose()
+        };
+        if read().await?.is_none() {
+            sqlx::query(self.q.meta_insert)
+                .bind("key_check")
+                .bind(self.cipher.key_check()?)
+                .execute(&self.pool)
+                .await?;
+        }
+        let stored = read().await?.ok_or_else(|| Error::corrupt("key check missing"))?;
+        self.cipher.verify_key_check(&stored)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn sqlite_pool(config: &SqlConfig) -> Result<AnyPool, Error> {
+    let memory = config.is_memory();
+    let mut url = config.url.clone();
+    let mut options = AnyPoolOptions::new();
+    if memory {
+        // Every connection to `:memory:` is its own database: keep exactly one, forever.
+        options = options
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    } else {
+        if !url.contains("mode=") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        options = options.max_connections(config.max_connections);
+    }
+    let busy_ms = config.busy_timeout.as_millis();
+    let pool = options
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                let pragmas = format!("PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;");
+                sqlx::raw_sql(AssertSqlSafe(pragmas)).execute(&mut *conn).await?;
+                if !memory {
+                    // WAL is a property of the file: set it once (switching needs an exclusive lock).
+                    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+                    if !mode.eq_ignore_ascii_case("wal") {
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    Ok(pool)
+}
+
+/// The end of a lease taken at `now`.
+fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
+    crate::time::plus(now, lease)
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn create_account(&self, account: NewAccount) -> Result<Account, StoreError> {
+        Ok(self.create_account_(account).await?)
+    }
+
+    async fn get_account(&self, id: AccountId) -> Result<Account, StoreError> {
+        Ok(self.get_account_(id).await?)
+    }
+
+    async fn insert_record(&self, account: AccountId, kind: RecordKind, body: Value) -> Result<i64, StoreError> {
+        Ok(self.insert_record_(account, kind, body).await?)
+    }
+
+    async fn update_record(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        id: i64,
+        body: Value,
+    ) -> Result<(), StoreError> {
+        Ok(self.update_record_(account, kind, id, body).await?)
+    }
+
+    async fn get_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<Value, StoreError> {
+        Ok(self.get_record_(account, kind, id).await?)
+    }
+
+    async fn delete_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<(), StoreError> {
+        Ok(self.delete_record_(account, kind, id).await?)
+    }
+
+    async fn list_records(&self, account: AccountId, kind: RecordKind) -> Result<Vec<Value>, StoreError> {
+        Ok(self.list_records_(account, kind).await?)
+    }
+
+    async fn enqueue(&self, emails: Vec<EmailSpec>) -> Result<Vec<Enqueued>, StoreError> {
+        Ok(self.enqueue_(emails).await?)
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        Ok(self.claim_due_(worker, now, limit, lease).await?)
+    }
+
+    async fn claim_email(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        Ok(self.claim_email_(account, id, worker, now, lease).await?)
+    }
+
+    async fn complete(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        Ok(self.complete_(account, id, worker, sent_at).await?)
+    }
+
+    async fn retry_at(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        Ok(self.retry_at_(account, id, worker, at, reason).await?)
+    }
+
+    async fn fail(&self, account: AccountId, id: EmailId, worker: &WorkerId, reason: &str) -> Result<(), StoreError> {
+        Ok(self.fail_(account, id, worker, reason).await?)
+    }
+
+    async fn get_email(&self, account: AccountId, id: EmailId) -> Result<Email, StoreError> {
+        Ok(self.get_email_(account, id).await?)
+    }
+
+    async fn list_emails(&self, query: &EmailQuery) -> Result<Vec<Email>, StoreError> {
+        Ok(self.list_emails_(query).await?)
+    }
+
+    async fn mailing_counts(&self, account: AccountId, mailing: MailingId) -> Result<StatusCounts, StoreError> {
+        Ok(self.mailing_counts_(account, mailing).await?)
+    }
+
+    async fn set_mailing_status(
+        &self,
+        account: AccountId,
+        mailing: MailingId,
+        status: MailingStatus,
+    ) -> Result<u64, StoreError> {
+        Ok(self.set_mailing_status_(account, mailing, status).await?)
+    }
+
+    async fn mailbox_state(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        now: Timestamp,
+    ) -> Result<MailboxState, StoreError> {
+        Ok(self.mailbox_state_(account, mailbox, now).await?)
+    }
+
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        Ok(self.append_events_(events).await?)
+    }
+
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
+        Ok(self.list_events_(query).await?)
+    }
+
+    async fn mark_once(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.mark_once_(account, key, at).await?)
+    }
+
+    async fn schedule_timer(&self, timer: NewTimer) -> Result<TimerId, StoreError> {
+        Ok(self.schedule_timer_(timer).await?)
+    }
+
+    async fn cancel_timer(&self, account: AccountId, key: &str) -> Result<bool, StoreError> {
+        Ok(self.cancel_timer_(account, key).await?)
+    }
+
+    async fn claim_due_timers(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Timer>, StoreError> {
+        Ok(self.claim_due_timers_(worker, now, limit, lease).await?)
+    }
+
+    async fn finish_timer(&self, account: AccountId, id: TimerId, worker: &WorkerId) -> Result<(), StoreError> {
+        Ok(self.finish_timer_(account, id, worker).await?)
+    }
+
+    async fn put_file(&self, file: NewFile) -> Result<FileId, StoreError> {
+        Ok(self.put_file_(file).await?)
+    }
+
+    async fn get_file(&self, account: AccountId, id: FileId) -> Result<StoredFile, StoreError> {
+        Ok(self.get_file_(account, id).await?)
+    }
+}

@@ -1,0 +1,263 @@
+//! Queue writes and reads: batched enqueue with idempotency keys, finishing a lease (complete, retry,
+//! fail), the queue and history views, and mailing status.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use mailer_core::model::{
+    AccountId, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, MailingId, MailingStatus, RecordKind,
+    StatusCounts, Timestamp, WorkerId,
+};
+use mailer_core::ports::StoreError;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::SqlStore;
+use crate::error::Error;
+use crate::rows::{self, email_status, parse_email_status};
+use crate::time::us;
+
+/// Rows per INSERT statement when enqueueing.
+const BATCH: usize = 1_000;
+
+/// Which end a lease comes to.
+enum Finish<'a> {
+    Sent(Timestamp),
+    Retry(Timestamp, &'a str),
+    Failed(&'a str),
+}
+
+impl SqlStore {
+    pub(super) async fn enqueue_(&self, emails: Vec<EmailSpec>) -> Result<Vec<Enqueued>, Error> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin().await?;
+        let mailboxes: BTreeSet<(i64, i64)> = emails.iter().map(|e| (e.account.0, e.mailbox.0)).collect();
+        for (account, mailbox) in mailboxes {
+            let found: i64 = sqlx::query_scalar(self.q.mailbox_record_exists)
+                .bind(mailbox)
+                .bind(account)
+                .fetch_one(&mut *tx)
+                .await?;
+            if found == 0 {
+                return Err(StoreError::not_found("mailbox", mailbox).into());
+            }
+        }
+        let count = i64::try_from(emails.len()).map_err(|_| Error::corrupt("batch too large"))?;
+        let ids: Vec<i64> = sqlx::query_scalar(self.q.email_next_ids)
+            .bind(count)
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.len() != emails.len() {
+            return Err(Error::corrupt("the database reserved the wrong number of email ids"));
+        }
+        let mut inserted = HashSet::with_capacity(ids.len());
+        for (specs, ids) in emails.chunks(BATCH).zip(ids.chunks(BATCH)) {
+            let rows = specs
+                .iter()
+                .zip(ids)
+                .map(|(spec, id)| email_row(*id, spec))
+                .collect::<Result<Vec<Value>, Error>>()?;
+            let created: Vec<i64> = sqlx::query_scalar(self.q.email_insert_batch)
+                .bind(Value::Array(rows).to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+            inserted.extend(created);
+        }
+        // Emails not inserted had an idempotency key that exists: answer with the first email's id.
+        let mut wanted: HashMap<i64, Vec<&str>> = HashMap::new();
+        for (spec, id) in emails.iter().zip(&ids) {
+            if !inserted.contains(id)
+                && let Some(key) = &spec.idempotency_key
+            {
+                wanted.entry(spec.account.0).or_default().push(key);
+            }
+        }
+        let mut existing: HashMap<(i64, String), i64> = HashMap::new();
+        for (account, keys) in wanted {
+            let rows = sqlx::query(self.q.email_ids_by_keys)
+                .bind(account)
+                .bind(json!(keys).to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in rows {
+                existing.insert((account, row.try_get(1)?), row.try_get(0)?);
+            }
+        }
+        tx.commit().await?;
+        emails
+            .iter()
+            .zip(ids)
+            .map(|(spec, id)| {
+                if inserted.contains(&id) {
+                    return Ok(Enqueued {
+                        id: EmailId(id),
+                        created: true,
+                    });
+                }
+                let key = spec.idempotency_key.clone().unwrap_or_default();
+                existing
+                    .get(&(spec.account.0, key))
+                    .map(|first| Enqueued {
+                        id: EmailId(*first),
+                        created: false,
+                    })
+                    .ok_or_else(|| Error::corrupt("an email was neither inserted nor found by its key"))
+            })
+            .collect()
+    }
+
+    pub(super) async fn complete_(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+    ) -> Result<(), Error> {
+        self.finish(account, id, worker, Finish::Sent(sent_at)).await
+    }
+
+    pub(super) async fn retry_at_(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), Error> {
+        self.finish(account, id, worker, Finish::Retry(at, reason)).await
+    }
+
+    pub(super) async fn fail_(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        reason: &str,
+    ) -> Result<(), Error> {
+        self.finish(account, id, worker, Finish::Failed(reason)).await
+    }
+
+    async fn finish(&self, account: AccountId, id: EmailId, worker: &WorkerId, how: Finish<'_>) -> Result<(), Error> {
+        let (sql, extra) = match how {
+            Finish::Sent(at) => (self.q.email_complete, (Some(us(at)), None)),
+            Finish::Retry(at, reason) => (self.q.email_retry, (Some(us(at)), Some(reason))),
+            Finish::Failed(reason) => (self.q.email_fail, (None, Some(reason))),
+        };
+        let mut query = sqlx::query(sql).bind(id.0).bind(account.0).bind(worker.0.as_str());
+        if let Some(at) = extra.0 {
+            query = query.bind(at);
+        }
+        if let Some(reason) = extra.1 {
+            query = query.bind(reason);
+        }
+        if query.execute(&self.pool).await?.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists: i64 = sqlx::query_scalar(self.q.email_exists)
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Err(if exists == 0 {
+            StoreError::not_found("email", id)
+        } else {
+            StoreError::LeaseLost {
+                what: "email",
+                id: id.0,
+            }
+        }
+        .into())
+    }
+
+    pub(super) async fn get_email_(&self, account: AccountId, id: EmailId) -> Result<Email, Error> {
+        let row = sqlx::query(self.q.email_get)
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("email", id))?;
+        rows::email(&row, 0)
+    }
+
+    pub(super) async fn list_emails_(&self, query: &EmailQuery) -> Result<Vec<Email>, Error> {
+        let statuses = (!query.statuses.is_empty())
+            .then(|| json!(query.statuses.iter().map(|s| email_status(*s)).collect::<Vec<_>>()).to_string());
+        let rows = sqlx::query(self.q.email_list)
+            .bind(query.account.0)
+            .bind(statuses)
+            .bind(query.mailbox.map(|m| m.0))
+            .bind(query.mailing.map(|m| m.0))
+            .bind(query.entity.map(rows::entity).transpose()?)
+            .bind(query.after.map(|a| a.0))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| rows::email(r, 0)).collect()
+    }
+
+    pub(super) async fn mailing_counts_(&self, account: AccountId, mailing: MailingId) -> Result<StatusCounts, Error> {
+        let rows = sqlx::query(self.q.mailing_counts)
+            .bind(account.0)
+            .bind(mailing.0)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = StatusCounts::default();
+        for row in rows {
+            let n = u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0);
+            match parse_email_status(&row.try_get::<String, _>(0)?)? {
+                EmailStatus::Queued | EmailStatus::Sending => counts.waiting += n,
+                EmailStatus::Sent => counts.sent += n,
+                EmailStatus::Failed => counts.failed += n,
+                EmailStatus::Cancelled => counts.cancelled += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    pub(super) async fn set_mailing_status_(
+        &self,
+        account: AccountId,
+        mailing: MailingId,
+        status: MailingStatus,
+    ) -> Result<u64, Error> {
+        let mut body = self
+            .get_record_(account, RecordKind::Mailing, mailing.0)
+            .await
+            .map_err(|e| match e {
+                Error::Store(StoreError::NotFound { .. }) => StoreError::not_found("mailing", mailing).into(),
+                other => other,
+            })?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("status".into(), serde_json::to_value(status)?);
+        }
+        // The record and its status column change in one transaction (update_record mirrors the status).
+        self.update_record_(account, RecordKind::Mailing, mailing.0, body)
+            .await?;
+        if status != MailingStatus::Cancelled {
+            return Ok(0);
+        }
+        let done = sqlx::query(self.q.mailing_cancel_queued)
+            .bind(account.0)
+            .bind(mailing.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// One email as a row of the batched insert.
+fn email_row(id: i64, spec: &EmailSpec) -> Result<Value, Error> {
+    Ok(json!({
+        "id": id,
+        "account": spec.account.0,
+        "mailbox": spec.mailbox.0,
+        "mailing": spec.mailing.map(|m| m.0),
+        "entity": spec.entity.map(rows::entity).transpose()?,
+        "priority": rows::priority(spec.priority),
+        "seq": spec.seq,
+        "due_at": us(spec.not_before),
+        "key": spec.idempotency_key,
+        "spec": serde_json::to_value(spec)?,
+    }))
+}
