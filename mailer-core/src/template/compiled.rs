@@ -1,11 +1,17 @@
 //! Compiled templates: compile once, render per recipient.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::sync::Arc;
 
-use crate::model::{Content, TriggerLinkId, WebPageId};
+use crate::model::{Body, Content, Timestamp, TriggerLinkId, WebPageId};
 
-use super::{ErrorKind, PartName, RenderContext, TemplateError};
+use super::data::{self, Map, Node};
+use super::engine::{self, LOOP_LIMIT_MARK, VALUE_LIMIT_MARK};
+use super::source::{self, Flavor, Rewritten, Rules, SysToken};
+use super::{ErrorKind, LinkBuilder, Mode, PartName, RenderContext, TemplateError, TokenKind, TrackingToken};
+use super::{escape, markdown, text};
 
 /// The largest rendered body, in bytes (8 MB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -83,12 +89,132 @@ pub struct Rendered {
     pub text: String,
 }
 
+/// One compiled part.
+struct Part {
+    name: PartName,
+    template: liquid::Template,
+    paths: Vec<Vec<String>>,
+    tokens: BTreeSet<SysToken>,
+}
+
+impl std::fmt::Debug for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Part")
+            .field("name", &self.name)
+            .field("paths", &self.paths)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions) -> Result<Part, TemplateError> {
+    let rules = Rules {
+        part: name,
+        flavor,
+        max_range: opts.limits.max_loop_iterations,
+        known_links: (!opts.any_ids).then_some(&opts.trigger_links),
+        known_pages: (!opts.any_ids).then_some(&opts.web_pages),
+    };
+    let rewritten = source::rewrite(src, &rules)?;
+    let parser =
+        engine::parser(&opts.limits).map_err(|e| TemplateError::new(name, ErrorKind::Syntax(e.to_string())))?;
+    let template = parser
+        .parse(&rewritten.liquid)
+        .map_err(|e| parse_error(&e, &rewritten, src, name))?;
+    Ok(Part {
+        name,
+        template,
+        paths: rewritten.paths,
+        tokens: rewritten.tokens,
+    })
+}
+
+/// Maps a Liquid parse error (whose ` --> line:column` refers to the rewritten source) to the source.
+fn parse_error(e: &liquid_core::Error, rewritten: &Rewritten, src: &str, name: PartName) -> TemplateError {
+    let msg = e.to_string();
+    let position = msg.find("-->").and_then(|at| {
+        let rest = msg[at + 3..].trim_start();
+        let (line, rest) = rest.split_once(':')?;
+        let col: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((line.trim().parse::<usize>().ok()?, col.parse::<usize>().ok()?))
+    });
+    let short = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-->") && !l.starts_with('|') && !l.starts_with('='))
+        .find(|l| !l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or("liquid syntax error")
+        .to_owned();
+    let detail = msg
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("= "))
+        .map_or(short, |d| d.to_owned());
+    match position {
+        Some((line, col)) => {
+            let liquid = &rewritten.liquid;
+            let line_start = liquid
+                .split_inclusive('\n')
+                .take(line.saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            let mut out_offset = line_start;
+            for (n, (i, _)) in liquid[line_start..].char_indices().enumerate() {
+                out_offset = line_start + i;
+                if n + 1 >= col {
+                    break;
+                }
+            }
+            TemplateError::at(
+                name,
+                ErrorKind::Syntax(detail),
+                src,
+                rewritten.source_offset(out_offset),
+            )
+        }
+        None => TemplateError::new(name, ErrorKind::Syntax(detail)),
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
-    content: Content,
+    subject: Part,
+    body: Part,
+    text: Option<Part>,
+    tokens: BTreeSet<SysToken>,
+    limits: Limits,
 }
 
 /// A template compiled once and rendered for many recipients. Cheap to clone (an `Arc`), `Send + Sync`.
+///
+/// # Example
+/// ```
+/// use mailer_core::model::{AccountId, Body, Content, Entity, EntityRecord, EntityRef, TriggerLinkId};
+/// use mailer_core::template::{CompileOptions, CompiledTemplate, LinkBuilder, RenderContext};
+///
+/// let content = Content {
+///     subject: "Offer for {{ lead.name }}".into(),
+///     body: Body::Html(r#"<p>Hello, {{ contact.name }}! <a href="{triggerlink:8}">Read the offer</a></p>"#.into()),
+///     text: None,
+/// };
+/// let compiled = CompiledTemplate::compile(&content, &CompileOptions::new([TriggerLinkId(8)], []))?;
+///
+/// let lead = Entity::new(EntityRef::lead(1), "Deal <1>");
+/// let record = EntityRecord {
+///     entity: lead.clone(),
+///     lead: Some(lead),
+///     contacts: vec![Entity::new(EntityRef::contact(2), "Anna")],
+///     company: None,
+///     responsible: None,
+/// };
+/// let links = LinkBuilder::new("https://t.example.com", AccountId(1), [7u8; 32]).expect("key");
+/// let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+/// let out = compiled.render(&RenderContext::new(&record, &links, now))?;
+/// assert_eq!(out.subject, "Offer for Deal <1>");
+/// assert!(out.html.starts_with("<p>Hello, Anna! <a href=\"https://t.example.com/t/l/"));
+/// assert!(out.text.starts_with("Hello, Anna! Read the offer (https://t.example.com/t/l/"));
+/// # Ok::<(), mailer_core::template::TemplateError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CompiledTemplate {
     inner: Arc<Inner>,
@@ -101,10 +227,32 @@ impl CompiledTemplate {
     /// A [`TemplateError`] with the part, line, column and snippet for syntax errors, forbidden tags,
     /// unbounded ranges and unknown `{triggerlink:N}` / `{web:N}`.
     pub fn compile(content: &Content, opts: &CompileOptions) -> Result<Self, TemplateError> {
-        let _ = opts;
+        let subject = compile_part(&content.subject, PartName::Subject, Flavor::Subject, opts)?;
+        let body = match &content.body {
+            Body::Html(src) => compile_part(src, PartName::Body, Flavor::Html, opts)?,
+            Body::Markdown(src) => {
+                // Check the Markdown source itself first, so that errors point into it.
+                compile_part(src, PartName::Body, Flavor::Html, opts)?;
+                compile_part(&markdown::to_html(src), PartName::Body, Flavor::Html, opts)?
+            }
+        };
+        let text = match &content.text {
+            Some(src) => Some(compile_part(src, PartName::Text, Flavor::Text, opts)?),
+            None => None,
+        };
+        let mut tokens = subject.tokens.clone();
+        tokens.extend(body.tokens.iter().copied());
+        if let Some(t) = &text {
+            tokens.extend(t.tokens.iter().copied());
+        }
+        tokens.remove(&SysToken::Subject);
         Ok(Self {
             inner: Arc::new(Inner {
-                content: content.clone(),
+                subject,
+                body,
+                text,
+                tokens,
+                limits: opts.limits,
             }),
         })
     }
@@ -115,19 +263,209 @@ impl CompiledTemplate {
     /// [`ErrorKind::UnknownVariables`] in strict mode, the limits ([`ErrorKind::LoopLimit`],
     /// [`ErrorKind::ValueTooLarge`], [`ErrorKind::OutputTooLarge`]) and Liquid's render errors.
     pub fn render(&self, ctx: &RenderContext<'_>) -> Result<Rendered, TemplateError> {
-        let _ = (ctx, &self.inner.content);
-        Err(TemplateError::new(
-            PartName::Body,
-            ErrorKind::Render("not implemented yet".into()),
-        ))
+        let inner = &*self.inner;
+        let mut root = data::root(ctx);
+        if ctx.strict {
+            let parts = [Some(&inner.subject), Some(&inner.body), inner.text.as_ref()];
+            strict_check(&root, parts.into_iter().flatten())?;
+        }
+        root.0
+            .push((Cow::Borrowed("__sys"), Node::Map(sys_values(&inner.tokens, ctx))));
+
+        let subject = render_part(&inner.subject, &root, &inner.limits)?;
+        let subject = escape::one_line(subject.trim()).trim().to_owned();
+        if let Some(Node::Map(email)) = root.entry_mut("email") {
+            email.set("subject", Node::string(subject.clone()));
+        }
+        if let Some(Node::Map(sys)) = root.entry_mut("__sys") {
+            sys.set("subject", Node::string(subject.clone()));
+        }
+
+        let mut html = render_part(&inner.body, &root, &inner.limits)?;
+        let pixel = pixel(ctx);
+        insert_before_body_end(&mut html, ctx.signature, &pixel);
+        if html.len() > inner.limits.max_output_bytes {
+            return Err(TemplateError::new(
+                PartName::Body,
+                ErrorKind::OutputTooLarge {
+                    limit: inner.limits.max_output_bytes,
+                },
+            ));
+        }
+        let text = match &inner.text {
+            Some(part) => render_part(part, &root, &inner.limits)?,
+            None => text::html_to_text(&html),
+        };
+        Ok(Rendered { subject, html, text })
     }
 }
 
+fn strict_check<'p>(root: &Map<'_>, parts: impl Iterator<Item = &'p Part>) -> Result<(), TemplateError> {
+    let mut missing: Vec<String> = Vec::new();
+    let mut first_part = None;
+    for part in parts {
+        for path in &part.paths {
+            if !data::resolves(root, path) {
+                first_part.get_or_insert(part.name);
+                let name = display_path(path);
+                if !missing.contains(&name) {
+                    missing.push(name);
+                }
+            }
+        }
+    }
+    match first_part {
+        Some(part) => Err(TemplateError::new(part, ErrorKind::UnknownVariables(missing))),
+        None => Ok(()),
+    }
+}
+
+fn display_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for (i, seg) in path.iter().enumerate() {
+        let plain = seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if plain {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(seg);
+        } else {
+            out.push_str("[\"");
+            out.push_str(seg);
+            out.push_str("\"]");
+        }
+    }
+    out
+}
+
+/// Output that refuses to grow past its limit.
+struct BoundedBuf {
+    buf: Vec<u8>,
+    limit: usize,
+    overflow: bool,
+}
+
+impl Write for BoundedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.limit {
+            self.overflow = true;
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, TemplateError> {
+    let mut out = BoundedBuf {
+        buf: Vec::with_capacity(16 * 1024),
+        limit: limits.max_output_bytes,
+        overflow: false,
+    };
+    if let Err(e) = part.template.render_to(&mut out, root) {
+        let msg = e.to_string();
+        let kind = if out.overflow {
+            ErrorKind::OutputTooLarge {
+                limit: limits.max_output_bytes,
+            }
+        } else if msg.contains(LOOP_LIMIT_MARK) {
+            ErrorKind::LoopLimit {
+                limit: limits.max_loop_iterations,
+            }
+        } else if msg.contains(VALUE_LIMIT_MARK) {
+            ErrorKind::ValueTooLarge {
+                limit: limits.max_value_size,
+            }
+        } else {
+            ErrorKind::Render(msg.lines().next().unwrap_or("").trim().to_owned())
+        };
+        return Err(TemplateError::new(part.name, kind));
+    }
+    String::from_utf8(out.buf)
+        .map_err(|_| TemplateError::new(part.name, ErrorKind::Render("output is not UTF-8".into())))
+}
+
+/// `sended_at` and `email.sent_at`: `YYYY-MM-DD HH:MM` in the account's timezone.
+pub(crate) fn format_time(ctx: &RenderContext<'_>, at: Timestamp) -> String {
+    at.with_timezone(&ctx.timezone.0).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn token_for(ctx: &RenderContext<'_>, kind: TokenKind) -> TrackingToken {
+    TrackingToken {
+        kind,
+        account: ctx.links.account(),
+        email: ctx.email.id,
+        recipient: ctx.recipient.map(|r| r.email.clone()).unwrap_or_default(),
+        entity: ctx.record.entity.entity,
+        preview: ctx.mode == Mode::Preview,
+        issued_at: chrono::DateTime::from_timestamp(ctx.now.timestamp(), 0).unwrap_or(ctx.now),
+    }
+}
+
+fn url(links: &LinkBuilder, ctx: &RenderContext<'_>, kind: TokenKind) -> String {
+    links.url(&token_for(ctx, kind))
+}
+
+fn sys_values<'a>(tokens: &BTreeSet<SysToken>, ctx: &RenderContext<'a>) -> Map<'a> {
+    let mut sys = Map(Vec::with_capacity(tokens.len() + 1));
+    for &token in tokens {
+        let value = match token {
+            SysToken::Subject => ctx.email.subject.map_or(Node::Nil, Node::str),
+            SysToken::SendedAt => Node::string(format_time(ctx, ctx.email.sent_at.unwrap_or(ctx.now))),
+            SysToken::Id => ctx.email.id.map_or(Node::Nil, |id| Node::string(id.0.to_string())),
+            SysToken::Date => Node::string(ctx.now.with_timezone(&ctx.timezone.0).format("%Y-%m-%d").to_string()),
+            SysToken::Reset => Node::str(RESET),
+            SysToken::TriggerLink(n) => Node::string(url(ctx.links, ctx, TokenKind::Click(TriggerLinkId(n)))),
+            SysToken::Web(n) => Node::string(url(ctx.links, ctx, TokenKind::Page(WebPageId(n)))),
+            SysToken::FormLink => Node::string(url(ctx.links, ctx, TokenKind::Form)),
+            SysToken::WebLink => Node::string(url(ctx.links, ctx, TokenKind::WebVersion)),
+            SysToken::Unsubscribe => Node::string(url(ctx.links, ctx, TokenKind::Unsubscribe)),
+        };
+        sys.0.push((Cow::Owned(token.key()), value));
+    }
+    if !tokens.contains(&SysToken::Subject) {
+        sys.0
+            .push((Cow::Borrowed("subject"), ctx.email.subject.map_or(Node::Nil, Node::str)));
+    }
+    sys
+}
+
+/// The open pixel: a 1×1 image whose URL is the signed open token.
+fn pixel(ctx: &RenderContext<'_>) -> String {
+    let url = url(ctx.links, ctx, TokenKind::Open);
+    format!(r#"<img src="{url}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">"#)
+}
+
+/// Puts the signature and the pixel before `</body>` when there is one, else at the end.
+fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel: &str) {
+    let at = rfind_ascii_ci(html, "</body").unwrap_or(html.len());
+    let mut tail = String::with_capacity(pixel.len() + signature.map_or(0, str::len) + 32);
+    if let Some(sig) = signature.filter(|s| !s.trim().is_empty()) {
+        tail.push_str("<div class=\"signature\">");
+        tail.push_str(sig);
+        tail.push_str("</div>");
+    }
+    tail.push_str(pixel);
+    html.insert_str(at, &tail);
+}
+
+fn rfind_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    (0..=h.len().checked_sub(n.len())?)
+        .rev()
+        .find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
 /// A plain-text template (trigger task and note texts, field values): no HTML escaping, no pixel, no
-/// signature. `{reset}` renders as itself ([`RESET`]).
+/// signature. `{reset}` renders as itself ([`RESET`]); `{subject}` is the email's subject from the context.
 #[derive(Debug, Clone)]
 pub struct TextTemplate {
-    source: Arc<str>,
+    part: Arc<Part>,
+    limits: Limits,
 }
 
 impl TextTemplate {
@@ -136,8 +474,10 @@ impl TextTemplate {
     /// # Errors
     /// As [`CompiledTemplate::compile`], with [`PartName::Text`].
     pub fn compile(source: &str, opts: &CompileOptions) -> Result<Self, TemplateError> {
-        let _ = opts;
-        Ok(Self { source: source.into() })
+        Ok(Self {
+            part: Arc::new(compile_part(source, PartName::Text, Flavor::Text, opts)?),
+            limits: opts.limits,
+        })
     }
 
     /// Renders the text.
@@ -145,11 +485,13 @@ impl TextTemplate {
     /// # Errors
     /// As [`CompiledTemplate::render`].
     pub fn render(&self, ctx: &RenderContext<'_>) -> Result<String, TemplateError> {
-        let _ = (ctx, &self.source);
-        Err(TemplateError::new(
-            PartName::Text,
-            ErrorKind::Render("not implemented yet".into()),
-        ))
+        let mut root = data::root(ctx);
+        if ctx.strict {
+            strict_check(&root, std::iter::once(&*self.part))?;
+        }
+        root.0
+            .push((Cow::Borrowed("__sys"), Node::Map(sys_values(&self.part.tokens, ctx))));
+        render_part(&self.part, &root, &self.limits)
     }
 }
 

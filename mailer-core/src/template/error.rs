@@ -117,7 +117,6 @@ impl TemplateError {
         }
     }
 
-    #[allow(dead_code)] // used by the compiler, next commit
     pub(crate) fn at(part: PartName, kind: ErrorKind, source: &str, offset: usize) -> Self {
         Self {
             part,
@@ -138,7 +137,6 @@ impl fmt::Display for TemplateError {
 }
 
 /// The line, column and snippet of byte `offset` in `source` (clamped to the source).
-#[allow(dead_code)] // used by the compiler, next commit
 pub(crate) fn position_of(source: &str, offset: usize) -> Position {
     let mut offset = offset.min(source.len());
     while !source.is_char_boundary(offset) {

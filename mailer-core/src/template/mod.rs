@@ -11,8 +11,14 @@
 
 mod compiled;
 mod context;
+mod data;
+mod engine;
 mod error;
+mod escape;
 mod links;
+mod markdown;
+mod source;
+mod text;
 
 pub use compiled::{
     CompileOptions, CompiledTemplate, Limits, MAX_BODY_BYTES, RESET, Rendered, TextTemplate, render_text,
