@@ -22,6 +22,7 @@
 mod capture_transport;
 pub mod crm_conformance;
 pub mod fixture;
+mod harness;
 mod manual_clock;
 mod memory_store;
 mod script_crm;
@@ -32,6 +33,7 @@ mod world;
 pub use capture_transport::{CaptureTransport, Captured};
 pub use crm_conformance::CrmFixture;
 pub use fixture::StoreFixture;
+pub use harness::{HARNESS_KEY, Harness, StaticFetcher};
 pub use manual_clock::{ManualClock, default_start};
 pub use memory_store::MemoryStore;
 pub use script_crm::{NoteSeen, ScriptCrm, ScriptedError};
