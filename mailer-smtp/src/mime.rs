@@ -1,0 +1,327 @@
+//! The wire form of an [`OutgoingMessage`]: built once, deterministically, so the copy in Sent (and an
+//! `.eml` file) has the same bytes as the message that was sent.
+//!
+//! Layout: `multipart/alternative` (text, HTML); with inline images the HTML becomes
+//! `multipart/related` (HTML + images by Content-ID); with attachments everything is wrapped in
+//! `multipart/mixed`. Boundaries are derived from the Message-ID, never random.
+
+use std::time::SystemTime;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox as LettreMailbox, Message, MultiPart, MultiPartKind, SinglePart};
+use lettre::{Address as LettreAddress, address::Envelope};
+use mailer_core::model::Address;
+use mailer_core::ports::{OutgoingAttachment, OutgoingMessage, SendError, SendErrorKind};
+
+use crate::error::invalid;
+
+/// A message ready for the wire: the SMTP envelope and the bytes.
+#[derive(Debug, Clone)]
+pub struct WireMessage {
+    /// Envelope sender and every recipient (To, Cc, Bcc).
+    pub envelope: Envelope,
+    /// The message: headers, empty line, body (CRLF line ends).
+    pub bytes: Vec<u8>,
+}
+
+/// Signs a built message (DKIM); called between building and formatting.
+pub(crate) type Signer<'a> = &'a dyn Fn(&mut Message);
+
+/// Builds the wire form of `message`, optionally signed by `sign`.
+///
+/// # Errors
+/// [`SendErrorKind::InvalidAddress`] for an address lettre cannot use, [`SendErrorKind::Other`] for a
+/// message that cannot be built (a bad content type, an unsubscribe URL with line breaks, no recipient).
+pub fn build(message: &OutgoingMessage, sign: Option<Signer<'_>>) -> Result<WireMessage, SendError> {
+    let from = mailbox(&message.from)?;
+    let recipients = message
+        .envelope_recipients()
+        .map(|a| address(&a.email))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(from.email.clone()), recipients)
+        .map_err(|e| invalid(SendErrorKind::InvalidAddress, format!("no envelope: {e}")))?;
+
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(one_line(&message.subject))
+        .date(SystemTime::from(message.date))
+        .message_id(Some(format!("<{}>", message.message_id)))
+        .envelope(envelope.clone());
+    for to in &message.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    for cc in &message.cc {
+        builder = builder.cc(mailbox(cc)?);
+    }
+    if let Some(reply_to) = &message.reply_to {
+        builder = builder.reply_to(mailbox(reply_to)?);
+    }
+    if let Some(url) = &message.unsubscribe_url {
+        if url.is_empty()
+            || url
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>')
+        {
+            return Err(invalid(
+                SendErrorKind::Other,
+                format!("unsubscribe URL is not a URL: {url:?}"),
+            ));
+        }
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{url}>"),
+        ));
+        // RFC 8058: one-click needs an https URI.
+        if url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+        }
+    }
+
+    let mut built = builder
+        .multipart(body(message)?)
+        .map_err(|e| invalid(SendErrorKind::Other, format!("cannot build the message: {e}")))?;
+    if let Some(sign) = sign {
+        sign(&mut built);
+    }
+    Ok(WireMessage {
+        envelope,
+        bytes: built.formatted(),
+    })
+}
+
+fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
+    let seed = boundary_seed(&message.message_id);
+    let boundary = |part: &str| format!("=_mailer_{seed:016x}_{part}");
+    let (inline, attached): (Vec<&OutgoingAttachment>, Vec<&OutgoingAttachment>) =
+        message.attachments.iter().partition(|a| a.content_id.is_some());
+
+    let html = SinglePart::html(message.html.clone());
+    let html_part = if inline.is_empty() {
+        None
+    } else {
+        let mut related = MultiPart::builder()
+            .kind(MultiPartKind::Related)
+            .boundary(boundary("rel"))
+            .singlepart(html.clone());
+        for image in inline {
+            related = related.singlepart(attachment(image)?);
+        }
+        Some(related)
+    };
+    let alternative = MultiPart::builder()
+        .kind(MultiPartKind::Alternative)
+        .boundary(boundary("alt"))
+        .singlepart(SinglePart::plain(message.text.clone()));
+    let alternative = match html_part {
+        Some(related) => alternative.multipart(related),
+        None => alternative.singlepart(html),
+    };
+    if attached.is_empty() {
+        return Ok(alternative);
+    }
+    let mut mixed = MultiPart::builder()
+        .kind(MultiPartKind::Mixed)
+        .boundary(boundary("mix"))
+        .multipart(alternative);
+    for file in attached {
+        mixed = mixed.singlepart(attachment(file)?);
+    }
+    Ok(mixed)
+}
+
+fn attachment(file: &OutgoingAttachment) -> Result<SinglePart, SendError> {
+    let content_type = ContentType::parse(&file.content_type).map_err(|e| {
+        invalid(
+            SendErrorKind::Other,
+            format!(
+                "attachment {:?} has a bad content type {:?}: {e}",
+                file.name, file.content_type
+            ),
+        )
+    })?;
+    let name = one_line(&file.name);
+    let part = match &file.content_id {
+        Some(cid) => Attachment::new_inline_with_name(one_line(cid), name),
+        None => Attachment::new(name),
+    };
+    Ok(part.body(file.bytes.clone(), content_type))
+}
+
+fn mailbox(addr: &Address) -> Result<LettreMailbox, SendError> {
+    Ok(LettreMailbox::new(
+        addr.name.as_deref().map(one_line),
+        address(&addr.email)?,
+    ))
+}
+
+fn address(email: &str) -> Result<LettreAddress, SendError> {
+    email
+        .parse::<LettreAddress>()
+        .map_err(|e| invalid(SendErrorKind::InvalidAddress, format!("invalid address {email:?}: {e}")))
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// FNV-1a of the Message-ID: stable across runs and builds, so the boundaries are too.
+fn boundary_seed(message_id: &str) -> u64 {
+    message_id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn addr(name: Option<&str>, email: &str) -> Address {
+        Address {
+            name: name.map(Into::into),
+            email: email.into(),
+        }
+    }
+
+    fn sample() -> OutgoingMessage {
+        OutgoingMessage {
+            message_id: "abc.123@mailer.test".into(),
+            date: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 4, 5, 6, 7)
+                .single()
+                .expect("date"),
+            from: addr(Some("Мария Manager"), "maria@example.com"),
+            reply_to: Some(addr(None, "replies@example.com")),
+            to: vec![addr(Some("Anna Smith"), "anna@example.com")],
+            cc: vec![addr(None, "boris@example.com")],
+            bcc: vec![addr(None, "hidden@example.com")],
+            subject: "Offer: Привет".into(),
+            html: "<p>Hello <img src=\"cid:logo\"></p>".into(),
+            text: "Hello".into(),
+            attachments: vec![
+                OutgoingAttachment {
+                    name: "logo.png".into(),
+                    content_type: "image/png".into(),
+                    bytes: vec![0x89, b'P', b'N', b'G', 0, 1, 2],
+                    content_id: Some("logo".into()),
+                },
+                OutgoingAttachment {
+                    name: "offer.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    bytes: b"%PDF-1.4 offer".to_vec(),
+                    content_id: None,
+                },
+            ],
+            unsubscribe_url: Some("https://t.example.com/u/tok".into()),
+        }
+    }
+
+    fn text(msg: &OutgoingMessage) -> String {
+        String::from_utf8(build(msg, None).expect("build").bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn the_same_message_gives_the_same_bytes() {
+        let msg = sample();
+        assert_eq!(build(&msg, None).expect("a").bytes, build(&msg, None).expect("b").bytes);
+        let other = OutgoingMessage {
+            message_id: "other@mailer.test".into(),
+            ..msg.clone()
+        };
+        assert_ne!(
+            build(&msg, None).expect("a").bytes,
+            build(&other, None).expect("c").bytes
+        );
+    }
+
+    #[test]
+    fn headers_carry_id_date_from_reply_to_and_unsubscribe() {
+        let wire = text(&sample());
+        let headers = &wire[..wire.find("\r\n\r\n").expect("header end")];
+        assert!(headers.contains("Message-ID: <abc.123@mailer.test>"), "{headers}");
+        assert!(headers.contains("Date: Wed, 04 Mar 2026 05:06:07 +0000"), "{headers}");
+        assert!(headers.contains("Reply-To: replies@example.com"), "{headers}");
+        assert!(headers.contains("<maria@example.com>"), "{headers}");
+        assert!(
+            headers.contains("=?utf-8?"),
+            "display name and subject are encoded: {headers}"
+        );
+        assert!(
+            headers.contains("List-Unsubscribe: <https://t.example.com/u/tok>"),
+            "{headers}"
+        );
+        assert!(
+            headers.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{headers}"
+        );
+        assert!(!headers.to_ascii_lowercase().contains("bcc"), "{headers}");
+        assert!(!headers.contains("hidden@example.com"), "{headers}");
+    }
+
+    #[test]
+    fn the_envelope_has_every_recipient() {
+        let wire = build(&sample(), None).expect("build");
+        let to: Vec<String> = wire.envelope.to().iter().map(ToString::to_string).collect();
+        assert_eq!(to, ["anna@example.com", "boris@example.com", "hidden@example.com"]);
+        assert_eq!(
+            wire.envelope.from().map(ToString::to_string).as_deref(),
+            Some("maria@example.com")
+        );
+    }
+
+    #[test]
+    fn parts_nest_as_mixed_alternative_related() {
+        let wire = text(&sample());
+        let at = |needle: &str| {
+            wire.find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing in {wire}"))
+        };
+        assert!(at("multipart/mixed") < at("multipart/alternative"));
+        assert!(at("multipart/alternative") < at("text/plain"));
+        assert!(at("text/plain") < at("multipart/related"));
+        assert!(at("multipart/related") < at("text/html"));
+        assert!(at("Content-ID: <logo>") > at("text/html"));
+        assert!(at("Content-Disposition: attachment; filename=\"offer.pdf\"") > at("Content-ID: <logo>"));
+    }
+
+    #[test]
+    fn a_plain_message_is_just_alternative() {
+        let msg = OutgoingMessage {
+            attachments: Vec::new(),
+            unsubscribe_url: Some("http://localhost/u/1".into()),
+            ..sample()
+        };
+        let wire = text(&msg);
+        assert!(wire.contains("multipart/alternative"));
+        assert!(!wire.contains("multipart/mixed") && !wire.contains("multipart/related"));
+        assert!(wire.contains("List-Unsubscribe: <http://localhost/u/1>"));
+        assert!(!wire.contains("List-Unsubscribe-Post"), "one-click only for https");
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        let bad_to = OutgoingMessage {
+            to: vec![addr(None, "not an address")],
+            ..sample()
+        };
+        assert_eq!(
+            build(&bad_to, None).expect_err("bad to").kind(),
+            SendErrorKind::InvalidAddress
+        );
+        let bad_url = OutgoingMessage {
+            unsubscribe_url: Some("https://x\r\nBcc: a@b.c".into()),
+            ..sample()
+        };
+        assert_eq!(build(&bad_url, None).expect_err("bad url").kind(), SendErrorKind::Other);
+        let mut bad_type = sample();
+        bad_type.attachments[1].content_type = "not a type".into();
+        assert_eq!(
+            build(&bad_type, None).expect_err("bad type").kind(),
+            SendErrorKind::Other
+        );
+    }
+}
