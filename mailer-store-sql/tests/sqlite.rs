@@ -31,3 +31,39 @@ mod file {
 
     mailer_core::store_conformance_tests!(setup);
 }
+
+mod secrets {
+    use mailer_core::model::{Mailbox, Secret};
+    use mailer_core::ports::StoreExt;
+    use mailer_core::testkit::StoreFixture;
+    use mailer_store_sql::{Error, SecretKey, SqlConfig, SqlStore};
+
+    /// The mailbox password is sealed in the database, opens with the key, and a wrong key is refused.
+    #[tokio::test]
+    async fn passwords_are_sealed_and_a_wrong_key_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = super::common::sqlite_file_url(dir.path(), "secrets.db");
+        let store = super::common::connect(&url).await;
+        let fx = StoreFixture::new(&store).await;
+        let mut mailbox = fx.mailbox.clone();
+        mailbox.password = Secret::new("correct horse battery staple");
+        store.update(&mailbox).await.expect("update");
+        let raw: Vec<String> = sqlx::query_scalar("SELECT body FROM records WHERE kind = 'mailbox'")
+            .fetch_all(store.pool())
+            .await
+            .expect("raw rows");
+        assert!(!raw.is_empty());
+        for body in &raw {
+            assert!(!body.contains("correct horse"), "password stored in clear: {body}");
+            assert!(body.contains("\"password\":\"enc:v1:"), "password not sealed: {body}");
+        }
+        let back: Mailbox = store.get(fx.account.id, mailbox.id).await.expect("get");
+        assert_eq!(back.password.expose(), "correct horse battery staple");
+        store.close().await;
+
+        let err = SqlStore::connect(&SqlConfig::new(&url, SecretKey::generate()))
+            .await
+            .expect_err("connected with a wrong key");
+        assert!(matches!(err, Error::WrongKey), "{err:?}");
+    }
+}
