@@ -168,3 +168,52 @@ fn a_pool_is_made_per_mailbox_and_dropped_when_idle() {
         assert_eq!(transport.open_pools(), 1, "the idle mailbox's pool was not dropped");
     });
 }
+
+#[cfg(feature = "dkim")]
+#[test]
+fn dkim_signs_per_domain_and_the_sent_copy_keeps_the_signature() {
+    let Some(services) = Services::get() else { return };
+    block_on(async {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, Ed25519
+        let transport = SmtpTransport::builder()
+            .add_root_certificate_pem(&services.cert_pem)
+            .expect("root")
+            .dkim("Example.Test", "mail2026", key, mailer_smtp::DkimAlgorithm::Ed25519)
+            .expect("key")
+            .build()
+            .expect("transport");
+        let mut mailbox = services.mailbox(&services.user, services.sink.clone(), Some(services.imaps.clone()));
+        mailbox.login = services.user.clone();
+        let msg = rich_message(&mailbox.from, "dkim");
+        transport.send(&mailbox, &msg).await.expect("send");
+        let got = services.received(&msg.message_id);
+        assert_eq!(got.len(), 1);
+        let headers = got[0].headers();
+        let dkim = headers
+            .split("\nDKIM-Signature: ")
+            .nth(1)
+            .or_else(|| headers.strip_prefix("DKIM-Signature: "))
+            .unwrap_or_else(|| panic!("no DKIM-Signature: {headers}"));
+        assert!(dkim.contains("a=ed25519-sha256") && dkim.contains("d=example.test") && dkim.contains("s=mail2026"));
+        assert!(
+            dkim.contains("list-unsubscribe"),
+            "unsubscribe headers not signed: {dkim}"
+        );
+
+        // The copy in Sent is the signed message that was sent, not a new signature.
+        transport.append_sent(&mailbox, &msg).await.expect("append");
+        let copies = services.maildir_copies(&services.user, "Sent", &msg.message_id);
+        assert_eq!(copies.len(), 1);
+        assert_eq!(lf(&copies[0].1), lf(&got[0].raw));
+
+        // Another domain is not signed.
+        let mut other = rich_message(&mailbox.from, "no-dkim");
+        other.from.email = "someone@other.test".into();
+        transport.send(&mailbox, &other).await.expect("send");
+        assert!(
+            !services.received(&other.message_id)[0]
+                .headers()
+                .contains("DKIM-Signature")
+        );
+    });
+}
