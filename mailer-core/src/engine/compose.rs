@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::ValidationError;
 use crate::model::{
     AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId, MailingId,
-    Priority, RecipientRule, Role, Template, TemplateId, Timestamp, User, UserId,
+    Priority, RecipientRule, Role, Template, TemplateId, Timestamp, TriggerLink, User, UserId, WebPage,
 };
 use crate::ports::StoreExt;
+use crate::template::{CompileOptions, CompiledTemplate};
 
 use super::{Engine, EngineError, rights};
 
@@ -91,7 +92,12 @@ impl Engine {
             }
             None => None,
         };
-        self.spec_from(draft, &mailbox, template.as_ref(), None)
+        let spec = self.spec_from(draft, &mailbox, template.as_ref(), None)?;
+        let links: Vec<TriggerLink> = store.list(draft.account).await?;
+        let pages: Vec<WebPage> = store.list(draft.account).await?;
+        let opts = CompileOptions::new(links.iter().map(|l| l.id), pages.iter().map(|p| p.id));
+        CompiledTemplate::compile(&spec.content, &opts)?;
+        Ok(spec)
     }
 
     /// Builds and checks the email of `draft` from already loaded records; `mailing` makes it the email of
@@ -108,6 +114,7 @@ impl Engine {
             .clone()
             .or_else(|| template.map(|t| t.content.clone()))
             .ok_or(ValidationError::Missing("content"))?;
+        self.compile(&content)?;
         let mut to = parse_all(&draft.to)?;
         let cc = parse_all(&draft.cc)?;
         let bcc = parse_all(&draft.bcc)?;
