@@ -1,0 +1,374 @@
+//! The SQL store against plain SQL doing the same work, each pair in the same run.
+//!
+//! - `enqueue_100k`: 100,000 emails of one mailing into the queue. `*/mailer` is `Store::enqueue`
+//!   (idempotency keys, id reservation, batched JSON inserts); `*/bare` is a plain batched multi-row
+//!   `INSERT` of the same rows with sqlx.
+//! - `drain`: 10,000 queued emails over 100 mailboxes (no spacing), claimed 100 at a time and completed
+//!   one by one until none is left. `*/mailer` is `Store::claim_due` + `Store::complete` (leases,
+//!   per-mailbox spacing and caps, send records); `*/bare` is a plain claim/complete loop in SQL
+//!   (`UPDATE … WHERE id IN (SELECT … LIMIT 100)`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL).
+//!   `postgres4` runs 4 workers at once.
+//!
+//! Run with `eval "$(scripts/test-services.sh)"; cargo bench --bench store --features sql,postgres`.
+//! The PostgreSQL functions are skipped with a message when `MAILER_TEST_PG_URL` is unset.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mailer::store::{SecretKey, SqlConfig, SqlStore};
+use mailer_core::model::{AccountId, EmailSpec, MailingId, Priority, SendingLimits, WorkerId};
+use mailer_core::ports::Store;
+use mailer_core::testkit::StoreFixture;
+use sqlx::{Connection, QueryBuilder};
+
+const ENQUEUE: usize = 100_000;
+const DRAIN: usize = 10_000;
+const DRAIN_MAILBOXES: usize = 100;
+const CLAIM: u32 = 100;
+const LEASE: Duration = Duration::from_secs(300);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn pg_base() -> Option<String> {
+    let url = std::env::var("MAILER_TEST_PG_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("skipped: postgres benches need MAILER_TEST_PG_URL (eval \"$(scripts/test-services.sh)\")");
+    }
+    url
+}
+
+/// A fresh schema in the benchmark PostgreSQL, so runs do not see each other's queues.
+async fn pg_schema(base: &str, tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let schema = format!("bench_{tag}_{}_{nanos}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+async fn store(url: &str, connections: u32) -> Arc<SqlStore> {
+    let config = SqlConfig::new(url, SecretKey::from_bytes([7; 32])).with_max_connections(connections);
+    Arc::new(SqlStore::connect(&config).await.expect("connect store"))
+}
+
+/// `n` emails of one mailing spread over `mailboxes` fresh mailboxes (no spacing) of a fresh account.
+async fn specs(store: &SqlStore, n: usize, mailboxes: usize) -> (AccountId, Vec<EmailSpec>) {
+    let fx = StoreFixture::new(store).await;
+    let limits = SendingLimits {
+        spacing: Duration::ZERO,
+        daily_cap: 1_000_000,
+        ..SendingLimits::default()
+    };
+    let mut boxes = Vec::new();
+    for _ in 0..mailboxes {
+        boxes.push(fx.add_mailbox(limits.clone()).await);
+    }
+    let mailing = MailingId(fx.account.id.0);
+    let specs = (0..n)
+        .map(|i| {
+            let mut spec = fx.email(&boxes[i % mailboxes], &format!("lead{i}@example.com"));
+            spec.mailing = Some(mailing);
+            spec.priority = Priority::Mailing;
+            spec.seq = i64::try_from(i).unwrap_or(0);
+            spec.idempotency_key = Some(format!("mailing:{}:{i}", mailing.0));
+            spec
+        })
+        .collect();
+    (fx.account.id, specs)
+}
+
+/// The bare enqueue: the same rows as the store writes, in plain multi-row INSERTs (1,000 rows each).
+macro_rules! bare_insert {
+    ($db:ty, $pool:expr, $specs:expr, $spec_cast:literal) => {{
+        let mut tx = $pool.begin().await.expect("begin");
+        for chunk in $specs.chunks(1_000) {
+            let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                "INSERT INTO emails (account, mailbox, mailing, entity, status, priority, seq, due_at, idempotency_key, spec) ",
+            );
+            q.push_values(chunk, |mut row, s: &EmailSpec| {
+                row.push_bind(s.account.0)
+                    .push_bind(s.mailbox.0)
+                    .push_bind(s.mailing.map(|m| m.0))
+                    .push_bind(None::<String>)
+                    .push_bind("queued")
+                    .push_bind(1_i64)
+                    .push_bind(s.seq)
+                    .push_bind(s.not_before.timestamp_micros())
+                    .push_bind(s.idempotency_key.clone())
+                    .push_bind(serde_json::to_string(s).expect("json"))
+                    .push_unseparated($spec_cast);
+            });
+            q.build().execute(&mut *tx).await.expect("bare insert");
+        }
+        tx.commit().await.expect("commit");
+    }};
+}
+
+fn enqueue_100k(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("enqueue_100k");
+    group.sample_size(10).warm_up_time(Duration::from_millis(500));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("enqueue.db").display());
+    let s = rt.block_on(store(&sqlite_url, 4));
+    let bare = rt
+        .block_on(sqlx::SqlitePool::connect(&format!("{sqlite_url}?mode=rw")))
+        .expect("bare pool");
+    group.bench_function("sqlite/mailer", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (_, specs) = specs(&s, ENQUEUE, 1).await;
+                    let t = Instant::now();
+                    s.enqueue(specs).await.expect("enqueue");
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("sqlite/bare", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (_, specs) = specs(&s, ENQUEUE, 1).await;
+                    let t = Instant::now();
+                    bare_insert!(sqlx::Sqlite, bare, specs, "");
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    });
+
+    if let Some(base) = pg_base() {
+        let url = rt.block_on(pg_schema(&base, "enqueue"));
+        let s = rt.block_on(store(&url, 4));
+        let bare = rt.block_on(sqlx::PgPool::connect(&url)).expect("bare pool");
+        group.bench_function("postgres/mailer", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (_, specs) = specs(&s, ENQUEUE, 1).await;
+                        let t = Instant::now();
+                        s.enqueue(specs).await.expect("enqueue");
+                        total += t.elapsed();
+                    }
+                    total
+                })
+            });
+        });
+        group.bench_function("postgres/bare", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (_, specs) = specs(&s, ENQUEUE, 1).await;
+                        let t = Instant::now();
+                        bare_insert!(sqlx::Postgres, bare, specs, "::jsonb");
+                        total += t.elapsed();
+                    }
+                    total
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Drains the whole queue with `workers` concurrent claim/complete loops over the store.
+async fn drain_mailer(store: &Arc<SqlStore>, workers: usize) {
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let store = Arc::clone(store);
+        tasks.push(tokio::spawn(async move {
+            let worker = WorkerId::new(format!("bench{w}"));
+            let now = mailer_core::testkit::default_start() + chrono::Duration::days(1);
+            loop {
+                let claimed = store.claim_due(&worker, now, CLAIM, LEASE).await.expect("claim");
+                if claimed.is_empty() {
+                    break;
+                }
+                for c in claimed {
+                    store
+                        .complete(c.email.spec.account, c.email.id, &worker, now)
+                        .await
+                        .expect("complete");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+}
+
+const BARE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bare_queue (id BIGINT PRIMARY KEY, mailbox BIGINT NOT NULL, \
+     status TEXT NOT NULL, worker TEXT, lease_until BIGINT, sent_at BIGINT, payload TEXT NOT NULL)";
+
+/// Fills the bare queue with the same emails (id, mailbox, payload) as the store's.
+macro_rules! bare_fill {
+    ($db:ty, $pool:expr, $specs:expr) => {{
+        sqlx::query(BARE_TABLE).execute(&$pool).await.expect("bare table");
+        let mut tx = $pool.begin().await.expect("begin");
+        for (n, chunk) in $specs.chunks(1_000).enumerate() {
+            let mut q: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO bare_queue (id, mailbox, status, payload) ");
+            q.push_values(chunk.iter().enumerate(), |mut row, (i, s): (usize, &EmailSpec)| {
+                row.push_bind(i64::try_from(n * 1_000 + i).unwrap_or(0) + s.account.0 * 1_000_000)
+                    .push_bind(s.mailbox.0)
+                    .push_bind("queued")
+                    .push_bind(serde_json::to_string(s).expect("json"));
+            });
+            q.build().execute(&mut *tx).await.expect("bare fill");
+        }
+        tx.commit().await.expect("commit");
+    }};
+}
+
+/// The bare drain: claim 100 queued rows, complete each, until none is left.
+macro_rules! bare_drain {
+    ($pool:expr, $workers:expr, $claim:expr) => {{
+        let mut tasks = Vec::new();
+        for w in 0..$workers {
+            let pool = $pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let worker = format!("bare{w}");
+                loop {
+                    let ids: Vec<(i64, String)> = sqlx::query_as($claim)
+                        .bind(worker.as_str())
+                        .bind(1_i64)
+                        .bind(i64::from(CLAIM))
+                        .fetch_all(&pool)
+                        .await
+                        .expect("bare claim");
+                    if ids.is_empty() {
+                        break;
+                    }
+                    for (id, _payload) in ids {
+                        sqlx::query(
+                            "UPDATE bare_queue SET status = 'sent', sent_at = $1 WHERE id = $2 AND worker = $3",
+                        )
+                        .bind(2_i64)
+                        .bind(id)
+                        .bind(worker.as_str())
+                        .execute(&pool)
+                        .await
+                        .expect("bare complete");
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("worker");
+        }
+    }};
+}
+
+const SQLITE_BARE_CLAIM: &str = "UPDATE bare_queue SET status = 'sending', worker = $1, lease_until = $2 \
+     WHERE id IN (SELECT id FROM bare_queue WHERE status = 'queued' ORDER BY id LIMIT $3) RETURNING id, payload";
+const PG_BARE_CLAIM: &str = "UPDATE bare_queue SET status = 'sending', worker = $1, lease_until = $2 \
+     WHERE id IN (SELECT id FROM bare_queue WHERE status = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, payload";
+
+fn drain(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("drain");
+    group.sample_size(10).warm_up_time(Duration::from_millis(500));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("drain.db").display());
+    let s = rt.block_on(store(&sqlite_url, 4));
+    let bare = rt
+        .block_on(sqlx::SqlitePool::connect(&format!("{sqlite_url}?mode=rw")))
+        .expect("bare pool");
+    group.bench_function("sqlite/mailer", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (_, specs) = specs(&s, DRAIN, DRAIN_MAILBOXES).await;
+                    s.enqueue(specs).await.expect("enqueue");
+                    let t = Instant::now();
+                    drain_mailer(&s, 1).await;
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("sqlite/bare", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (_, specs) = specs(&s, DRAIN, DRAIN_MAILBOXES).await;
+                    bare_fill!(sqlx::Sqlite, bare, specs);
+                    let t = Instant::now();
+                    bare_drain!(bare, 1, SQLITE_BARE_CLAIM);
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    });
+
+    if let Some(base) = pg_base() {
+        let url = rt.block_on(pg_schema(&base, "drain"));
+        let s = rt.block_on(store(&url, 8));
+        let bare = rt
+            .block_on(sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&url))
+            .expect("bare pool");
+        group.bench_function("postgres4/mailer", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (_, specs) = specs(&s, DRAIN, DRAIN_MAILBOXES).await;
+                        s.enqueue(specs).await.expect("enqueue");
+                        let t = Instant::now();
+                        drain_mailer(&s, 4).await;
+                        total += t.elapsed();
+                    }
+                    total
+                })
+            });
+        });
+        group.bench_function("postgres4/bare", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (_, specs) = specs(&s, DRAIN, DRAIN_MAILBOXES).await;
+                        bare_fill!(sqlx::Postgres, bare, specs);
+                        let t = Instant::now();
+                        bare_drain!(bare, 4, PG_BARE_CLAIM);
+                        total += t.elapsed();
+                    }
+                    total
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, enqueue_100k, drain);
+criterion_main!(benches);
