@@ -164,9 +164,9 @@ async fn apply(client: &KommoClient, action: &CrmAction) -> Result<ActionOutcome
                 responsible,
                 text,
             };
-            tasks::add(client, &task).await.map(ActionOutcome::Created)
+            tasks::add(client, &task).await
         }
-        CrmAction::AddNote { entity, text } => notes::add(client, *entity, text).await.map(ActionOutcome::Created),
+        CrmAction::AddNote { entity, text } => notes::add(client, *entity, text).await,
         CrmAction::ChangeStage { lead, pipeline, stage } => {
             // Both ids always: 142/143 exist in every pipeline, so a status alone is ambiguous.
             let body = json!({ "pipeline_id": pipeline.0, "status_id": stage.0 });
@@ -214,7 +214,7 @@ async fn apply(client: &KommoClient, action: &CrmAction) -> Result<ActionOutcome
             if let (Some(user), Some(map)) = (owner.responsible_user_id, lead.as_object_mut()) {
                 map.insert("responsible_user_id".into(), json!(user));
             }
-            entities::create_lead(client, lead).await.map(ActionOutcome::Created)
+            entities::create_lead(client, lead).await
         }
         CrmAction::ChangeTags { entity, add, remove } => {
             if add.is_empty() && remove.is_empty() {

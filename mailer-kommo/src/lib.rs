@@ -12,7 +12,7 @@
 //!   contacts (fetched in batches), company, first lead and responsible user; field definitions cached per
 //!   account; every [`CrmAction`](mailer_core::model::CrmAction) as its API call (enum ids for lists, the
 //!   whole selection re-sent for multilists, dates as the account's local midnight, `null` to clear).
-//! - [`hooks`]: [`parse_account_webhook`](hooks::parse_account_webhook),
+//! - The [`hooks`] module: [`parse_account_webhook`](hooks::parse_account_webhook),
 //!   [`parse_dp_hook`](hooks::parse_dp_hook) and [`parse_widget_request`](hooks::parse_widget_request) (its
 //!   JWT checked against the integration secret). They never panic; bad input is a [`hooks::HookError`].
 //! - `fake` (feature): `FakeKommo`, an axum app over in-memory state that answers as Kommo does (HAL,
@@ -24,8 +24,9 @@
 //! Reading a lead from a (fake) Kommo account:
 //! ```
 //! use std::sync::Arc;
-//! use mailer_core::model::{AccountId, EntityRef};
-//! //! use mailer_kommo::fake::FakeKommo;
+//! use mailer_core::model::AccountId;
+//! use mailer_core::ports::Crm;
+//! use mailer_kommo::fake::FakeKommo;
 //! use mailer_kommo::{KommoClient, KommoCrm, MemoryTokenStore};
 //!
 //! # mailer_core::testkit::block_on(async {

@@ -1,14 +1,14 @@
 //! Leads, contacts and companies: `GET /api/v4/{entity}/{id}`, lists by id, `PATCH`, and lead creation.
 
 use chrono_tz::Tz;
-use mailer_core::model::{CrmId, CrmUserId, Entity, EntityKind, EntityRef, PipelineId, StageId};
+use mailer_core::model::{ActionOutcome, CrmId, CrmUserId, Entity, EntityKind, EntityRef, PipelineId, StageId};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::fields::RawFieldDef;
 use super::values::{self, RawFieldValues};
-use super::{created_id, plural};
+use super::{created, plural};
 use crate::client::{Call, KommoClient, pages};
 use crate::error::KommoError;
 
@@ -173,9 +173,9 @@ pub(crate) async fn patch(client: &KommoClient, entity: EntityRef, body: Value) 
 }
 
 /// Creates a lead in a stage, linked to a contact, and returns its id.
-pub(crate) async fn create_lead(client: &KommoClient, lead: Value) -> Result<CrmId, KommoError> {
+pub(crate) async fn create_lead(client: &KommoClient, lead: Value) -> Result<ActionOutcome, KommoError> {
     let answer = client
         .call(&Call::with_body(Method::POST, "/api/v4/leads", json!([lead])))
         .await?;
-    created_id(answer.as_ref(), "leads").map(CrmId)
+    Ok(created(answer.as_ref(), "leads"))
 }

@@ -7,7 +7,7 @@ pub(crate) mod notes;
 pub(crate) mod tasks;
 pub(crate) mod values;
 
-use mailer_core::model::EntityKind;
+use mailer_core::model::{ActionOutcome, CrmId, EntityKind};
 
 /// The plural name Kommo uses in paths and in `_embedded` for an entity kind.
 pub(crate) fn plural(kind: EntityKind) -> &'static str {
@@ -18,9 +18,11 @@ pub(crate) fn plural(kind: EntityKind) -> &'static str {
     }
 }
 
-/// The id of the first item of a write answer's `_embedded.{key}`.
-pub(crate) fn created_id(body: Option<&serde_json::Value>, key: &str) -> Result<i64, crate::KommoError> {
+/// What a create call made: the new id from the answer's `_embedded.{key}`, or [`ActionOutcome::Done`]
+/// when Kommo answered success with an empty or non-JSON body (it does, sometimes): the record exists,
+/// only its id is unknown, and failing would make the caller create it again.
+pub(crate) fn created(body: Option<&serde_json::Value>, key: &str) -> ActionOutcome {
     body.and_then(|b| b.pointer(&format!("/_embedded/{key}/0/id")))
         .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| crate::KommoError::Decode(format!("no id in the answer to creating {key}")))
+        .map_or(ActionOutcome::Done, |id| ActionOutcome::Created(CrmId(id)))
 }

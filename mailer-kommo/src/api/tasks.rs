@@ -1,10 +1,10 @@
 //! `POST /api/v4/tasks`.
 
-use mailer_core::model::{CrmId, CrmUserId, EntityRef};
+use mailer_core::model::{ActionOutcome, CrmUserId, EntityRef};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{created_id, plural};
+use super::{created, plural};
 use crate::client::{Call, KommoClient};
 use crate::error::KommoError;
 
@@ -19,7 +19,7 @@ pub(crate) struct NewTask<'a> {
 }
 
 /// Creates a task and returns its id.
-pub(crate) async fn add(client: &KommoClient, task: &NewTask<'_>) -> Result<CrmId, KommoError> {
+pub(crate) async fn add(client: &KommoClient, task: &NewTask<'_>) -> Result<ActionOutcome, KommoError> {
     let mut item = json!({
         "text": task.text,
         "complete_till": task.complete_till,
@@ -34,5 +34,5 @@ pub(crate) async fn add(client: &KommoClient, task: &NewTask<'_>) -> Result<CrmI
     let answer = client
         .call(&Call::with_body(Method::POST, "/api/v4/tasks", json!([item])))
         .await?;
-    created_id(answer.as_ref(), "tasks").map(CrmId)
+    Ok(created(answer.as_ref(), "tasks"))
 }

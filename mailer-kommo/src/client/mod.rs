@@ -336,6 +336,13 @@ impl KommoClient {
             };
             match outcome {
                 Outcome::Done(body) => return Ok(body),
+                // Kommo answers 404 for unknown routes and for writes to entities that do not exist.
+                Outcome::Fail(KommoError::Status { status: 404 }) => {
+                    return Err(KommoError::NotFound {
+                        what: "resource",
+                        id: call.path.clone(),
+                    });
+                }
                 Outcome::Fail(err) => return Err(err),
                 Outcome::Unauthorized => match bearer.generation {
                     Some(generation) if !refreshed => {

@@ -84,7 +84,7 @@ fn problem(body: &[u8]) -> Option<Problem> {
 }
 
 fn seconds(value: f64) -> Option<Duration> {
-    (value.is_finite() && value >= 0.0 && value < 1e9).then(|| Duration::from_secs_f64(value))
+    (0.0..1e9).contains(&value).then(|| Duration::from_secs_f64(value))
 }
 
 /// Classifies one answer. `retry_after_header` is the `Retry-After` header, if any (whole seconds).

@@ -253,6 +253,7 @@ fn with_list(q: &[(String, String)]) -> Vec<String> {
 }
 
 /// `page` and `limit`, or the 422 Kommo gives for a limit above 250.
+#[allow(clippy::result_large_err)] // the Err is the handler's answer, returned at once
 fn paging(q: &[(String, String)], cap: usize) -> Result<(usize, usize), Response> {
     let limit = param(q, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(50);
     if limit > 250 {
@@ -284,6 +285,7 @@ fn page_of(path: &str, key: &str, items: Vec<Value>, page: usize, limit: usize) 
     )
 }
 
+#[allow(clippy::result_large_err)] // the Err is the handler's answer, returned at once
 fn json_body(bytes: &Bytes) -> Result<Value, Response> {
     if bytes.trim_ascii().is_empty() {
         return Err(problem(StatusCode::BAD_REQUEST, "Request data can not be empty", None));

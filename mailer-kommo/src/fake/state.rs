@@ -173,7 +173,7 @@ impl State {
 
     pub(crate) fn token(&mut self, prefix: &str) -> String {
         let n = self.id();
-        format!("{prefix}-{n}-{:x}", n.wrapping_mul(0x5DEE_CE66_D).rotate_left(17))
+        format!("{prefix}-{n}-{:x}", n.wrapping_mul(0x0005_DEEC_E66D).rotate_left(17))
     }
 
     /// Issues a new pair; `bought_with` becomes the new refresh token's predecessor.

@@ -45,8 +45,10 @@ impl HookAction {
 pub struct HookFieldValue {
     /// The value as sent (a date is a bare Unix timestamp).
     pub value: String,
-    /// The list option, for list fields.
+    /// The list option, for list fields (a numeric `enum`).
     pub enum_id: Option<EnumId>,
+    /// The option code, for phones and emails (a non-numeric `enum`, e.g. `WORK`).
+    pub enum_code: Option<String>,
 }
 
 /// A custom field in a webhook.
@@ -233,31 +235,29 @@ impl Item<'_> {
                     Some(FormValue::Text(t)) => vec![HookFieldValue {
                         value: t.clone(),
                         enum_id: None,
+                        enum_code: None,
                     }],
                     Some(values) => values
                         .entries()
                         .iter()
                         .map(|(_, v)| match v {
                             // date fields: a bare `values[0]=ts`
-                            FormValue::Text(t) => Ok(HookFieldValue {
+                            FormValue::Text(t) => HookFieldValue {
                                 value: t.clone(),
                                 enum_id: None,
-                            }),
+                                enum_code: None,
+                            },
                             FormValue::Map(_) => {
-                                let enum_id = match v.text(&["enum"]).filter(|e| !e.is_empty()) {
-                                    Some(e) => Some(EnumId(e.parse().map_err(|_| HookError::Invalid {
-                                        field: format!("{}[values][enum]", item.prefix),
-                                        value: e.to_owned(),
-                                    })?)),
-                                    None => None,
-                                };
-                                Ok(HookFieldValue {
+                                let raw = v.text(&["enum"]).map(str::trim).filter(|e| !e.is_empty());
+                                let enum_id = raw.and_then(|e| e.parse().ok()).map(EnumId);
+                                HookFieldValue {
                                     value: v.text(&["value"]).unwrap_or_default().to_owned(),
                                     enum_id,
-                                })
+                                    enum_code: raw.filter(|_| enum_id.is_none()).map(str::to_owned),
+                                }
                             }
                         })
-                        .collect::<Result<_, HookError>>()?,
+                        .collect(),
                     None => Vec::new(),
                 };
                 Ok(HookField {
