@@ -11,6 +11,11 @@
 //! (c) The validator accepts exactly the configurations whose graph has no recipient-free cycle (checked
 //!     against an independent transitive closure), and a refused configuration's cycle is a real one.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixture helpers outside #[test] fns panic on bad fixtures"
+)]
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::time::Duration;

@@ -1,5 +1,10 @@
 //! Action resolution: every action, every field kind, every error.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixture helpers outside #[test] fns panic on bad fixtures"
+)]
+
 use std::convert::Infallible;
 use std::time::Duration;
 

@@ -1,5 +1,10 @@
 //! The automated-hit classifier: one test per rule of its table, and the people it must let through.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixture helpers outside #[test] fns panic on bad fixtures"
+)]
+
 use std::time::Duration;
 
 use mailer_core::model::Timestamp;

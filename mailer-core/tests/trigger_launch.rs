@@ -1,5 +1,10 @@
 //! The launch rules of the manual: which triggers an occurrence fires, when, and which timers it moves.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixture helpers outside #[test] fns panic on bad fixtures"
+)]
+
 use std::collections::HashSet;
 use std::time::Duration;
 

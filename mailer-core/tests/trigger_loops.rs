@@ -1,5 +1,10 @@
 //! Loop safety: the save-time cycle check and the run-time budget.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixture helpers outside #[test] fns panic on bad fixtures"
+)]
+
 use std::time::Duration;
 
 use mailer_core::loops::{AutoSend, Automation, Budget, BudgetDecision, Chain, Hop, LoopError, OverBudget, Via, check};
