@@ -31,7 +31,7 @@
 //! | `postgres` | no | [`store`] with PostgreSQL |
 //! | `kommo` | no | [`kommo`]: the Kommo CRM adapter (`mailer-kommo`) |
 //! | `http` | no | [`http`]: the sample host (`mailer-http`) |
-//! | `testkit` | no | [`testkit`]: in-memory doubles, mocks and conformance suites |
+//! | `testkit` | no | [`testkit`]: in-memory doubles, mocks and conformance suites; with `kommo`, also the fake Kommo (`kommo::fake`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
