@@ -203,21 +203,18 @@ impl State {
 
     /// The first claimable email of a mailbox, dropping index entries of emails that left the queue.
     fn first_claimable(&mut self, mailbox: MailboxId, now: Timestamp) -> Option<EmailId> {
-        let keys: Vec<QueueKey> = self.mailboxes.get(&mailbox)?.waiting.iter().copied().collect();
         let mut stale = Vec::new();
         let mut found = None;
-        for key in keys {
-            let Some(row) = self.emails.get(&key.2) else {
-                stale.push(key);
-                continue;
-            };
-            if row.email.status.is_final() {
-                stale.push(key);
-                continue;
-            }
-            if row.claimable(now) && self.mailing_runs(row.email.spec.mailing) {
-                found = Some(key.2);
-                break;
+        let mb = self.mailboxes.get(&mailbox)?;
+        for key in &mb.waiting {
+            match self.emails.get(&key.2) {
+                Some(row) if !row.email.status.is_final() => {
+                    if row.claimable(now) && self.mailing_runs(row.email.spec.mailing) {
+                        found = Some(key.2);
+                        break;
+                    }
+                }
+                _ => stale.push(*key),
             }
         }
         if let Some(mb) = self.mailboxes.get_mut(&mailbox) {
