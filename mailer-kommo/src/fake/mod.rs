@@ -14,6 +14,7 @@
 //!
 //! One fake is one account; start one per test. The server stops when the handle is dropped.
 
+mod answers;
 mod routes;
 mod state;
 mod world;
