@@ -73,10 +73,12 @@
 //! aws-lc.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod connection;
 pub mod eml;
 pub mod error;
 mod imap;
 pub mod mime;
+mod pool;
 mod signing;
 mod smtp;
 mod tls;

@@ -3,26 +3,23 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::Tls;
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::{AsyncSmtpTransport, PoolConfig};
-use lettre::{AsyncTransport, Tokio1Executor};
-use mailer_core::model::{AccountId, Mailbox, MailboxId, Security, ServerSettings};
+use mailer_core::model::{Mailbox, MailboxId};
 use mailer_core::ports::{Delivery, MailboxCheck, OutgoingMessage, SendError, SendErrorKind, Transport, TransportCaps};
 
 use crate::ConfigError;
+use crate::connection::Connector;
 use crate::error::{from_smtp, invalid, timed_out};
 use crate::imap::{Imap, pick_sent};
 use crate::mime::{self, WireMessage};
+use crate::pool::{PoolKey, Pools};
 use crate::signing::Signers;
 use crate::tls::ExtraRoots;
 use crate::verify;
-
-type Lettre = AsyncSmtpTransport<Tokio1Executor>;
 
 /// Settings of an [`SmtpTransport`]; see [`SmtpTransportBuilder`].
 #[derive(Debug, Clone)]
@@ -55,8 +52,8 @@ pub struct SmtpTransportBuilder {
 }
 
 impl SmtpTransportBuilder {
-    /// The longest wait for connecting and for each SMTP command; also bounds a whole IMAP copy and a
-    /// whole send (default 30 s).
+    /// The longest wait for connecting and logging in, and for one message to be accepted once connected;
+    /// also bounds a whole IMAP copy (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = timeout;
         self
@@ -113,13 +110,22 @@ impl SmtpTransportBuilder {
     /// # Errors
     /// [`ConfigError::Certificate`] when the TLS configuration cannot be made from the roots.
     pub fn build(self) -> Result<SmtpTransport, ConfigError> {
-        let imap_tls = self.options.roots.client_config()?;
+        let tls = self.options.roots.client_config()?;
+        let hello = match &self.options.hello_name {
+            Some(name) => ClientId::Domain(name.clone()),
+            None => ClientId::default(),
+        };
+        let pools = Pools::new(
+            usize::try_from(self.options.pool_max_size).unwrap_or(usize::MAX),
+            self.options.pool_idle_timeout,
+        );
         Ok(SmtpTransport {
             inner: Arc::new(Inner {
                 options: self.options,
                 signers: self.signers,
-                imap_tls,
-                pools: Mutex::new(HashMap::new()),
+                tls,
+                hello,
+                pools,
                 sent_cache: Mutex::new(SentCache::default()),
             }),
         })
@@ -140,41 +146,10 @@ pub struct SmtpTransport {
 struct Inner {
     options: Options,
     signers: Signers,
-    imap_tls: Arc<rustls::ClientConfig>,
-    pools: Mutex<HashMap<PoolKey, PoolEntry>>,
+    tls: Arc<rustls::ClientConfig>,
+    hello: ClientId,
+    pools: Pools,
     sent_cache: Mutex<SentCache>,
-}
-
-/// Which pool a mailbox uses: changed settings or a new password get a new pool.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PoolKey {
-    account: AccountId,
-    mailbox: MailboxId,
-    host: String,
-    port: u16,
-    security: SecurityKey,
-    login: String,
-    password: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum SecurityKey {
-    Tls,
-    StartTls,
-    Plain,
-}
-
-struct PoolEntry {
-    transport: Lettre,
-    last_used: Instant,
-}
-
-impl std::fmt::Debug for PoolEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PoolEntry")
-            .field("last_used", &self.last_used)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The signed bytes of recent sends, so the copy in Sent has the very same DKIM signature (its `t=`
@@ -186,25 +161,6 @@ struct SentCache {
 }
 
 const SENT_CACHE_SIZE: usize = 512;
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // lettre's pools spawn their clean-up on the tokio runtime when dropped; outside a runtime, give
-        // them a short-lived one (the connections are then closed without QUIT).
-        if tokio::runtime::Handle::try_current().is_err() {
-            let pools = std::mem::take(self.pools.get_mut().unwrap_or_else(PoisonError::into_inner));
-            if pools.is_empty() {
-                return;
-            }
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _entered = runtime.enter();
-                drop(pools);
-            } else {
-                std::mem::forget(pools);
-            }
-        }
-    }
-}
 
 impl SentCache {
     fn put(&mut self, key: (MailboxId, String), bytes: Vec<u8>) {
@@ -231,9 +187,9 @@ impl SmtpTransport {
         SmtpTransportBuilder::default()
     }
 
-    /// How many mailboxes have a pool open right now.
+    /// How many mailboxes have a connection pool right now.
     pub fn open_pools(&self) -> usize {
-        self.inner.pools.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.inner.pools.len()
     }
 
     /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain).
@@ -247,91 +203,39 @@ impl SmtpTransport {
         }
     }
 
-    fn pool(&self, mailbox: &Mailbox) -> Result<Lettre, SendError> {
-        let key = PoolKey {
-            account: mailbox.account,
-            mailbox: mailbox.id,
-            host: mailbox.smtp.host.clone(),
-            port: mailbox.smtp.port,
-            security: security_key(mailbox.smtp.security),
-            login: mailbox.login.clone(),
-            password: mailbox.password.expose().to_owned(),
-        };
-        let now = Instant::now();
-        let idle = self.inner.options.pool_idle_timeout;
-        let mut pools = self.inner.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        pools.retain(|k, entry| k == &key || now.duration_since(entry.last_used) <= idle);
-        if let Some(entry) = pools.get_mut(&key) {
-            entry.last_used = now;
-            return Ok(entry.transport.clone());
+    fn connector(&self) -> Connector<'_> {
+        Connector {
+            hello: &self.inner.hello,
+            roots: &self.inner.options.roots,
+            tls: &self.inner.tls,
         }
-        let transport = self.lettre(mailbox, Some(self.pool_config()))?;
-        pools.insert(
-            key,
-            PoolEntry {
-                transport: transport.clone(),
-                last_used: now,
-            },
-        );
-        Ok(transport)
     }
 
-    fn pool_config(&self) -> PoolConfig {
-        PoolConfig::new()
-            .min_idle(0)
-            .max_size(self.inner.options.pool_max_size)
-            .idle_timeout(self.inner.options.pool_idle_timeout)
-    }
-
-    /// A lettre transport for the mailbox's SMTP server; `pool: None` keeps no connection after use.
-    fn lettre(&self, mailbox: &Mailbox, pool: Option<PoolConfig>) -> Result<Lettre, SendError> {
-        let server = &mailbox.smtp;
-        let options = &self.inner.options;
-        let mut builder = Lettre::builder_dangerous(server.host.as_str())
-            .port(server.port)
-            .timeout(Some(options.timeout))
-            .pool_config(pool.unwrap_or_else(|| PoolConfig::new().min_idle(0).max_size(0)));
-        if let Some(name) = &options.hello_name {
-            builder = builder.hello_name(ClientId::Domain(name.clone()));
+    /// A logged-in connection for the mailbox: a pooled one (checked with NOOP when it sat idle for a
+    /// while) or a new one.
+    async fn connection(&self, mailbox: &Mailbox, key: &PoolKey) -> Result<AsyncSmtpConnection, SendError> {
+        if let Some(mut reused) = self.inner.pools.take(key) {
+            if reused.idle < NOOP_AFTER || reused.conn.test_connected().await {
+                return Ok(reused.conn);
+            }
+            reused.conn.abort().await;
         }
-        builder = match server.security {
-            Security::Plain => builder.tls(Tls::None),
-            Security::StartTls => builder.tls(Tls::Required(self.tls_parameters(server)?)),
-            Security::Tls => builder.tls(Tls::Wrapper(self.tls_parameters(server)?)),
-        };
-        if !mailbox.login.is_empty() {
-            builder = builder.credentials(Credentials::new(
-                mailbox.login.clone(),
-                mailbox.password.expose().to_owned(),
-            ));
-        }
-        Ok(builder.build())
-    }
-
-    fn tls_parameters(
-        &self,
-        server: &ServerSettings,
-    ) -> Result<lettre::transport::smtp::client::TlsParameters, SendError> {
-        self.inner
-            .options
-            .roots
-            .smtp_parameters(&server.host)
-            .map_err(from_smtp)
+        with_timeout(
+            self.inner.options.timeout,
+            "SMTP connect and login",
+            self.connector().connect(mailbox),
+        )
+        .await?
     }
 
     /// Logs in to SMTP on a fresh connection (not a pooled one) and quits.
     pub(crate) async fn check_smtp(&self, mailbox: &Mailbox) -> Result<(), SendError> {
-        let transport = self.lettre(mailbox, None)?;
-        let result = with_timeout(self.inner.options.timeout, "SMTP login", transport.test_connection()).await;
-        transport.shutdown().await;
-        match result? {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(invalid(
-                SendErrorKind::Temporary,
-                "the SMTP server closed the connection",
-            )),
-            Err(e) => Err(from_smtp(e)),
-        }
+        let work = async {
+            let mut conn = self.connector().connect(mailbox).await?;
+            conn.quit().await.map_err(from_smtp)?;
+            Ok(())
+        };
+        with_timeout(self.inner.options.timeout, "SMTP login", work).await?
     }
 
     /// Logs in to IMAP and finds the Sent folder; returns its name.
@@ -341,7 +245,7 @@ impl SmtpTransport {
             .as_ref()
             .ok_or_else(|| invalid(SendErrorKind::Other, "no IMAP server is set"))?;
         let work = async {
-            let mut imap = Imap::login(server, mailbox, &self.inner.imap_tls).await?;
+            let mut imap = Imap::login(server, mailbox, &self.inner.tls).await?;
             let folders = imap.folders().await;
             imap.logout().await;
             let choice = pick_sent(&folders?, mailbox.sent_folder.as_deref())
@@ -352,16 +256,11 @@ impl SmtpTransport {
     }
 }
 
+/// A pooled connection idle for longer than this is checked with NOOP before use.
+const NOOP_AFTER: Duration = Duration::from_secs(2);
+
 const NO_SENT_FOLDER: &str =
     "no Sent folder found (none marked \\Sent and none with a usual name): set the mailbox's Sent folder";
-
-fn security_key(security: Security) -> SecurityKey {
-    match security {
-        Security::Tls => SecurityKey::Tls,
-        Security::StartTls => SecurityKey::StartTls,
-        Security::Plain => SecurityKey::Plain,
-    }
-}
 
 async fn with_timeout<T>(limit: Duration, what: &str, work: impl Future<Output = T>) -> Result<T, SendError> {
     tokio::time::timeout(limit, work)
@@ -380,13 +279,16 @@ impl Transport for SmtpTransport {
 
     async fn send(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<Delivery, SendError> {
         let wire = self.wire(message)?;
-        let transport = self.pool(mailbox)?;
-        // lettre bounds connecting and each command; this bounds the whole exchange (a large message on a
-        // slow link gets four command timeouts).
-        let limit = self.inner.options.timeout.saturating_mul(4);
-        let response = with_timeout(limit, "SMTP send", transport.send_raw(&wire.envelope, &wire.bytes))
-            .await?
-            .map_err(from_smtp)?;
+        let key = PoolKey::of(mailbox);
+        let mut conn = self.connection(mailbox, &key).await?;
+        let response = with_timeout(
+            self.inner.options.timeout,
+            "SMTP send",
+            conn.send(&wire.envelope, &wire.bytes),
+        )
+        .await?
+        .map_err(from_smtp)?;
+        self.inner.pools.put(&key, conn);
         if self.inner.signers.for_address(&message.from).is_some() {
             self.inner
                 .sent_cache
@@ -417,7 +319,7 @@ impl Transport for SmtpTransport {
             None => self.wire(message)?.bytes,
         };
         let work = async {
-            let mut imap = Imap::login(server, mailbox, &self.inner.imap_tls).await?;
+            let mut imap = Imap::login(server, mailbox, &self.inner.tls).await?;
             let result = async {
                 let folders = imap.folders().await?;
                 let choice = pick_sent(&folders, mailbox.sent_folder.as_deref())
