@@ -9,8 +9,8 @@ fn span(d: std::time::Duration) -> Span {
 }
 
 /// The earliest moment at or after `now` when the mailbox may send once more, given when the next send
-/// may happen by spacing (`next_send_at`) and the mailbox's past sends (`sends`, oldest first; only the
-/// last 48 hours matter).
+/// may happen by spacing (`next_send_at`) and the mailbox's past sends (`sends`, sorted oldest first —
+/// windows are found by binary search; only the last 48 hours matter).
 ///
 /// The daily cap counts sends in the window of [`SendingLimits::window_start`]: a rolling 24 hours frees
 /// a slot 24 hours after the send it counted, a calendar day frees all slots at the next midnight in `tz`.
@@ -44,11 +44,12 @@ pub fn next_allowed(
 /// or since the start of the calendar day in `tz`.
 pub fn sends_in_window(limits: &SendingLimits, tz: Timezone, sends: &[Timestamp], now: Timestamp) -> u32 {
     let start = limits.window_start(now, tz);
-    let counted = match limits.window {
-        crate::model::CapWindow::Rolling24h => sends.iter().filter(|t| **t > start && **t <= now).count(),
-        crate::model::CapWindow::CalendarDay => sends.iter().filter(|t| **t >= start && **t <= now).count(),
+    let from = match limits.window {
+        crate::model::CapWindow::Rolling24h => sends.partition_point(|t| *t <= start),
+        crate::model::CapWindow::CalendarDay => sends.partition_point(|t| *t < start),
     };
-    u32::try_from(counted).unwrap_or(u32::MAX)
+    let to = sends.partition_point(|t| *t <= now);
+    u32::try_from(to.saturating_sub(from)).unwrap_or(u32::MAX)
 }
 
 /// When the daily cap allows one more send, looking from `at`.
@@ -70,13 +71,15 @@ fn cap_free_at(limits: &SendingLimits, tz: Timezone, sends: &[Timestamp], at: Ti
 /// When a sliding window of `width` holds fewer than `cap` sends, looking from `at`.
 fn rolling_free_at(sends: &[Timestamp], at: Timestamp, width: Span, cap: u32) -> Timestamp {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let in_window: Vec<&Timestamp> = sends.iter().filter(|t| **t > at - width && **t <= at).collect();
+    let from = sends.partition_point(|t| *t <= at - width);
+    let to = sends.partition_point(|t| *t <= at);
+    let in_window = sends.get(from..to).unwrap_or_default();
     if in_window.len() < cap {
         return at;
     }
     // The window frees a slot when its oldest counted sends age out: after the (len - cap + 1)-th oldest.
     let k = in_window.len() - cap;
-    in_window.get(k).map_or(at, |t| **t + width)
+    in_window.get(k).map_or(at, |t| *t + width)
 }
 
 /// The expected send moments of the next `count` emails of a mailbox that has nothing else to send,
