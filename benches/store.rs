@@ -224,10 +224,13 @@ async fn drain_mailer(store: &Arc<SqlStore>, workers: usize) {
 const BARE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bare_queue (id BIGINT PRIMARY KEY, mailbox BIGINT NOT NULL, \
      status TEXT NOT NULL, worker TEXT, lease_until BIGINT, sent_at BIGINT, payload TEXT NOT NULL)";
 
+const BARE_INDEX: &str = "CREATE INDEX IF NOT EXISTS bare_queue_status ON bare_queue (status, id)";
+
 /// Fills the bare queue with the same emails (id, mailbox, payload) as the store's.
 macro_rules! bare_fill {
     ($db:ty, $pool:expr, $specs:expr) => {{
         sqlx::query(BARE_TABLE).execute(&$pool).await.expect("bare table");
+        sqlx::query(BARE_INDEX).execute(&$pool).await.expect("bare index");
         let mut tx = $pool.begin().await.expect("begin");
         for (n, chunk) in $specs.chunks(1_000).enumerate() {
             let mut q: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO bare_queue (id, mailbox, status, payload) ");

@@ -46,6 +46,7 @@ pub struct SqlConfig {
     pub(crate) url: String,
     pub(crate) key: SecretKey,
     pub(crate) max_connections: u32,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) busy_timeout: Duration,
 }
 
@@ -91,6 +92,7 @@ impl SqlConfig {
         Dialect::of_url(&self.url)
     }
 
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn is_memory(&self) -> bool {
         self.url.contains(":memory:") || self.url.contains("mode=memory")
     }

@@ -103,3 +103,54 @@ pub(crate) fn sqlite_migrator() -> Migrator {
 pub(crate) fn postgres_migrator() -> Migrator {
     migrator!("postgres": 1 => "0001_init")
 }
+
+/// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is
+/// repeated with its `$n` parameters renumbered, so row `r` binds `$(n + r·params)`.
+pub(crate) fn multi_row(sql: &str, rows: usize) -> Result<String, crate::error::Error> {
+    let bad = || crate::error::Error::corrupt("a batch insert must be `… VALUES (…) ON CONFLICT …`");
+    let values = sql.find("VALUES").ok_or_else(bad)? + "VALUES".len();
+    let tail = sql[values..].find("ON CONFLICT").ok_or_else(bad)? + values;
+    let (head, tuple, rest) = (&sql[..values], sql[values..tail].trim(), &sql[tail..]);
+    let params = tuple.matches('$').count();
+    let mut out = String::with_capacity(head.len() + rest.len() + rows * (tuple.len() + 16));
+    out.push_str(head);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "\n" } else { ",\n" });
+        let mut chars = tuple.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '$' {
+                out.push(c);
+                continue;
+            }
+            let start = i + 1;
+            let mut end = start;
+            while let Some((j, d)) = chars.peek().copied() {
+                if !d.is_ascii_digit() {
+                    break;
+                }
+                end = j + 1;
+                chars.next();
+            }
+            let n: usize = tuple[start..end].parse().map_err(|_| bad())?;
+            out.push('$');
+            out.push_str(&(n + r * params).to_string());
+        }
+    }
+    out.push('\n');
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_row_renumbers_each_tuple() {
+        let sql = "INSERT INTO t (a, b, c) VALUES ($1, 'x', $2::jsonb) ON CONFLICT (a) DO NOTHING RETURNING a";
+        let got = super::multi_row(sql, 3).expect("multi row");
+        assert_eq!(
+            got,
+            "INSERT INTO t (a, b, c) VALUES\n($1, 'x', $2::jsonb),\n($3, 'x', $4::jsonb),\n($5, 'x', $6::jsonb)\n\
+             ON CONFLICT (a) DO NOTHING RETURNING a"
+        );
+    }
+}

@@ -1,7 +1,5 @@
+-- One row: the store repeats the row tuple (renumbering its parameters) to insert many rows at once.
 INSERT INTO emails (id, account, mailbox, mailing, entity, status, priority, seq, due_at, idempotency_key, spec)
-SELECT (v ->> 'id')::bigint, (v ->> 'account')::bigint, (v ->> 'mailbox')::bigint, (v ->> 'mailing')::bigint,
-       v ->> 'entity', 'queued', (v ->> 'priority')::bigint, (v ->> 'seq')::bigint, (v ->> 'due_at')::bigint,
-       v ->> 'key', v -> 'spec'
-FROM jsonb_array_elements($1::jsonb) AS r(v)
+VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10::jsonb)
 ON CONFLICT (account, idempotency_key) DO NOTHING
 RETURNING id

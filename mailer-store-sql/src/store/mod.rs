@@ -33,6 +33,8 @@ pub struct SqlStore {
     dialect: Dialect,
     q: &'static Queries,
     cipher: Cipher,
+    /// `email_insert_batch` for a full batch of rows, built once.
+    email_batch_sql: String,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -75,6 +77,7 @@ impl SqlStore {
             dialect,
             q,
             cipher: Cipher::new(&config.key),
+            email_batch_sql: crate::queries::multi_row(q.email_insert_batch, queue::BATCH)?,
         };
         store.check_key().await?;
         Ok(store)

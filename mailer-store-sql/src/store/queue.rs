@@ -8,16 +8,17 @@ use mailer_core::model::{
     StatusCounts, Timestamp, WorkerId,
 };
 use mailer_core::ports::StoreError;
-use serde_json::{Value, json};
-use sqlx::Row;
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
 use crate::error::Error;
+use crate::queries::multi_row;
 use crate::rows::{self, email_status, parse_email_status};
 use crate::time::us;
 
 /// Rows per INSERT statement when enqueueing.
-const BATCH: usize = 1_000;
+pub(super) const BATCH: usize = 1_000;
 
 /// Which end a lease comes to.
 enum Finish<'a> {
@@ -53,16 +54,26 @@ impl SqlStore {
         }
         let mut inserted = HashSet::with_capacity(ids.len());
         for (specs, ids) in emails.chunks(BATCH).zip(ids.chunks(BATCH)) {
-            let rows = specs
-                .iter()
-                .zip(ids)
-                .map(|(spec, id)| email_row(*id, spec))
-                .collect::<Result<Vec<Value>, Error>>()?;
-            let created: Vec<i64> = sqlx::query_scalar(self.q.email_insert_batch)
-                .bind(Value::Array(rows).to_string())
-                .fetch_all(&mut *tx)
-                .await?;
-            inserted.extend(created);
+            let sql = if specs.len() == BATCH {
+                self.email_batch_sql.clone()
+            } else {
+                multi_row(self.q.email_insert_batch, specs.len())?
+            };
+            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+            for (spec, id) in specs.iter().zip(ids) {
+                query = query
+                    .bind(*id)
+                    .bind(spec.account.0)
+                    .bind(spec.mailbox.0)
+                    .bind(spec.mailing.map(|m| m.0))
+                    .bind(spec.entity.map(rows::entity).transpose()?)
+                    .bind(rows::priority(spec.priority))
+                    .bind(spec.seq)
+                    .bind(us(spec.not_before))
+                    .bind(spec.idempotency_key.clone())
+                    .bind(serde_json::to_string(spec)?);
+            }
+            inserted.extend(query.fetch_all(&mut *tx).await?);
         }
         // Emails not inserted had an idempotency key that exists: answer with the first email's id.
         let mut wanted: HashMap<i64, Vec<&str>> = HashMap::new();
@@ -244,20 +255,4 @@ impl SqlStore {
             .await?;
         Ok(done.rows_affected())
     }
-}
-
-/// One email as a row of the batched insert.
-fn email_row(id: i64, spec: &EmailSpec) -> Result<Value, Error> {
-    Ok(json!({
-        "id": id,
-        "account": spec.account.0,
-        "mailbox": spec.mailbox.0,
-        "mailing": spec.mailing.map(|m| m.0),
-        "entity": spec.entity.map(rows::entity).transpose()?,
-        "priority": rows::priority(spec.priority),
-        "seq": spec.seq,
-        "due_at": us(spec.not_before),
-        "key": spec.idempotency_key,
-        "spec": serde_json::to_value(spec)?,
-    }))
 }
