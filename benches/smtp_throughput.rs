@@ -70,7 +70,10 @@ fn smtp_throughput(c: &mut Criterion) {
         eprintln!("smtp_throughput: MAILER_BENCH_SMTP_SINK is not set; run benches/smtp_throughput.sh");
         return;
     };
-    let Some((host, port)) = sink.rsplit_once(':').and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?))) else {
+    let Some((host, port)) = sink
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
+    else {
         eprintln!("smtp_throughput: MAILER_BENCH_SMTP_SINK must be host:port, not {sink:?}");
         return;
     };
@@ -90,7 +93,9 @@ fn smtp_throughput(c: &mut Criterion) {
         (0..MAILBOXES)
             .map(|i| {
                 let mailbox = mailbox(i, &host, port);
-                let messages = (0..per_mailbox).map(|j| message(&mailbox.from, i * per_mailbox + j)).collect();
+                let messages = (0..per_mailbox)
+                    .map(|j| message(&mailbox.from, i * per_mailbox + j))
+                    .collect();
                 (mailbox, messages)
             })
             .collect(),
