@@ -35,6 +35,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+pub mod worker;
 
 pub use clock::SystemClock;
 pub use mailer_core::*;
