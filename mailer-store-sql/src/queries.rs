@@ -105,8 +105,10 @@ pub(crate) fn postgres_migrator() -> Migrator {
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is
-/// repeated with its `$n` parameters renumbered, so row `r` binds `$(n + r·params)`.
-pub(crate) fn multi_row(sql: &str, rows: usize) -> Result<String, crate::error::Error> {
+/// repeated with its `$n` parameters renumbered, so row `r` binds `$(n + r·params)`. With `anonymous`
+/// (SQLite) every parameter becomes `?` instead, bound in order: SQLite looks named parameters up by a
+/// linear scan, which makes thousands of `$n` in one statement quadratic.
+pub(crate) fn multi_row(sql: &str, rows: usize, anonymous: bool) -> Result<String, crate::error::Error> {
     let bad = || crate::error::Error::corrupt("a batch insert must be `… VALUES (…) ON CONFLICT …`");
     let values = sql.find("VALUES").ok_or_else(bad)? + "VALUES".len();
     let tail = sql[values..].find("ON CONFLICT").ok_or_else(bad)? + values;
@@ -132,8 +134,12 @@ pub(crate) fn multi_row(sql: &str, rows: usize) -> Result<String, crate::error::
                 chars.next();
             }
             let n: usize = tuple[start..end].parse().map_err(|_| bad())?;
-            out.push('$');
-            out.push_str(&(n + r * params).to_string());
+            if anonymous {
+                out.push('?');
+            } else {
+                out.push('$');
+                out.push_str(&(n + r * params).to_string());
+            }
         }
     }
     out.push('\n');
@@ -146,11 +152,16 @@ mod tests {
     #[test]
     fn multi_row_renumbers_each_tuple() {
         let sql = "INSERT INTO t (a, b, c) VALUES ($1, 'x', $2::jsonb) ON CONFLICT (a) DO NOTHING RETURNING a";
-        let got = super::multi_row(sql, 3).expect("multi row");
+        let got = super::multi_row(sql, 3, false).expect("multi row");
         assert_eq!(
             got,
             "INSERT INTO t (a, b, c) VALUES\n($1, 'x', $2::jsonb),\n($3, 'x', $4::jsonb),\n($5, 'x', $6::jsonb)\n\
              ON CONFLICT (a) DO NOTHING RETURNING a"
+        );
+        let got = super::multi_row(sql, 2, true).expect("anonymous");
+        assert_eq!(
+            got,
+            "INSERT INTO t (a, b, c) VALUES\n(?, 'x', ?::jsonb),\n(?, 'x', ?::jsonb)\nON CONFLICT (a) DO NOTHING RETURNING a"
         );
     }
 }

@@ -67,3 +67,41 @@ mod secrets {
         assert!(matches!(err, Error::WrongKey), "{err:?}");
     }
 }
+
+mod batches {
+    use mailer_core::model::EmailQuery;
+    use mailer_core::ports::Store;
+    use mailer_core::testkit::StoreFixture;
+
+    /// A batch larger than one INSERT (1,000 rows) with repeated keys answers every email in order.
+    #[tokio::test]
+    async fn large_batches_keep_order_and_idempotency() {
+        let store = super::common::connect("sqlite::memory:").await;
+        let fx = StoreFixture::new(&store).await;
+        let specs: Vec<_> = (0..2_500)
+            .map(|i| {
+                let mut spec = fx.email(&fx.mailbox, &format!("b{i}@example.com"));
+                // every 7th email repeats the key of the email 1,100 places earlier (in another INSERT)
+                let key = if i % 7 == 0 && i >= 1_100 { i - 1_100 } else { i };
+                spec.idempotency_key = Some(format!("k{key}"));
+                spec
+            })
+            .collect();
+        let answers = store.enqueue(specs).await.expect("enqueue");
+        assert_eq!(answers.len(), 2_500);
+        for (i, a) in answers.iter().enumerate() {
+            if i % 7 == 0 && i >= 1_100 {
+                assert!(!a.created, "{i} was created again");
+                assert_eq!(a.id, answers[i - 1_100].id, "{i} did not get the first email's id");
+            } else {
+                assert!(a.created, "{i} not created");
+            }
+        }
+        let created = answers.iter().filter(|a| a.created).count();
+        let stored = store
+            .list_emails(&EmailQuery::account(fx.account.id, 10_000))
+            .await
+            .expect("list");
+        assert_eq!(stored.len(), created);
+    }
+}

@@ -77,7 +77,7 @@ impl SqlStore {
             dialect,
             q,
             cipher: Cipher::new(&config.key),
-            email_batch_sql: crate::queries::multi_row(q.email_insert_batch, queue::BATCH)?,
+            email_batch_sql: crate::queries::multi_row(q.email_insert_batch, queue::BATCH, dialect == Dialect::Sqlite)?,
         };
         store.check_key().await?;
         Ok(store)

@@ -12,6 +12,7 @@ use serde_json::json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
+use crate::config::Dialect;
 use crate::error::Error;
 use crate::queries::multi_row;
 use crate::rows::{self, email_status, parse_email_status};
@@ -57,7 +58,7 @@ impl SqlStore {
             let sql = if specs.len() == BATCH {
                 self.email_batch_sql.clone()
             } else {
-                multi_row(self.q.email_insert_batch, specs.len())?
+                multi_row(self.q.email_insert_batch, specs.len(), self.dialect == Dialect::Sqlite)?
             };
             let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
             for (spec, id) in specs.iter().zip(ids) {
