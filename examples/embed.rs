@@ -4,7 +4,7 @@
 //!
 //! Run with:
 //! ```sh
-//! cargo run --example embed --features sql,smtp,testkit
+//! cargo run --example embed --features sql,smtp,http,testkit
 //! ```
 
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use mailer::ports::{Store, StoreExt};
 use mailer::smtp::EmlTransport;
 use mailer::store::{SecretKey, SqlConfig, SqlStore};
 use mailer::testkit::fixture::{sample_mailbox, sample_user};
-use mailer::testkit::{ScriptCrm, StaticFetcher};
+use mailer::http::HttpFetcher;
+use mailer::testkit::ScriptCrm;
 use mailer::{SystemClock, worker};
 
 #[tokio::main]
@@ -35,7 +36,7 @@ async fn main_job(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error
     let (account, user, mailbox, template, leads) = setup(&store, &crm).await?;
     let mut config = EngineConfig { tracking_base_url: "https://mailer.example.com".into(), ..EngineConfig::default() };
     config.signing_keys.insert("main".into(), Secret::new("change me: a signing key of 16+ bytes"));
-    let ports = Ports { store, transport, crm, clock: Arc::new(SystemClock), fetcher: Arc::new(StaticFetcher::default()) };
+    let ports = Ports { store, transport, crm, clock: Arc::new(SystemClock), fetcher: Arc::new(HttpFetcher::new()?) };
     let engine = Engine::new(ports, config);
     let request = MailingRequest { account, sender: user, mailbox, template, name: "Welcome".into() };
     let started = engine.start_mailing(&request, leads).await?;
