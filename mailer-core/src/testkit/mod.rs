@@ -21,6 +21,7 @@
 
 mod capture_transport;
 pub mod crm_conformance;
+mod demo;
 pub mod fixture;
 mod harness;
 mod manual_clock;
@@ -32,6 +33,7 @@ mod world;
 
 pub use capture_transport::{CaptureTransport, Captured};
 pub use crm_conformance::CrmFixture;
+pub use demo::{Demo, seed_demo};
 pub use fixture::StoreFixture;
 pub use harness::{HARNESS_KEY, Harness, StaticFetcher};
 pub use manual_clock::{ManualClock, default_start};
