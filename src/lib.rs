@@ -35,6 +35,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(all(doctest, feature = "sql", feature = "smtp", feature = "http", feature = "testkit"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod worker;
 
 pub use clock::SystemClock;
