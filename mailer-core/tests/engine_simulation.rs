@@ -6,6 +6,13 @@
 //! once; each failed email fires its failed triggers once; the finish is within 2% of the ideal schedule.
 //!
 //! `MAILER_SIM_SCALE` (default 1.0) scales the number of emails down for quick local runs.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::disallowed_methods,
+    reason = "test arithmetic on small counts, and the test reads its own scale switch"
+)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
