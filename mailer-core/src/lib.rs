@@ -6,23 +6,50 @@
 //! everything outside comes in through [`ports`], and time through [`ports::Clock`] or arguments.
 //!
 //! # Example
+//! The engine over the in-memory doubles (`testkit`): a single email rendered from CRM data and sent.
 //! ```
-//! use mailer_core::model::{Address, EntityRef};
+//! # #[cfg(feature = "testkit")]
+//! # mailer_core::testkit::block_on(async {
+//! use mailer_core::engine::{Draft, Outcome};
+//! use mailer_core::model::{Body, Content};
+//! use mailer_core::testkit::Harness;
 //!
-//! let to = Address::parse("Anna Smith <anna@example.com>")?;
-//! assert_eq!(to.email, "anna@example.com");
-//! assert_eq!(EntityRef::lead(42).id.0, 42);
-//! # Ok::<(), mailer_core::error::ValidationError>(())
+//! let h = Harness::new().await; // an account, an admin with a mailbox, and a seeded CRM
+//! let draft = Draft {
+//!     account: h.account.id,
+//!     sender: h.admin.id,
+//!     mailbox: h.mailbox.id,
+//!     entity: Some(h.world.lead),
+//!     to_entity_contacts: Some(true),
+//!     content: Some(Content {
+//!         subject: "Offer for {{ lead.name }}".into(),
+//!         body: Body::Html("<p>Hello {{ contact.name }}</p>".into()),
+//!         text: None,
+//!     }),
+//!     ..Draft::default()
+//! };
+//! let report = h.engine.send_single(&draft).await?;
+//! assert_eq!(report.outcome, Some(Outcome::Sent));
+//! let sent = h.transport.sent();
+//! assert_eq!(sent[0].message.subject, "Offer for Offer for Acme");
+//! assert!(sent[0].message.html.contains("Hello Anna Smith"));
+//! # Ok::<(), mailer_core::engine::EngineError>(())
+//! # }).unwrap();
 //! ```
 //!
 //! # Feature flags
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `testkit` | no | [`testkit`]: `MemoryStore`, `CaptureTransport`, `ScriptCrm`, `ManualClock`, mockall mocks of every port, and the conformance suites |
+//! | `testkit` | no | [`testkit`]: `MemoryStore`, `CaptureTransport`, `ScriptCrm`, `ManualClock`, `Harness`, mockall mocks of every port, and the conformance suites |
 //!
 //! # Layout
 //! - [`model`]: ids, accounts, users, mailboxes, templates, emails, mailings, triggers, links, pages,
 //!   pipeline rules, events, timers.
+//! - [`template`]: Liquid plus the widget's `{tokens}`, compiled once, rendered HTML-safe; signed tracking links.
+//! - [`trigger`]: the launch rules, the automated-hit classifier, action resolution.
+//! - [`loops`]: the template → trigger → template graph check and the run-time budget.
+//! - [`queue`]: spacing, caps, provider presets, retries — pure.
+//! - [`engine`]: the use cases over the ports.
 //! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher` and their errors.
 //! - [`error`]: shared small errors.
 //! - [`testkit`]: doubles and conformance suites (feature `testkit`).
@@ -35,7 +62,7 @@ pub mod model;
 pub mod ports;
 pub mod queue;
 pub mod template;
-pub mod trigger;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+pub mod trigger;
