@@ -332,3 +332,44 @@ async fn link_attachments_are_rendered_per_entity_and_fetched_at_send_time() {
     assert_eq!((files[0].name.as_str(), files[0].bytes.as_slice()), ("offer-42.pdf", b"%PDF-1.7 offer".as_slice()));
     let _ = CrmAction::AddNote { entity: w.lead, text: String::new() };
 }
+
+#[tokio::test]
+async fn a_composed_email_saves_as_a_template_with_its_triggers() {
+    let h = Harness::new().await;
+    let note = h.store.insert(Trigger { id: TriggerId(0), account: h.account.id, name: "note".into(), action: Action::AddNote { text: "sent".into() }, delay: Duration::ZERO }).await.expect("trigger");
+    let d = Draft {
+        entity: Some(h.world.lead),
+        to_entity_contacts: Some(true),
+        content: content("<p>Hi {{ contact.name }}</p>"),
+        triggers: Some(EmailTriggers { on_sent: vec![note.id], ..EmailTriggers::default() }),
+        signature_disabled: Some(true),
+        ..draft(&h)
+    };
+    let saved = h.engine.save_as_template(&d, "From the editor").await.expect("save as template");
+    let back: Template = h.store.get(h.account.id, saved.id).await.expect("read back");
+    assert_eq!(back.name, "From the editor");
+    assert_eq!(back.recipients, RecipientRule::EntityContacts);
+    assert_eq!(back.triggers.on_sent, vec![note.id]);
+    assert!(back.signature_disabled);
+    assert_eq!(back.owner, h.admin.id);
+    let sent = h.engine.send_single(&Draft { entity: Some(h.world.lead), template: Some(saved.id), ..draft(&h) }).await.expect("send from it");
+    assert_eq!(sent.outcome, Some(Outcome::Sent));
+    assert_eq!(h.crm.notes(h.account.id, h.world.lead), ["sent"]);
+}
+
+#[tokio::test]
+async fn the_queue_view_lists_singles_first_then_mailings_alternating_with_expected_times() {
+    let h = Harness::new().await;
+    let t = offer(&h, "<p>Hi</p>", EmailTriggers::default()).await;
+    let w = &h.world;
+    let request = MailingRequest { account: h.account.id, sender: h.admin.id, mailbox: h.mailbox.id, template: t.id, name: "A".into() };
+    let a = h.engine.start_mailing(&request, vec![w.anna, w.boris]).await.expect("a").mailing.id;
+    let b = h.engine.start_mailing(&MailingRequest { name: "B".into(), ..request.clone() }, vec![w.lead, w.company]).await.expect("b").mailing.id;
+    let single = h.engine.compose(&Draft { to: vec!["x@example.com".into()], content: content("x"), ..draft(&h) }).await.expect("compose");
+    let single = h.store.enqueue(vec![single]).await.expect("enqueue")[0].id;
+    let view = h.engine.queue_view(h.account.id, h.mailbox.id, 10).await.expect("view");
+    let order: Vec<_> = view.iter().map(|q| (q.email.id == single, q.email.spec.mailing)).collect();
+    assert_eq!(order, vec![(true, None), (false, Some(a)), (false, Some(b)), (false, Some(a)), (false, Some(b))]);
+    let times: Vec<_> = view.iter().map(|q| q.expected_at.expect("time")).collect();
+    assert_eq!(times, (0..5).map(|s| h.now() + chrono::Duration::seconds(s)).collect::<Vec<_>>());
+}
