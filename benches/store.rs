@@ -13,6 +13,7 @@
 //! The PostgreSQL functions are skipped with a message when `MAILER_TEST_PG_URL` is unset.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -118,6 +119,18 @@ macro_rules! bare_insert {
     }};
 }
 
+/// A plain sqlx SQLite pool with the store's settings (WAL, synchronous NORMAL, 10 s busy timeout).
+async fn bare_sqlite(url: &str) -> sqlx::SqlitePool {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let options = url
+        .parse::<SqliteConnectOptions>()
+        .expect("sqlite url")
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10));
+    sqlx::SqlitePool::connect_with(options).await.expect("bare pool")
+}
+
 fn enqueue_100k(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("enqueue_100k");
@@ -126,9 +139,7 @@ fn enqueue_100k(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("enqueue.db").display());
     let s = rt.block_on(store(&sqlite_url, 4));
-    let bare = rt
-        .block_on(sqlx::SqlitePool::connect(&format!("{sqlite_url}?mode=rw")))
-        .expect("bare pool");
+    let bare = rt.block_on(bare_sqlite(&sqlite_url));
     group.bench_function("sqlite/mailer", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -194,19 +205,21 @@ fn enqueue_100k(c: &mut Criterion) {
     group.finish();
 }
 
-/// Drains the whole queue with `workers` concurrent claim/complete loops over the store.
+/// Drains the whole queue with `workers` concurrent claim/complete loops over the store, each claiming
+/// `CLAIM / workers` at a time; they stop when every email is done.
 async fn drain_mailer(store: &Arc<SqlStore>, workers: usize) {
+    let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for w in 0..workers {
         let store = Arc::clone(store);
+        let done = Arc::clone(&done);
         tasks.push(tokio::spawn(async move {
             let worker = WorkerId::new(format!("bench{w}"));
             let now = mailer_core::testkit::default_start() + chrono::Duration::days(1);
-            loop {
-                let claimed = store.claim_due(&worker, now, CLAIM, LEASE).await.expect("claim");
-                if claimed.is_empty() {
-                    break;
-                }
+            let per_claim = CLAIM / u32::try_from(workers).unwrap_or(1);
+            while done.load(Ordering::Relaxed) < DRAIN {
+                let claimed = store.claim_due(&worker, now, per_claim, LEASE).await.expect("claim");
+                done.fetch_add(claimed.len(), Ordering::Relaxed);
                 for c in claimed {
                     store
                         .complete(c.email.spec.account, c.email.id, &worker, now)
@@ -246,25 +259,26 @@ macro_rules! bare_fill {
     }};
 }
 
-/// The bare drain: claim 100 queued rows, complete each, until none is left.
+/// The bare drain: claim `CLAIM / workers` queued rows, complete each, until every row is done.
 macro_rules! bare_drain {
     ($pool:expr, $workers:expr, $claim:expr) => {{
+        let done = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for w in 0..$workers {
             let pool = $pool.clone();
+            let done = Arc::clone(&done);
             tasks.push(tokio::spawn(async move {
                 let worker = format!("bare{w}");
-                loop {
+                let per_claim = i64::from(CLAIM) / i64::try_from($workers).unwrap_or(1);
+                while done.load(Ordering::Relaxed) < DRAIN {
                     let ids: Vec<(i64, String)> = sqlx::query_as($claim)
                         .bind(worker.as_str())
                         .bind(1_i64)
-                        .bind(i64::from(CLAIM))
+                        .bind(per_claim)
                         .fetch_all(&pool)
                         .await
                         .expect("bare claim");
-                    if ids.is_empty() {
-                        break;
-                    }
+                    done.fetch_add(ids.len(), Ordering::Relaxed);
                     for (id, _payload) in ids {
                         sqlx::query(
                             "UPDATE bare_queue SET status = 'sent', sent_at = $1 WHERE id = $2 AND worker = $3",
@@ -299,9 +313,7 @@ fn drain(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("drain.db").display());
     let s = rt.block_on(store(&sqlite_url, 4));
-    let bare = rt
-        .block_on(sqlx::SqlitePool::connect(&format!("{sqlite_url}?mode=rw")))
-        .expect("bare pool");
+    let bare = rt.block_on(bare_sqlite(&sqlite_url));
     group.bench_function("sqlite/mailer", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {

@@ -15,7 +15,7 @@ use mailer_core::model::{
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use sqlx::{AnyPool, any::AnyPoolOptions};
 
 use crate::config::{Dialect, SqlConfig};
@@ -151,7 +151,7 @@ async fn sqlite_pool(config: &SqlConfig) -> Result<AnyPool, Error> {
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 let pragmas = format!("PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;");
-                sqlx::raw_sql(AssertSqlSafe(pragmas)).execute(&mut *conn).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)).execute(&mut *conn).await?;
                 if !memory {
                     // WAL is a property of the file: set it once (switching needs an exclusive lock).
                     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
