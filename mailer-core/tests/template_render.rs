@@ -455,7 +455,7 @@ fn strict_mode_lists_unknown_variables() {
     let c = Content {
         subject: "{{ lead.nope }}".into(),
         body: Body::Html(
-            "{{ lead.name }} {{ lead.fields[\"Nope field\"] }} {{ ghost }} {% assign x = 1 %}{{ x }} \
+            "{{ lead.name }} {{ email.subject }} {{ lead.fields[\"Nope field\"] }} {{ ghost }} {% assign x = 1 %}{{ x }} \
              {% for t in lead.tags %}{{ t }}{{ forloop.index }}{% endfor %} {{ lead.cf.999 }}"
                 .into(),
         ),

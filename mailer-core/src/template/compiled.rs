@@ -95,6 +95,7 @@ struct Part {
     template: liquid::Template,
     paths: Vec<Vec<String>>,
     tokens: BTreeSet<SysToken>,
+    size_hint: usize,
 }
 
 impl std::fmt::Debug for Part {
@@ -123,6 +124,7 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
         .map_err(|e| parse_error(&e, &rewritten, src, name))?;
     Ok(Part {
         name,
+        size_hint: rewritten.liquid.len() + rewritten.liquid.len() / 8,
         template,
         paths: rewritten.paths,
         tokens: rewritten.tokens,
@@ -265,6 +267,12 @@ impl CompiledTemplate {
     pub fn render(&self, ctx: &RenderContext<'_>) -> Result<Rendered, TemplateError> {
         let inner = &*self.inner;
         let mut root = data::root(ctx);
+        if let Some(Node::Map(email)) = root.entry_mut("email")
+            && email.entry_mut("subject").is_none()
+        {
+            // Known before the body renders: the subject is rendered first.
+            email.set("subject", Node::Nil);
+        }
         if ctx.strict {
             let parts = [Some(&inner.subject), Some(&inner.body), inner.text.as_ref()];
             strict_check(&root, parts.into_iter().flatten())?;
@@ -361,7 +369,7 @@ impl Write for BoundedBuf {
 
 fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, TemplateError> {
     let mut out = BoundedBuf {
-        buf: Vec::with_capacity(16 * 1024),
+        buf: Vec::with_capacity(part.size_hint.min(limits.max_output_bytes)),
         limit: limits.max_output_bytes,
         overflow: false,
     };

@@ -7,7 +7,31 @@
 //! - [`CompiledTemplate::render`] takes a [`RenderContext`] and returns the [`Rendered`] subject, HTML and
 //!   text.
 //! - [`TextTemplate`] and [`render_text`] render trigger texts and field values as plain text.
-//! - [`LinkBuilder`] signs and verifies the tracking URLs; see [`links`](self::LinkBuilder) for the routes.
+//! - [`LinkBuilder`] signs the tracking URLs and [`LinkBuilder::verify`] checks them; the URL paths are
+//!   listed on [`TokenKind::route`].
+//!
+//! # Syntax
+//! - Liquid: `{{ lead.name }}`, `{{ lead.cf.657261 }}`, `{{ lead.fields["Budget"] | default: "n/a" }}`,
+//!   `{% if %}`, `{% for %}`, `{% case %}`, `{% assign %}`, `{% capture %}` and the standard filters.
+//!   `include`, `render` and `cycle` are refused. Unknown variables render empty, or are listed as an
+//!   error in strict mode ([`RenderContext::with_strict`]).
+//! - Widget tokens, recognised for these names only: `{subject}`, `{sended_at}`, `{id}`, `{date}`,
+//!   `{reset}`, `{triggerlink:N}`, `{web:N}`, `{formlink}`, `{weblink}`, `{unsubscribe}`. Any other `{…}`
+//!   (CSS, JSON) stays as written.
+//!
+//! # Safety
+//! - In HTML bodies every output is HTML-escaped for where it stands: text and quoted attribute values
+//!   escape `& < > " '`; unquoted attribute values also escape whitespace, `=` and `` ` ``. A trusted
+//!   value opts out explicitly with the `raw` filter: `{{ lead.fields["Html block"] | raw }}`. Outputs
+//!   ending in `escape`/`escape_once` are not escaped twice; `newline_to_br` still makes `<br />`.
+//! - Subject values lose CR, LF and other control characters; text parts are not escaped.
+//! - Rendering is bounded by [`Limits`]: loop iterations per part, the size of values filters build, and
+//!   the output size ([`MAX_BODY_BYTES`], 8 MB, by default); ranges need literal bounds.
+//!
+//! # What rendering adds
+//! The signature (when the context has one) and the open pixel, before `</body>` or at the end; signed
+//! URLs for the link tokens (preview mode marks them); the text part derived from the HTML, links as
+//! "text (url)", unless the template has its own.
 
 mod compiled;
 mod context;

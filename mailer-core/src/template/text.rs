@@ -30,10 +30,18 @@ pub(crate) fn html_to_text(html: &str) -> String {
                 let name_len = name_src
                     .find(|c: char| !c.is_ascii_alphanumeric())
                     .unwrap_or(name_src.len());
-                let name = name_src[..name_len].to_ascii_lowercase();
-                match name.as_str() {
+                let mut lower = [0u8; 12];
+                let name = match name_src.as_bytes().get(..name_len).filter(|n| n.len() <= lower.len()) {
+                    Some(n) => {
+                        lower[..n.len()].copy_from_slice(n);
+                        lower[..n.len()].make_ascii_lowercase();
+                        std::str::from_utf8(&lower[..n.len()]).unwrap_or("")
+                    }
+                    None => "",
+                };
+                match name {
                     "style" | "script" | "head" | "title" if !closing => {
-                        i = skip_element(html, i, &name);
+                        i = skip_element(html, i, name);
                     }
                     "br" => t.newline(1),
                     "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "ul" | "ol" | "blockquote" | "hr" => {
@@ -79,8 +87,9 @@ pub(crate) fn html_to_text(html: &str) -> String {
                 i += 1;
             }
             _ => {
-                let next = html[i..]
-                    .find(['<', '&', ' ', '\n', '\r', '\t'])
+                let next = bytes[i..]
+                    .iter()
+                    .position(|&b| matches!(b, b'<' | b'&') || b.is_ascii_whitespace())
                     .map_or(bytes.len(), |n| i + n);
                 t.text(&html[i..next]);
                 i = next;
@@ -143,12 +152,20 @@ fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Skips to just past `</name>`, case-insensitively.
 fn skip_element(html: &str, from: usize, name: &str) -> usize {
-    let lower = html[from..].to_ascii_lowercase();
-    let close = format!("</{name}");
-    match lower.find(&close) {
-        Some(at) => html[from + at..].find('>').map_or(html.len(), |e| from + at + e + 1),
-        None => html.len(),
+    let bytes = html.as_bytes();
+    let mut i = from;
+    while let Some(rel) = html[i..].find("</") {
+        let at = i + rel;
+        let end = at + 2 + name.len();
+        if bytes
+            .get(at + 2..end)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            return html[end..].find('>').map_or(html.len(), |e| end + e + 1);
+        }
+        i = at + 2;
     }
+    html.len()
 }
 
 /// The decoded value of attribute `name` in a tag's inside.
