@@ -24,10 +24,20 @@ fn schedule(c: &mut Criterion) {
         .map(|i: i64| {
             let limits = match i % 3 {
                 0 => SendingLimits::default(),
-                1 => SendingLimits { per_minute_cap: Some(30), daily_cap: 10_000, ..SendingLimits::default() },
-                _ => SendingLimits { window: CapWindow::CalendarDay, daily_cap: 500, ..SendingLimits::default() },
+                1 => SendingLimits {
+                    per_minute_cap: Some(30),
+                    daily_cap: 10_000,
+                    ..SendingLimits::default()
+                },
+                _ => SendingLimits {
+                    window: CapWindow::CalendarDay,
+                    daily_cap: 500,
+                    ..SendingLimits::default()
+                },
             };
-            let sends: Vec<Timestamp> = (0..(i % 7) * 100).map(|k| now - chrono::Duration::seconds(86_000 - k * 120)).collect();
+            let sends: Vec<Timestamp> = (0..(i % 7) * 100)
+                .map(|k| now - chrono::Duration::seconds(86_000 - k * 120))
+                .collect();
             (limits, sends, Some(now + chrono::Duration::milliseconds(i % 1_500)))
         })
         .collect();
@@ -48,20 +58,39 @@ fn schedule(c: &mut Criterion) {
 }
 
 fn worker_step(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let lifted = SendingLimits { spacing: Duration::ZERO, daily_cap: u32::MAX, window: CapWindow::Rolling24h, per_minute_cap: None };
-    let config = EngineConfig { claim_batch: 100, ..EngineConfig::default() };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let lifted = SendingLimits {
+        spacing: Duration::ZERO,
+        daily_cap: u32::MAX,
+        window: CapWindow::Rolling24h,
+        per_minute_cap: None,
+    };
+    let config = EngineConfig {
+        claim_batch: 100,
+        ..EngineConfig::default()
+    };
     let (h, mailboxes) = rt.block_on(async {
         let h = Harness::with(config, lifted.clone()).await;
         let mut mailboxes = vec![h.mailbox.clone()];
         for _ in 1..100 {
-            mailboxes.push(h.store.insert(sample_mailbox(h.account.id, h.admin.id, lifted.clone())).await.expect("mailbox"));
+            mailboxes.push(
+                h.store
+                    .insert(sample_mailbox(h.account.id, h.admin.id, lifted.clone()))
+                    .await
+                    .expect("mailbox"),
+            );
         }
         (h, mailboxes)
     });
     let content = Content {
         subject: "Offer for {{ lead.name }}".into(),
-        body: Body::Html("<p>Hello {{ contact.name }}, your budget is {{ lead.price }}.</p><p>{{ company.name }}</p>".into()),
+        body: Body::Html(
+            "<p>Hello {{ contact.name }}, your budget is {{ lead.price }}.</p><p>{{ company.name }}</p>".into(),
+        ),
         text: None,
     };
     let mut group = c.benchmark_group("worker_step");

@@ -34,24 +34,53 @@ async fn main_job(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let transport = Arc::new(EmlTransport::new(dir.join("outbox")));
     let crm = Arc::new(ScriptCrm::new());
     let demo = seed_demo(store.as_ref(), &crm, "main").await?;
-    let mut config = EngineConfig { tracking_base_url: "https://mailer.example.com".into(), ..EngineConfig::default() };
-    config.signing_keys.insert("main".into(), Secret::new("change me: a signing key of 16+ bytes"));
+    let mut config = EngineConfig {
+        tracking_base_url: "https://mailer.example.com".into(),
+        ..EngineConfig::default()
+    };
+    config
+        .signing_keys
+        .insert("main".into(), Secret::new("change me: a signing key of 16+ bytes"));
     let fetcher = Arc::new(HttpFetcher::new()?);
-    let engine = Engine::new(Ports { store, transport, crm, clock: Arc::new(SystemClock), fetcher }, config);
+    let engine = Engine::new(
+        Ports {
+            store,
+            transport,
+            crm,
+            clock: Arc::new(SystemClock),
+            fetcher,
+        },
+        config,
+    );
     let started = engine.start_mailing(&demo.request, demo.leads).await?;
     let report = worker::drain(&engine, demo.request.account, Duration::from_millis(100)).await?;
     print_summary(&engine, demo.request.account, started.queued, &report, dir).await
 }
 
-async fn print_summary(engine: &Engine, account: AccountId, queued: u64, report: &StepReport, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    println!("queued {queued} emails; the worker sent {}, retried {}, failed {}", report.sent, report.retried, report.failed);
+async fn print_summary(
+    engine: &Engine,
+    account: AccountId,
+    queued: u64,
+    report: &StepReport,
+    dir: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!(
+        "queued {queued} emails; the worker sent {}, retried {}, failed {}",
+        report.sent, report.retried, report.failed
+    );
     for entry in engine.history(&EmailQuery::account(account, 100)).await? {
         let sent_at = entry.email.sent_at.map(|t| t.format("%H:%M:%S%.3f").to_string());
         let events: Vec<String> = entry.events.iter().map(|e| format!("{:?}", e.event.kind)).collect();
         let lead = entry.email.spec.entity.map(|e| e.id.0).unwrap_or_default();
-        println!("  email {} to the contacts of lead {lead}: {:?} at {sent_at:?}; events {events:?}", entry.email.id, entry.email.status);
+        println!(
+            "  email {} to the contacts of lead {lead}: {:?} at {sent_at:?}; events {events:?}",
+            entry.email.id, entry.email.status
+        );
     }
-    println!("messages written to {} (copies for Sent in outbox/Sent):", dir.join("outbox").display());
+    println!(
+        "messages written to {} (copies for Sent in outbox/Sent):",
+        dir.join("outbox").display()
+    );
     for file in std::fs::read_dir(dir.join("outbox"))? {
         println!("  {}", file?.file_name().to_string_lossy());
     }

@@ -22,14 +22,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let transport = CaptureTransport::new();
     let clock = ManualClock::at_default_start();
     let fx = StoreFixture::new(&store).await;
-    println!("account {} with mailbox {} ({})", fx.account.id, fx.mailbox.id, fx.mailbox.from);
+    println!(
+        "account {} with mailbox {} ({})",
+        fx.account.id, fx.mailbox.id, fx.mailbox.from
+    );
 
     for to in ["anna@example.com", "boris@example.com", "carla@example.com"] {
         store.enqueue_one(fx.email(&fx.mailbox, to)).await?;
     }
     let worker = WorkerId::new("quickstart");
     while transport.sent_count() < 3 {
-        for claimed in store.claim_due(&worker, clock.now(), 10, Duration::from_secs(60)).await? {
+        for claimed in store
+            .claim_due(&worker, clock.now(), 10, Duration::from_secs(60))
+            .await?
+        {
             let email = &claimed.email;
             let message = OutgoingMessage {
                 message_id: email.spec.message_id.clone(),
@@ -46,13 +52,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 unsubscribe_url: None,
             };
             let delivery = transport.send(&fx.mailbox, &message).await?;
-            store.complete(email.spec.account, email.id, &worker, clock.now()).await?;
+            store
+                .complete(email.spec.account, email.id, &worker, clock.now())
+                .await?;
             let to: Vec<&str> = email.spec.to.iter().map(|a: &Address| a.email.as_str()).collect();
-            println!("{}  email {} to {:?}: {}", clock.now().format("%H:%M:%S%.3f"), email.id, to, delivery.response);
+            println!(
+                "{}  email {} to {:?}: {}",
+                clock.now().format("%H:%M:%S%.3f"),
+                email.id,
+                to,
+                delivery.response
+            );
         }
         clock.advance(Duration::from_millis(250));
     }
     let state = store.mailbox_state(fx.account.id, fx.mailbox.id, clock.now()).await?;
-    println!("mailbox {} sent {} in its window; spacing kept at 1 s", fx.mailbox.id, state.sent_in_window);
+    println!(
+        "mailbox {} sent {} in its window; spacing kept at 1 s",
+        fx.mailbox.id, state.sent_in_window
+    );
     Ok(())
 }

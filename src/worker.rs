@@ -19,7 +19,11 @@ fn add(total: &mut StepReport, step: StepReport) {
 /// # Errors
 /// The first [`EngineError`] a step returns (a store failure); failures of single emails are retried or
 /// failed by the engine and only counted.
-pub async fn run(engine: &Engine, idle: Duration, shutdown: impl Future<Output = ()>) -> Result<StepReport, EngineError> {
+pub async fn run(
+    engine: &Engine,
+    idle: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> Result<StepReport, EngineError> {
     let mut total = StepReport::default();
     tokio::pin!(shutdown);
     loop {
@@ -42,7 +46,11 @@ pub async fn run(engine: &Engine, idle: Duration, shutdown: impl Future<Output =
 ///
 /// # Errors
 /// As [`run`].
-pub async fn drain(engine: &Engine, account: mailer_core::model::AccountId, idle: Duration) -> Result<StepReport, EngineError> {
+pub async fn drain(
+    engine: &Engine,
+    account: mailer_core::model::AccountId,
+    idle: Duration,
+) -> Result<StepReport, EngineError> {
     let mut total = StepReport::default();
     let mut waiting = EmailQuery::account(account, 1);
     waiting.statuses = vec![EmailStatus::Queued, EmailStatus::Sending];

@@ -28,18 +28,30 @@ impl CrmFixture for Fixture {
 
     async fn notes(&self, world: &World, entity: EntityRef) -> Vec<String> {
         let data = self.crm.load(world.account).expect("load");
-        data.notes.into_iter().filter(|(k, _)| *k == adapter::key(entity)).map(|(_, t)| t).collect()
+        data.notes
+            .into_iter()
+            .filter(|(k, _)| *k == adapter::key(entity))
+            .map(|(_, t)| t)
+            .collect()
     }
 
     async fn task_texts(&self, world: &World, entity: EntityRef) -> Vec<String> {
         let data = self.crm.load(world.account).expect("load");
-        data.tasks.into_iter().filter(|(k, _)| *k == adapter::key(entity)).map(|(_, t)| t).collect()
+        data.tasks
+            .into_iter()
+            .filter(|(k, _)| *k == adapter::key(entity))
+            .map(|(_, t)| t)
+            .collect()
     }
 }
 
 async fn setup() -> Option<Box<Fixture>> {
     let dir = tempfile::tempdir().expect("temp dir");
-    Some(Box::new(Fixture { crm: adapter::JsonCrm::open(dir.path()), _dir: dir, next: Default::default() }))
+    Some(Box::new(Fixture {
+        crm: adapter::JsonCrm::open(dir.path()),
+        _dir: dir,
+        next: Default::default(),
+    }))
 }
 
 mailer::crm_conformance_tests!(setup);

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use mailer::model::{
-    AccountId, ActionOutcome, CrmAction, CrmId, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, FieldDef, FieldEntry,
-    FieldKind, FieldValue, Pipeline,
+    AccountId, ActionOutcome, CrmAction, CrmId, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, FieldDef,
+    FieldEntry, FieldKind, FieldValue, Pipeline,
 };
 use mailer::ports::{Crm, CrmCaps, CrmError};
 use serde::{Deserialize, Serialize};
@@ -59,13 +59,19 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> CrmError {
 }
 
 fn not_found(what: &'static str, id: impl ToString) -> CrmError {
-    CrmError::NotFound { what, id: id.to_string() }
+    CrmError::NotFound {
+        what,
+        id: id.to_string(),
+    }
 }
 
 impl JsonCrm {
     /// A CRM keeping its files in `dir`.
     pub(crate) fn open(dir: impl AsRef<Path>) -> Self {
-        Self { dir: dir.as_ref().to_path_buf(), lock: Mutex::new(()) }
+        Self {
+            dir: dir.as_ref().to_path_buf(),
+            lock: Mutex::new(()),
+        }
     }
 
     fn path(&self, account: AccountId) -> PathBuf {
@@ -109,7 +115,10 @@ impl Data {
     }
 
     fn entity_mut(&mut self, r: EntityRef) -> Result<&mut Entity, CrmError> {
-        self.entities.iter_mut().find(|e| e.entity == r).ok_or_else(|| not_found("entity", key(r)))
+        self.entities
+            .iter_mut()
+            .find(|e| e.entity == r)
+            .ok_or_else(|| not_found("entity", key(r)))
     }
 
     fn record(&self, r: EntityRef) -> Result<EntityRecord, CrmError> {
@@ -117,11 +126,20 @@ impl Data {
         let by_kind = |kind, id| self.entity(EntityRef { kind, id }).cloned();
         let contacts = match r.kind {
             EntityKind::Contact => vec![this.clone()],
-            _ => self.contacts_of.get(&key(r)).into_iter().flatten().filter_map(|id| by_kind(EntityKind::Contact, *id)).collect(),
+            _ => self
+                .contacts_of
+                .get(&key(r))
+                .into_iter()
+                .flatten()
+                .filter_map(|id| by_kind(EntityKind::Contact, *id))
+                .collect(),
         };
         let company = match r.kind {
             EntityKind::Company => Some(this.clone()),
-            _ => self.company_of.get(&key(r)).and_then(|id| by_kind(EntityKind::Company, *id)),
+            _ => self
+                .company_of
+                .get(&key(r))
+                .and_then(|id| by_kind(EntityKind::Company, *id)),
         };
         let lead = match r.kind {
             EntityKind::Lead => Some(this.clone()),
@@ -132,8 +150,16 @@ impl Data {
                 .find(|l| self.contacts_of.get(&key(l.entity)).is_some_and(|c| c.contains(&r.id)))
                 .cloned(),
         };
-        let responsible = this.responsible.and_then(|u| self.users.iter().find(|x| x.id == u).cloned());
-        Ok(EntityRecord { entity: this, lead, contacts, company, responsible })
+        let responsible = this
+            .responsible
+            .and_then(|u| self.users.iter().find(|x| x.id == u).cloned());
+        Ok(EntityRecord {
+            entity: this,
+            lead,
+            contacts,
+            company,
+            responsible,
+        })
     }
 
     fn apply(&mut self, action: &CrmAction) -> Result<ActionOutcome, CrmError> {
@@ -149,23 +175,46 @@ impl Data {
                 Ok(ActionOutcome::Done)
             }
             CrmAction::ChangeStage { lead, pipeline, stage } => {
-                let known = self.pipelines.iter().any(|p| p.id == *pipeline && p.stages.iter().any(|s| s.id == *stage));
+                let known = self
+                    .pipelines
+                    .iter()
+                    .any(|p| p.id == *pipeline && p.stages.iter().any(|s| s.id == *stage));
                 if !known {
                     return Err(not_found("stage", stage));
                 }
-                self.entity_mut(EntityRef { kind: EntityKind::Lead, id: *lead })?.stage = Some((*pipeline, *stage));
+                self.entity_mut(EntityRef {
+                    kind: EntityKind::Lead,
+                    id: *lead,
+                })?
+                .stage = Some((*pipeline, *stage));
                 Ok(ActionOutcome::Done)
             }
             CrmAction::ChangeField { entity, field, value } => {
-                let def = self.fields.iter().find(|d| d.id == *field && d.entity == entity.kind).cloned().ok_or_else(|| not_found("field", field))?;
-                let invalid = |detail: &str| CrmError::InvalidValue { field: def.name.clone(), detail: detail.into() };
-                let enum_text = |id| def.enums.iter().find(|e| e.id == id).map(|e| e.value.clone()).ok_or_else(|| invalid("unknown list value"));
+                let def = self
+                    .fields
+                    .iter()
+                    .find(|d| d.id == *field && d.entity == entity.kind)
+                    .cloned()
+                    .ok_or_else(|| not_found("field", field))?;
+                let invalid = |detail: &str| CrmError::InvalidValue {
+                    field: def.name.clone(),
+                    detail: detail.into(),
+                };
+                let enum_text = |id| {
+                    def.enums
+                        .iter()
+                        .find(|e| e.id == id)
+                        .map(|e| e.value.clone())
+                        .ok_or_else(|| invalid("unknown list value"))
+                };
                 let target = self.entity_mut(*entity)?;
                 let current: Vec<String> = target.field(*field).map(|f| f.values.clone()).unwrap_or_default();
                 let values = match (value, def.kind) {
                     (FieldValue::Reset, _) => Vec::new(),
                     (FieldValue::Text(t), FieldKind::Text) => vec![t.clone()],
-                    (FieldValue::Numeric(n), FieldKind::Numeric) if n.trim().parse::<f64>().is_ok() => vec![n.trim().to_owned()],
+                    (FieldValue::Numeric(n), FieldKind::Numeric) if n.trim().parse::<f64>().is_ok() => {
+                        vec![n.trim().to_owned()]
+                    }
                     (FieldValue::List(id), FieldKind::List) => vec![enum_text(*id)?],
                     (FieldValue::MultilistAdd(id), FieldKind::Multilist) => {
                         let add = enum_text(*id)?;
@@ -180,14 +229,32 @@ impl Data {
                     _ => return Err(invalid("value does not fit the field")),
                 };
                 target.fields.retain(|f| f.id != *field);
-                target.fields.push(FieldEntry { id: *field, name: def.name.clone(), values });
+                target.fields.push(FieldEntry {
+                    id: *field,
+                    name: def.name.clone(),
+                    values,
+                });
                 Ok(ActionOutcome::Done)
             }
-            CrmAction::CreateLead { contact, name, pipeline, stage } => {
-                let contact_ref = EntityRef { kind: EntityKind::Contact, id: *contact };
-                let responsible = self.entity(contact_ref).ok_or_else(|| not_found("contact", contact))?.responsible;
+            CrmAction::CreateLead {
+                contact,
+                name,
+                pipeline,
+                stage,
+            } => {
+                let contact_ref = EntityRef {
+                    kind: EntityKind::Contact,
+                    id: *contact,
+                };
+                let responsible = self
+                    .entity(contact_ref)
+                    .ok_or_else(|| not_found("contact", contact))?
+                    .responsible;
                 self.last_id += 1;
-                let lead = EntityRef { kind: EntityKind::Lead, id: CrmId(self.last_id) };
+                let lead = EntityRef {
+                    kind: EntityKind::Lead,
+                    id: CrmId(self.last_id),
+                };
                 let mut entity = Entity::new(lead, name.clone());
                 entity.stage = Some((*pipeline, *stage));
                 entity.responsible = responsible;
@@ -220,7 +287,12 @@ impl Crm for JsonCrm {
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {
-        Ok(self.load(account)?.fields.into_iter().filter(|f| f.entity == kind).collect())
+        Ok(self
+            .load(account)?
+            .fields
+            .into_iter()
+            .filter(|f| f.entity == kind)
+            .collect())
     }
 
     async fn pipelines(&self, account: AccountId) -> Result<Vec<Pipeline>, CrmError> {
@@ -244,14 +316,26 @@ pub(crate) fn seed_world(crm: &JsonCrm, account: AccountId) -> Result<mailer::te
         data.last_id += 1;
         data.last_id
     };
-    let (manager, lead, anna, boris, company) = (CrmUserId(next()), CrmId(next()), CrmId(next()), CrmId(next()), CrmId(next()));
+    let (manager, lead, anna, boris, company) = (
+        CrmUserId(next()),
+        CrmId(next()),
+        CrmId(next()),
+        CrmId(next()),
+        CrmId(next()),
+    );
     let (pipeline, stages) = (PipelineId(next()), [StageId(next()), StageId(next()), StageId(next())]);
     let mut field = |name: &str, kind: FieldKind, values: &[&str]| FieldDef {
         id: FieldId(next()),
         entity: EntityKind::Lead,
         name: name.into(),
         kind,
-        enums: values.iter().map(|v| EnumValue { id: EnumId(next()), value: (*v).into() }).collect(),
+        enums: values
+            .iter()
+            .map(|v| EnumValue {
+                id: EnumId(next()),
+                value: (*v).into(),
+            })
+            .collect(),
     };
     let fields = [
         field("Comment", FieldKind::Text, &[]),
@@ -265,10 +349,22 @@ pub(crate) fn seed_world(crm: &JsonCrm, account: AccountId) -> Result<mailer::te
     let world = mailer::testkit::World {
         account,
         manager,
-        lead: EntityRef { kind: EntityKind::Lead, id: lead },
-        anna: EntityRef { kind: EntityKind::Contact, id: anna },
-        boris: EntityRef { kind: EntityKind::Contact, id: boris },
-        company: EntityRef { kind: EntityKind::Company, id: company },
+        lead: EntityRef {
+            kind: EntityKind::Lead,
+            id: lead,
+        },
+        anna: EntityRef {
+            kind: EntityKind::Contact,
+            id: anna,
+        },
+        boris: EntityRef {
+            kind: EntityKind::Contact,
+            id: boris,
+        },
+        company: EntityRef {
+            kind: EntityKind::Company,
+            id: company,
+        },
         pipeline,
         stages,
         comment: fields[0].id,
@@ -279,16 +375,27 @@ pub(crate) fn seed_world(crm: &JsonCrm, account: AccountId) -> Result<mailer::te
         meeting: fields[5].id,
     };
     data.fields = fields.to_vec();
-    data.users.push(CrmUser { id: manager, name: "Maria Manager".into(), email: Some("maria@example.com".into()) });
+    data.users.push(CrmUser {
+        id: manager,
+        name: "Maria Manager".into(),
+        email: Some("maria@example.com".into()),
+    });
     data.pipelines.push(Pipeline {
         id: pipeline,
         name: "Sales".into(),
-        stages: ["Qualified", "Offer sent", "Familiar with the offer"].iter().zip(stages).map(|(n, id)| Stage { id, name: (*n).into() }).collect(),
+        stages: ["Qualified", "Offer sent", "Familiar with the offer"]
+            .iter()
+            .zip(stages)
+            .map(|(n, id)| Stage { id, name: (*n).into() })
+            .collect(),
     });
     let mut acme = Entity::new(world.company, "Acme LLC");
     acme.responsible = Some(manager);
     data.entities.push(acme);
-    for (who, name, email) in [(world.anna, "Anna Smith", "anna@example.com"), (world.boris, "Boris Ivanov", "boris@example.com")] {
+    for (who, name, email) in [
+        (world.anna, "Anna Smith", "anna@example.com"),
+        (world.boris, "Boris Ivanov", "boris@example.com"),
+    ] {
         let mut e = Entity::new(who, name);
         e.emails = vec![email.into()];
         e.responsible = Some(manager);
@@ -300,7 +407,11 @@ pub(crate) fn seed_world(crm: &JsonCrm, account: AccountId) -> Result<mailer::te
     offer.tags = vec!["vip".into()];
     offer.responsible = Some(manager);
     offer.stage = Some((pipeline, stages[0]));
-    offer.fields = vec![FieldEntry { id: world.comment, name: "Comment".into(), values: vec!["first call".into()] }];
+    offer.fields = vec![FieldEntry {
+        id: world.comment,
+        name: "Comment".into(),
+        values: vec!["first call".into()],
+    }];
     data.entities.push(offer);
     data.contacts_of.insert(key(world.lead), vec![anna, boris]);
     data.contacts_of.insert(key(world.company), vec![anna, boris]);

@@ -17,7 +17,10 @@ use mailer_core::testkit::Harness;
 const HUMAN: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36";
 
 fn human() -> HitInfo {
-    HitInfo { user_agent: Some(HUMAN.into()), honeypot: false }
+    HitInfo {
+        user_agent: Some(HUMAN.into()),
+        honeypot: false,
+    }
 }
 
 async fn offer(h: &Harness, body: &str, triggers: EmailTriggers) -> Template {
@@ -26,7 +29,11 @@ async fn offer(h: &Harness, body: &str, triggers: EmailTriggers) -> Template {
         account: h.account.id,
         name: "Offer".into(),
         recipients: RecipientRule::EntityContacts,
-        content: Content { subject: "Hi {{ contact.name }}".into(), body: Body::Html(body.into()), text: None },
+        content: Content {
+            subject: "Hi {{ contact.name }}".into(),
+            body: Body::Html(body.into()),
+            text: None,
+        },
         attachments: Vec::new(),
         triggers,
         owner: h.admin.id,
@@ -37,26 +44,67 @@ async fn offer(h: &Harness, body: &str, triggers: EmailTriggers) -> Template {
 }
 
 fn draft(h: &Harness) -> Draft {
-    Draft { account: h.account.id, sender: h.admin.id, mailbox: h.mailbox.id, ..Draft::default() }
+    Draft {
+        account: h.account.id,
+        sender: h.admin.id,
+        mailbox: h.mailbox.id,
+        ..Draft::default()
+    }
 }
 
 fn content(body: &str) -> Option<Content> {
-    Some(Content { subject: "Hello".into(), body: Body::Html(body.into()), text: None })
+    Some(Content {
+        subject: "Hello".into(),
+        body: Body::Html(body.into()),
+        text: None,
+    })
 }
 
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_is_queued() {
     let h = Harness::new().await;
     let cases: Vec<(Draft, &str)> = vec![
-        (Draft { to: vec!["not an address".into()], content: content("<p>x</p>"), ..draft(&h) }, "invalid address"),
-        (Draft { content: content("<p>x</p>"), ..draft(&h) }, "no recipient"),
-        (Draft { to: vec!["a@example.com".into()], ..draft(&h) }, "missing content"),
-        (Draft { to: vec!["a@example.com".into()], content: content(&"x".repeat(8 * 1024 * 1024 + 1)), ..draft(&h) }, "body too large"),
+        (
+            Draft {
+                to: vec!["not an address".into()],
+                content: content("<p>x</p>"),
+                ..draft(&h)
+            },
+            "invalid address",
+        ),
+        (
+            Draft {
+                content: content("<p>x</p>"),
+                ..draft(&h)
+            },
+            "no recipient",
+        ),
+        (
+            Draft {
+                to: vec!["a@example.com".into()],
+                ..draft(&h)
+            },
+            "missing content",
+        ),
+        (
+            Draft {
+                to: vec!["a@example.com".into()],
+                content: content(&"x".repeat(8 * 1024 * 1024 + 1)),
+                ..draft(&h)
+            },
+            "body too large",
+        ),
         (
             Draft {
                 to: vec!["a@example.com".into()],
                 content: content("<p>x</p>"),
-                attachments: vec![AttachmentRef::Stored { file: FileId(1), name: "big.zip".into(), content_type: "application/zip".into(), size: 101 * 1024 * 1024, kind: FileKind::Attachment }],
+                attachments: vec![AttachmentRef::Stored {
+                    file: FileId(1),
+                    name: "big.zip".into(),
+                    content_type: "application/zip".into(),
+                    size: 101 * 1024 * 1024,
+                    kind: FileKind::Attachment,
+                }],
                 ..draft(&h)
             },
             "attachments too large",
@@ -65,7 +113,13 @@ async fn bad_input_is_refused_before_anything_is_queued() {
             Draft {
                 to: vec!["a@example.com".into()],
                 content: content("<p>x</p>"),
-                attachments: vec![AttachmentRef::Stored { file: FileId(1), name: "big.png".into(), content_type: "image/png".into(), size: 6 * 1024 * 1024, kind: FileKind::InlineImage }],
+                attachments: vec![AttachmentRef::Stored {
+                    file: FileId(1),
+                    name: "big.png".into(),
+                    content_type: "image/png".into(),
+                    size: 6 * 1024 * 1024,
+                    kind: FileKind::InlineImage,
+                }],
                 ..draft(&h)
             },
             "image too large",
@@ -75,10 +129,32 @@ async fn bad_input_is_refused_before_anything_is_queued() {
         let err = h.engine.send_single(&d).await.expect_err(what);
         assert!(matches!(err, EngineError::Invalid(_)), "{what}: {err:?}");
     }
-    let err = h.engine.send_single(&Draft { to: vec!["x@@y".into()], content: content("x"), ..draft(&h) }).await.expect_err("bad");
+    let err = h
+        .engine
+        .send_single(&Draft {
+            to: vec!["x@@y".into()],
+            content: content("x"),
+            ..draft(&h)
+        })
+        .await
+        .expect_err("bad");
     assert!(matches!(err, EngineError::Invalid(ValidationError::InvalidAddress(a)) if a == "x@@y"));
-    assert!(h.store.list_emails(&EmailQuery::account(h.account.id, 10)).await.expect("list").is_empty(), "something was queued");
-    let syntax = h.engine.send_single(&Draft { to: vec!["a@example.com".into()], content: content("{% if %}"), ..draft(&h) }).await;
+    assert!(
+        h.store
+            .list_emails(&EmailQuery::account(h.account.id, 10))
+            .await
+            .expect("list")
+            .is_empty(),
+        "something was queued"
+    );
+    let syntax = h
+        .engine
+        .send_single(&Draft {
+            to: vec!["a@example.com".into()],
+            content: content("{% if %}"),
+            ..draft(&h)
+        })
+        .await;
     assert!(syntax.is_err(), "a template syntax error went out");
 }
 
@@ -103,13 +179,25 @@ async fn a_single_email_goes_out_at_once_with_signature_pixel_and_copy_in_sent()
     assert_eq!(m.bcc[0].email, "archive@example.com");
     assert!(m.html.contains("Dear Anna Smith, budget 5000"), "{}", m.html);
     assert!(m.html.contains("Maria Manager, Acme"), "signature missing: {}", m.html);
-    assert!(m.html.contains("https://t.example.com/t/o/"), "pixel missing: {}", m.html);
+    assert!(
+        m.html.contains("https://t.example.com/t/o/"),
+        "pixel missing: {}",
+        m.html
+    );
     assert!(!m.text.is_empty());
     assert_eq!(h.transport.sent_copies().len(), 1, "no copy in Sent");
     let email = h.store.get_email(h.account.id, report.email).await.expect("email");
     assert_eq!(email.status, EmailStatus::Sent);
     // A second single email right away waits for the mailbox's 1 s spacing, at the head of the queue.
-    let second = h.engine.send_single(&Draft { to: vec!["x@example.com".into()], content: content("<p>2</p>"), ..draft(&h) }).await.expect("second");
+    let second = h
+        .engine
+        .send_single(&Draft {
+            to: vec!["x@example.com".into()],
+            content: content("<p>2</p>"),
+            ..draft(&h)
+        })
+        .await
+        .expect("second");
     assert_eq!(second.outcome, None);
     assert_eq!(second.expected_at, Some(h.now() + chrono::Duration::seconds(1)));
     h.clock.advance(Duration::from_secs(1));
@@ -133,60 +221,161 @@ async fn crm_values_are_escaped_and_a_disabled_signature_stays_out() {
     let html = &h.transport.sent()[0].message.html;
     assert!(!html.contains("<script>"), "unescaped CRM value: {html}");
     assert!(html.contains("&lt;script&gt;"), "{html}");
-    assert!(!html.contains("Maria Manager, Acme"), "signature despite being disabled: {html}");
+    assert!(
+        !html.contains("Maria Manager, Acme"),
+        "signature despite being disabled: {html}"
+    );
 }
 
 #[tokio::test]
 async fn preview_is_what_is_sent_and_records_nothing() {
     let h = Harness::new().await;
     let t = offer(&h, "<p>Hi {{ contact.name }}</p>", EmailTriggers::default()).await;
-    let d = Draft { entity: Some(h.world.anna), template: Some(t.id), ..draft(&h) };
+    let d = Draft {
+        entity: Some(h.world.anna),
+        template: Some(t.id),
+        ..draft(&h)
+    };
     let preview = h.engine.preview(&d).await.expect("preview");
     assert_eq!(preview.subject, "Hi Anna Smith");
     assert!(preview.html.contains("Hi Anna Smith") && preview.html.contains("Maria Manager, Acme"));
     assert_eq!(h.transport.attempts(), 0, "preview sent something");
     let pixel_start = preview.html.find("/t/o/").expect("preview pixel");
-    let token: String = preview.html[pixel_start + 5..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String = preview.html[pixel_start + 5..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     h.engine.record_hit(&token, &human()).await.expect("preview open");
-    let events = h.store.list_events(&EventQuery { account: h.account.id, email: None, entity: None, since: None, limit: 100 }).await.expect("events");
-    assert!(events.iter().all(|e| e.event.kind != EventKind::Opened), "a preview open was recorded: {events:?}");
+    let events = h
+        .store
+        .list_events(&EventQuery {
+            account: h.account.id,
+            email: None,
+            entity: None,
+            since: None,
+            limit: 100,
+        })
+        .await
+        .expect("events");
+    assert!(
+        events.iter().all(|e| e.event.kind != EventKind::Opened),
+        "a preview open was recorded: {events:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_tampered_token_does_nothing() {
     let h = Harness::new().await;
-    let opened = h.store.insert(Trigger { id: TriggerId(0), account: h.account.id, name: "note".into(), action: Action::AddNote { text: "opened".into() }, delay: Duration::ZERO }).await.expect("trigger");
-    let t = offer(&h, "<p>x</p>", EmailTriggers { on_opened: vec![opened.id], ..EmailTriggers::default() }).await;
-    h.engine.send_single(&Draft { entity: Some(h.world.lead), template: Some(t.id), ..draft(&h) }).await.expect("send");
+    let opened = h
+        .store
+        .insert(Trigger {
+            id: TriggerId(0),
+            account: h.account.id,
+            name: "note".into(),
+            action: Action::AddNote { text: "opened".into() },
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("trigger");
+    let t = offer(
+        &h,
+        "<p>x</p>",
+        EmailTriggers {
+            on_opened: vec![opened.id],
+            ..EmailTriggers::default()
+        },
+    )
+    .await;
+    h.engine
+        .send_single(&Draft {
+            entity: Some(h.world.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     let html = h.transport.sent()[0].message.html.clone();
     let start = html.find("/t/o/").expect("pixel") + 5;
-    let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     let mut bytes = token.into_bytes();
     let i = bytes.len() / 2;
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).expect("utf8");
     h.clock.advance(Duration::from_secs(60));
-    assert!(h.engine.record_hit(&tampered, &human()).await.is_err(), "a tampered token was accepted");
-    assert!(h.crm.notes(h.account.id, h.world.lead).is_empty(), "a tampered token fired a trigger");
+    assert!(
+        h.engine.record_hit(&tampered, &human()).await.is_err(),
+        "a tampered token was accepted"
+    );
+    assert!(
+        h.crm.notes(h.account.id, h.world.lead).is_empty(),
+        "a tampered token fired a trigger"
+    );
 }
 
 #[tokio::test]
 async fn scanners_and_too_early_opens_are_recorded_as_automated_and_fire_nothing() {
     let h = Harness::new().await;
-    let opened = h.store.insert(Trigger { id: TriggerId(0), account: h.account.id, name: "note".into(), action: Action::AddNote { text: "opened".into() }, delay: Duration::ZERO }).await.expect("trigger");
-    let t = offer(&h, "<p>x</p>", EmailTriggers { on_opened: vec![opened.id], ..EmailTriggers::default() }).await;
-    h.engine.send_single(&Draft { entity: Some(h.world.lead), template: Some(t.id), ..draft(&h) }).await.expect("send");
+    let opened = h
+        .store
+        .insert(Trigger {
+            id: TriggerId(0),
+            account: h.account.id,
+            name: "note".into(),
+            action: Action::AddNote { text: "opened".into() },
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("trigger");
+    let t = offer(
+        &h,
+        "<p>x</p>",
+        EmailTriggers {
+            on_opened: vec![opened.id],
+            ..EmailTriggers::default()
+        },
+    )
+    .await;
+    h.engine
+        .send_single(&Draft {
+            entity: Some(h.world.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     let html = h.transport.sent()[0].message.html.clone();
     let start = html.find("/t/o/").expect("pixel") + 5;
-    let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     let early = h.engine.record_hit(&token, &human()).await.expect("early open");
-    assert_eq!(early, HitOutcome::Recorded { automated: true }, "an open 0 s after sending counted");
+    assert_eq!(
+        early,
+        HitOutcome::Recorded { automated: true },
+        "an open 0 s after sending counted"
+    );
     h.clock.advance(Duration::from_secs(60));
     // Apple Mail Privacy Protection fetches every image on delivery with a bare "Mozilla/5.0".
-    let proxy = HitInfo { user_agent: Some("Mozilla/5.0".into()), honeypot: false };
-    assert_eq!(h.engine.record_hit(&token, &proxy).await.expect("proxy"), HitOutcome::Recorded { automated: true });
-    assert!(h.crm.notes(h.account.id, h.world.lead).is_empty(), "an automated open fired a trigger");
-    assert_eq!(h.engine.record_hit(&token, &human()).await.expect("human"), HitOutcome::Recorded { automated: false });
+    let proxy = HitInfo {
+        user_agent: Some("Mozilla/5.0".into()),
+        honeypot: false,
+    };
+    assert_eq!(
+        h.engine.record_hit(&token, &proxy).await.expect("proxy"),
+        HitOutcome::Recorded { automated: true }
+    );
+    assert!(
+        h.crm.notes(h.account.id, h.world.lead).is_empty(),
+        "an automated open fired a trigger"
+    );
+    assert_eq!(
+        h.engine.record_hit(&token, &human()).await.expect("human"),
+        HitOutcome::Recorded { automated: false }
+    );
     assert_eq!(h.crm.notes(h.account.id, h.world.lead), ["opened"]);
 }
 
@@ -199,14 +388,33 @@ async fn temporary_failures_retry_then_fail_and_failed_triggers_run_once() {
             id: TriggerId(0),
             account: h.account.id,
             name: "Note on failure".into(),
-            action: Action::AddNote { text: "Email subject: {subject} Date sent: {sended_at} email ID: {id}".into() },
+            action: Action::AddNote {
+                text: "Email subject: {subject} Date sent: {sended_at} email ID: {id}".into(),
+            },
             delay: Duration::ZERO,
         })
         .await
         .expect("trigger");
-    let t = offer(&h, "<p>x</p>", EmailTriggers { on_failed: vec![failed.id], ..EmailTriggers::default() }).await;
-    h.transport.fail_for("anna@example.com", SendErrorKind::Temporary, Some(451), None);
-    let report = h.engine.send_single(&Draft { entity: Some(h.world.lead), template: Some(t.id), ..draft(&h) }).await.expect("send");
+    let t = offer(
+        &h,
+        "<p>x</p>",
+        EmailTriggers {
+            on_failed: vec![failed.id],
+            ..EmailTriggers::default()
+        },
+    )
+    .await;
+    h.transport
+        .fail_for("anna@example.com", SendErrorKind::Temporary, Some(451), None);
+    let report = h
+        .engine
+        .send_single(&Draft {
+            entity: Some(h.world.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     assert_eq!(report.outcome, Some(Outcome::Retried));
     let total = h.run(Duration::from_secs(60), 200, 200).await;
     assert_eq!((total.retried, total.failed), (3, 1), "{total:?}");
@@ -214,14 +422,28 @@ async fn temporary_failures_retry_then_fail_and_failed_triggers_run_once() {
     assert_eq!((email.status, email.attempts), (EmailStatus::Failed, 5));
     let notes = h.crm.notes(h.account.id, h.world.lead);
     assert_eq!(notes.len(), 1, "failed triggers: {notes:?}");
-    assert!(notes[0].starts_with("Email subject: Hi Anna Smith Date sent: ") && notes[0].ends_with(&format!("email ID: {}", report.email)), "{}", notes[0]);
+    assert!(
+        notes[0].starts_with("Email subject: Hi Anna Smith Date sent: ")
+            && notes[0].ends_with(&format!("email ID: {}", report.email)),
+        "{}",
+        notes[0]
+    );
 }
 
 #[tokio::test]
 async fn a_permanent_failure_fails_at_once() {
     let h = Harness::new().await;
-    h.transport.fail_for("bad@example.com", SendErrorKind::InvalidAddress, Some(550), None);
-    let report = h.engine.send_single(&Draft { to: vec!["bad@example.com".into()], content: content("x"), ..draft(&h) }).await.expect("send");
+    h.transport
+        .fail_for("bad@example.com", SendErrorKind::InvalidAddress, Some(550), None);
+    let report = h
+        .engine
+        .send_single(&Draft {
+            to: vec!["bad@example.com".into()],
+            content: content("x"),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     assert_eq!(report.outcome, Some(Outcome::Failed));
     assert_eq!(h.transport.attempts(), 1);
 }
@@ -230,16 +452,33 @@ async fn a_permanent_failure_fails_at_once() {
 async fn a_mailing_of_10000_entities_is_queued_once_even_when_started_twice() {
     let h = Harness::new().await;
     let t = offer(&h, "<p>Hi {{ contact.name }}</p>", EmailTriggers::default()).await;
-    let request = MailingRequest { account: h.account.id, sender: h.admin.id, mailbox: h.mailbox.id, template: t.id, name: "Spring".into() };
+    let request = MailingRequest {
+        account: h.account.id,
+        sender: h.admin.id,
+        mailbox: h.mailbox.id,
+        template: t.id,
+        name: "Spring".into(),
+    };
     let entities = (0..10_000).map(|i| EntityRef::lead(1_000_000 + i));
     let started = h.engine.start_mailing(&request, entities.clone()).await.expect("start");
     assert_eq!(started.queued, 10_000);
-    let again = h.engine.continue_mailing(h.account.id, started.mailing.id, entities).await.expect("retry start");
+    let again = h
+        .engine
+        .continue_mailing(h.account.id, started.mailing.id, entities)
+        .await
+        .expect("retry start");
     assert_eq!(again.queued, 0, "a retried start queued duplicates");
-    let progress = h.engine.mailing_progress(h.account.id, started.mailing.id).await.expect("progress");
+    let progress = h
+        .engine
+        .mailing_progress(h.account.id, started.mailing.id)
+        .await
+        .expect("progress");
     assert_eq!((progress.total, progress.waiting), (10_000, 10_000));
     // At 1 per second and 2,000 per rolling 24 hours, the last one goes 4 days and 1,999 s from now.
-    assert_eq!(progress.expected_finish, Some(h.now() + chrono::Duration::days(4) + chrono::Duration::seconds(1_999)));
+    assert_eq!(
+        progress.expected_finish,
+        Some(h.now() + chrono::Duration::days(4) + chrono::Duration::seconds(1_999))
+    );
 }
 
 #[tokio::test]
@@ -247,16 +486,41 @@ async fn pause_and_resume_neither_duplicate_nor_lose() {
     let h = Harness::new().await;
     let t = offer(&h, "<p>Hi {{ contact.name }}</p>", EmailTriggers::default()).await;
     let w = &h.world;
-    let request = MailingRequest { account: h.account.id, sender: h.admin.id, mailbox: h.mailbox.id, template: t.id, name: "Spring".into() };
-    let started = h.engine.start_mailing(&request, vec![w.anna, w.boris, w.lead, w.company]).await.expect("start");
+    let request = MailingRequest {
+        account: h.account.id,
+        sender: h.admin.id,
+        mailbox: h.mailbox.id,
+        template: t.id,
+        name: "Spring".into(),
+    };
+    let started = h
+        .engine
+        .start_mailing(&request, vec![w.anna, w.boris, w.lead, w.company])
+        .await
+        .expect("start");
     h.run(Duration::from_secs(1), 2, 1).await;
     let sent_before = h.transport.sent_count();
     assert_eq!(sent_before, 2);
-    h.store.set_mailing_status(h.account.id, started.mailing.id, MailingStatus::Paused).await.expect("pause");
-    assert_eq!(h.run(Duration::from_secs(1), 10, 10).await.sent, 0, "a paused mailing sent");
-    h.store.set_mailing_status(h.account.id, started.mailing.id, MailingStatus::Running).await.expect("resume");
+    h.store
+        .set_mailing_status(h.account.id, started.mailing.id, MailingStatus::Paused)
+        .await
+        .expect("pause");
+    assert_eq!(
+        h.run(Duration::from_secs(1), 10, 10).await.sent,
+        0,
+        "a paused mailing sent"
+    );
+    h.store
+        .set_mailing_status(h.account.id, started.mailing.id, MailingStatus::Running)
+        .await
+        .expect("resume");
     h.run(Duration::from_secs(1), 10, 3).await;
-    let ids: Vec<String> = h.transport.sent().iter().map(|c| c.message.message_id.clone()).collect();
+    let ids: Vec<String> = h
+        .transport
+        .sent()
+        .iter()
+        .map(|c| c.message.message_id.clone())
+        .collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
@@ -268,7 +532,14 @@ async fn members_use_own_and_public_templates_only() {
     let h = Harness::new().await;
     let member = h
         .store
-        .insert(User { id: UserId(0), account: h.account.id, crm_user: None, name: "Member".into(), role: Role::Member, signature_html: "<p>member sig</p>".into() })
+        .insert(User {
+            id: UserId(0),
+            account: h.account.id,
+            crm_user: None,
+            name: "Member".into(),
+            role: Role::Member,
+            signature_html: "<p>member sig</p>".into(),
+        })
         .await
         .expect("member");
     let private = offer(&h, "<p>x</p>", EmailTriggers::default()).await;
@@ -276,22 +547,47 @@ async fn members_use_own_and_public_templates_only() {
     public.id = TemplateId(0);
     public.public = true;
     let public = h.engine.save_template(h.admin.id, public).await.expect("public");
-    let visible: Vec<TemplateId> = h.engine.templates_for(h.account.id, member.id).await.expect("list").iter().map(|t| t.id).collect();
+    let visible: Vec<TemplateId> = h
+        .engine
+        .templates_for(h.account.id, member.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(visible, vec![public.id]);
     let mut stolen = private.clone();
     stolen.name = "Mine now".into();
-    assert!(matches!(h.engine.save_template(member.id, stolen).await, Err(EngineError::Forbidden(_))));
+    assert!(matches!(
+        h.engine.save_template(member.id, stolen).await,
+        Err(EngineError::Forbidden(_))
+    ));
 }
 
 #[tokio::test]
 async fn a_form_writes_crm_fields_and_always_leaves_a_note() {
     let h = Harness::new().await;
     let w = h.world.clone();
-    let t = offer(&h, "<form action=\"{formlink}\"></form><a href=\"{weblink}\">web</a>", EmailTriggers::default()).await;
-    h.engine.send_single(&Draft { entity: Some(w.lead), template: Some(t.id), ..draft(&h) }).await.expect("send");
+    let t = offer(
+        &h,
+        "<form action=\"{formlink}\"></form><a href=\"{weblink}\">web</a>",
+        EmailTriggers::default(),
+    )
+    .await;
+    h.engine
+        .send_single(&Draft {
+            entity: Some(w.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     let html = h.transport.sent()[0].message.html.clone();
     let start = html.find("/f/").expect("form link") + 3;
-    let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     let answers = vec![
         (format!("lead[{}]", w.payment.0), "Online".to_owned()),
         (format!("lead[{}][]", w.service.0), "Cleaning".to_owned()),
@@ -310,7 +606,11 @@ async fn a_form_writes_crm_fields_and_always_leaves_a_note() {
     assert_eq!(values(w.comment), ["Call after 5"]);
     let notes = h.crm.notes(h.account.id, w.lead);
     assert_eq!(notes.len(), 1);
-    assert!(notes[0].contains("Online") && notes[0].contains("Not saved: Budget"), "{}", notes[0]);
+    assert!(
+        notes[0].contains("Online") && notes[0].contains("Not saved: Budget"),
+        "{}",
+        notes[0]
+    );
 }
 
 #[tokio::test]
@@ -318,41 +618,92 @@ async fn link_attachments_are_rendered_per_entity_and_fetched_at_send_time() {
     let h = Harness::new().await;
     let w = h.world.clone();
     let mut lead = h.crm.current(h.account.id, w.lead).expect("lead");
-    lead.fields.push(mailer_core::model::FieldEntry { id: w.comment, name: "Comment".into(), values: vec!["https://docs.example.com/offer-42.pdf".into()] });
-    lead.fields.retain(|f| f.id != w.comment || f.values[0].starts_with("https"));
+    lead.fields.push(mailer_core::model::FieldEntry {
+        id: w.comment,
+        name: "Comment".into(),
+        values: vec!["https://docs.example.com/offer-42.pdf".into()],
+    });
+    lead.fields
+        .retain(|f| f.id != w.comment || f.values[0].starts_with("https"));
     h.crm.put_entity(h.account.id, lead);
-    h.fetcher.serve("https://docs.example.com/offer-42.pdf", "offer-42.pdf", "application/pdf", b"%PDF-1.7 offer".to_vec());
+    h.fetcher.serve(
+        "https://docs.example.com/offer-42.pdf",
+        "offer-42.pdf",
+        "application/pdf",
+        b"%PDF-1.7 offer".to_vec(),
+    );
     let mut t = offer(&h, "<p>see attached</p>", EmailTriggers::default()).await;
-    t.attachments = vec![AttachmentRef::Link { url: "{{ lead.fields[\"Comment\"] }}".into(), name: None }];
+    t.attachments = vec![AttachmentRef::Link {
+        url: "{{ lead.fields[\"Comment\"] }}".into(),
+        name: None,
+    }];
     let t = h.engine.save_template(h.admin.id, t).await.expect("save");
-    h.engine.send_single(&Draft { entity: Some(w.lead), template: Some(t.id), ..draft(&h) }).await.expect("send");
+    h.engine
+        .send_single(&Draft {
+            entity: Some(w.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
     let sent = h.transport.sent();
     let files = &sent[0].message.attachments;
     assert_eq!(files.len(), 1);
-    assert_eq!((files[0].name.as_str(), files[0].bytes.as_slice()), ("offer-42.pdf", b"%PDF-1.7 offer".as_slice()));
-    let _ = CrmAction::AddNote { entity: w.lead, text: String::new() };
+    assert_eq!(
+        (files[0].name.as_str(), files[0].bytes.as_slice()),
+        ("offer-42.pdf", b"%PDF-1.7 offer".as_slice())
+    );
+    let _ = CrmAction::AddNote {
+        entity: w.lead,
+        text: String::new(),
+    };
 }
 
 #[tokio::test]
 async fn a_composed_email_saves_as_a_template_with_its_triggers() {
     let h = Harness::new().await;
-    let note = h.store.insert(Trigger { id: TriggerId(0), account: h.account.id, name: "note".into(), action: Action::AddNote { text: "sent".into() }, delay: Duration::ZERO }).await.expect("trigger");
+    let note = h
+        .store
+        .insert(Trigger {
+            id: TriggerId(0),
+            account: h.account.id,
+            name: "note".into(),
+            action: Action::AddNote { text: "sent".into() },
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("trigger");
     let d = Draft {
         entity: Some(h.world.lead),
         to_entity_contacts: Some(true),
         content: content("<p>Hi {{ contact.name }}</p>"),
-        triggers: Some(EmailTriggers { on_sent: vec![note.id], ..EmailTriggers::default() }),
+        triggers: Some(EmailTriggers {
+            on_sent: vec![note.id],
+            ..EmailTriggers::default()
+        }),
         signature_disabled: Some(true),
         ..draft(&h)
     };
-    let saved = h.engine.save_as_template(&d, "From the editor").await.expect("save as template");
+    let saved = h
+        .engine
+        .save_as_template(&d, "From the editor")
+        .await
+        .expect("save as template");
     let back: Template = h.store.get(h.account.id, saved.id).await.expect("read back");
     assert_eq!(back.name, "From the editor");
     assert_eq!(back.recipients, RecipientRule::EntityContacts);
     assert_eq!(back.triggers.on_sent, vec![note.id]);
     assert!(back.signature_disabled);
     assert_eq!(back.owner, h.admin.id);
-    let sent = h.engine.send_single(&Draft { entity: Some(h.world.lead), template: Some(saved.id), ..draft(&h) }).await.expect("send from it");
+    let sent = h
+        .engine
+        .send_single(&Draft {
+            entity: Some(h.world.lead),
+            template: Some(saved.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send from it");
     assert_eq!(sent.outcome, Some(Outcome::Sent));
     assert_eq!(h.crm.notes(h.account.id, h.world.lead), ["sent"]);
 }
@@ -362,14 +713,63 @@ async fn the_queue_view_lists_singles_first_then_mailings_alternating_with_expec
     let h = Harness::new().await;
     let t = offer(&h, "<p>Hi</p>", EmailTriggers::default()).await;
     let w = &h.world;
-    let request = MailingRequest { account: h.account.id, sender: h.admin.id, mailbox: h.mailbox.id, template: t.id, name: "A".into() };
-    let a = h.engine.start_mailing(&request, vec![w.anna, w.boris]).await.expect("a").mailing.id;
-    let b = h.engine.start_mailing(&MailingRequest { name: "B".into(), ..request.clone() }, vec![w.lead, w.company]).await.expect("b").mailing.id;
-    let single = h.engine.compose(&Draft { to: vec!["x@example.com".into()], content: content("x"), ..draft(&h) }).await.expect("compose");
+    let request = MailingRequest {
+        account: h.account.id,
+        sender: h.admin.id,
+        mailbox: h.mailbox.id,
+        template: t.id,
+        name: "A".into(),
+    };
+    let a = h
+        .engine
+        .start_mailing(&request, vec![w.anna, w.boris])
+        .await
+        .expect("a")
+        .mailing
+        .id;
+    let b = h
+        .engine
+        .start_mailing(
+            &MailingRequest {
+                name: "B".into(),
+                ..request.clone()
+            },
+            vec![w.lead, w.company],
+        )
+        .await
+        .expect("b")
+        .mailing
+        .id;
+    let single = h
+        .engine
+        .compose(&Draft {
+            to: vec!["x@example.com".into()],
+            content: content("x"),
+            ..draft(&h)
+        })
+        .await
+        .expect("compose");
     let single = h.store.enqueue(vec![single]).await.expect("enqueue")[0].id;
     let view = h.engine.queue_view(h.account.id, h.mailbox.id, 10).await.expect("view");
-    let order: Vec<_> = view.iter().map(|q| (q.email.id == single, q.email.spec.mailing)).collect();
-    assert_eq!(order, vec![(true, None), (false, Some(a)), (false, Some(b)), (false, Some(a)), (false, Some(b))]);
+    let order: Vec<_> = view
+        .iter()
+        .map(|q| (q.email.id == single, q.email.spec.mailing))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            (true, None),
+            (false, Some(a)),
+            (false, Some(b)),
+            (false, Some(a)),
+            (false, Some(b))
+        ]
+    );
     let times: Vec<_> = view.iter().map(|q| q.expected_at.expect("time")).collect();
-    assert_eq!(times, (0..5).map(|s| h.now() + chrono::Duration::seconds(s)).collect::<Vec<_>>());
+    assert_eq!(
+        times,
+        (0..5)
+            .map(|s| h.now() + chrono::Duration::seconds(s))
+            .collect::<Vec<_>>()
+    );
 }

@@ -64,7 +64,10 @@ impl Transport for Timed {
 }
 
 fn scale() -> f64 {
-    std::env::var("MAILER_SIM_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)
+    std::env::var("MAILER_SIM_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,30 +77,62 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
     let cap = (per_mailing as u32 * 6 / 5).max(1);
     // The clock starts 20 minutes before midnight UTC so calendar-day caps reset during the run.
     let h0 = Harness::new().await;
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T23:40:00Z").expect("time").to_utc();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T23:40:00Z")
+        .expect("time")
+        .to_utc();
     h0.clock.set(start);
     let clock = h0.clock.clone();
-    let timed = Arc::new(Timed { inner: CaptureTransport::new(), clock: clock.clone(), attempts: Mutex::new(Vec::new()) });
+    let timed = Arc::new(Timed {
+        inner: CaptureTransport::new(),
+        clock: clock.clone(),
+        attempts: Mutex::new(Vec::new()),
+    });
     let config = EngineConfig {
         claim_batch: 2_000,
-        retry: RetryPolicy { max_attempts: 3, base_delay: Duration::from_secs(5), factor: 2.0, max_delay: Duration::from_secs(60), jitter: 0.2 },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(5),
+            factor: 2.0,
+            max_delay: Duration::from_secs(60),
+            jitter: 0.2,
+        },
         ..h0.engine.config().clone()
     };
-    let ports = Ports { transport: timed.clone(), ..h0.engine.ports().clone() };
+    let ports = Ports {
+        transport: timed.clone(),
+        ..h0.engine.ports().clone()
+    };
     let engine = mailer_core::engine::Engine::new(ports, config);
     let (store, crm, account, admin) = (h0.store.clone(), h0.crm.clone(), h0.account.id, h0.admin.id);
 
     let mut mailboxes = Vec::with_capacity(MAILBOXES);
     for i in 0..MAILBOXES {
         let limits = if i < CAPPED {
-            SendingLimits { daily_cap: cap, window: CapWindow::CalendarDay, ..SendingLimits::default() }
+            SendingLimits {
+                daily_cap: cap,
+                window: CapWindow::CalendarDay,
+                ..SendingLimits::default()
+            }
         } else {
             SendingLimits::default()
         };
-        mailboxes.push(store.insert(sample_mailbox(account, admin, limits)).await.expect("mailbox"));
+        mailboxes.push(
+            store
+                .insert(sample_mailbox(account, admin, limits))
+                .await
+                .expect("mailbox"),
+        );
     }
     let failed_trigger = store
-        .insert(Trigger { id: TriggerId(0), account, name: "Note on failure".into(), action: Action::AddNote { text: "failed {id}".into() }, delay: Duration::ZERO })
+        .insert(Trigger {
+            id: TriggerId(0),
+            account,
+            name: "Note on failure".into(),
+            action: Action::AddNote {
+                text: "failed {id}".into(),
+            },
+            delay: Duration::ZERO,
+        })
         .await
         .expect("trigger");
     let template = store
@@ -106,9 +141,16 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
             account,
             name: "Offer".into(),
             recipients: RecipientRule::EntityContacts,
-            content: Content { subject: "Offer for {{ lead.name }}".into(), body: Body::Html("<p>Hello {{ contact.name }}</p>".into()), text: None },
+            content: Content {
+                subject: "Offer for {{ lead.name }}".into(),
+                body: Body::Html("<p>Hello {{ contact.name }}</p>".into()),
+                text: None,
+            },
             attachments: Vec::new(),
-            triggers: EmailTriggers { on_failed: vec![failed_trigger.id], ..EmailTriggers::default() },
+            triggers: EmailTriggers {
+                on_failed: vec![failed_trigger.id],
+                ..EmailTriggers::default()
+            },
             owner: admin,
             public: false,
             signature_disabled: false,
@@ -129,19 +171,36 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
         crm.put_entity(account, Entity::new(lead, format!("Lead {i}")));
         crm.link_contact(account, lead, contact.id);
         if i % 1_009 == 5 {
-            timed.inner.fail_for(&address, SendErrorKind::InvalidAddress, Some(550), None);
+            timed
+                .inner
+                .fail_for(&address, SendErrorKind::InvalidAddress, Some(550), None);
             permanent.insert(lead);
         } else if i % 97 == 3 {
-            timed.inner.fail_for(&address, SendErrorKind::Temporary, Some(451), Some(1));
+            timed
+                .inner
+                .fail_for(&address, SendErrorKind::Temporary, Some(451), Some(1));
         }
     }
     // Mailings 2k and 2k+1 share mailbox k (k < 100); the first ten mailboxes have a calendar-day cap.
     let mut mailing_ids = Vec::new();
     for m in 0..MAILINGS {
         let mailbox = &mailboxes[m / 2 % MAILING_MAILBOXES];
-        let request = MailingRequest { account, sender: admin, mailbox: mailbox.id, template: template.id, name: format!("m{m}") };
+        let request = MailingRequest {
+            account,
+            sender: admin,
+            mailbox: mailbox.id,
+            template: template.id,
+            name: format!("m{m}"),
+        };
         let leads = (m * per_mailing..(m + 1) * per_mailing).map(|i| EntityRef::lead(10_000_000 + i as i64));
-        mailing_ids.push(engine.start_mailing(&request, leads).await.expect("start mailing").mailing.id);
+        mailing_ids.push(
+            engine
+                .start_mailing(&request, leads)
+                .await
+                .expect("start mailing")
+                .mailing
+                .id,
+        );
     }
 
     // Run second by second; single emails arrive on every mailbox during the first half of the drain;
@@ -157,7 +216,11 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
                 sender: admin,
                 mailbox: mb.id,
                 to: vec![format!("single{second}@example.com")],
-                content: Some(Content { subject: "Quick note".into(), body: Body::Html("<p>hi</p>".into()), text: None }),
+                content: Some(Content {
+                    subject: "Quick note".into(),
+                    body: Body::Html("<p>hi</p>".into()),
+                    text: None,
+                }),
                 ..Draft::default()
             };
             let spec = engine.compose(&draft).await.expect("compose single");
@@ -165,10 +228,16 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
             store.enqueue(vec![spec]).await.expect("enqueue single");
         }
         if second == 100 {
-            store.set_mailing_status(account, mailing_ids[0], MailingStatus::Paused).await.expect("pause");
+            store
+                .set_mailing_status(account, mailing_ids[0], MailingStatus::Paused)
+                .await
+                .expect("pause");
         }
         if second == 200 {
-            store.set_mailing_status(account, mailing_ids[0], MailingStatus::Running).await.expect("resume");
+            store
+                .set_mailing_status(account, mailing_ids[0], MailingStatus::Running)
+                .await
+                .expect("resume");
         }
         engine.run_due_timers().await.expect("timers");
         let step = engine.worker_step().await.expect("step");
@@ -184,10 +253,22 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
     }
 
     // Every email ended sent or failed, once.
-    let emails = store.list_emails(&EmailQuery::account(account, u32::MAX)).await.expect("emails");
+    let emails = store
+        .list_emails(&EmailQuery::account(account, u32::MAX))
+        .await
+        .expect("emails");
     assert_eq!(emails.len(), total_leads + singles.len());
-    let unfinished: Vec<_> = emails.iter().filter(|e| !matches!(e.status, EmailStatus::Sent | EmailStatus::Failed)).map(|e| (e.id, e.status)).collect();
-    assert!(unfinished.is_empty(), "{} emails did not finish: {:?}", unfinished.len(), &unfinished[..unfinished.len().min(5)]);
+    let unfinished: Vec<_> = emails
+        .iter()
+        .filter(|e| !matches!(e.status, EmailStatus::Sent | EmailStatus::Failed))
+        .map(|e| (e.id, e.status))
+        .collect();
+    assert!(
+        unfinished.is_empty(),
+        "{} emails did not finish: {:?}",
+        unfinished.len(),
+        &unfinished[..unfinished.len().min(5)]
+    );
     let attempts = timed.attempts.lock().expect("lock").clone();
     let mut delivered: HashMap<&str, u32> = HashMap::new();
     for (_, _, id, ok) in &attempts {
@@ -199,13 +280,21 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
     let sent = emails.iter().filter(|e| e.status == EmailStatus::Sent).count();
     assert_eq!(delivered.len(), sent, "sent emails and deliveries differ");
     let failed: Vec<_> = emails.iter().filter(|e| e.status == EmailStatus::Failed).collect();
-    assert_eq!(failed.len(), permanent.len(), "failed emails other than the permanent failures");
+    assert_eq!(
+        failed.len(),
+        permanent.len(),
+        "failed emails other than the permanent failures"
+    );
 
     // Each failed email fired its failed trigger once.
     for email in &failed {
         let lead = email.spec.entity.expect("entity");
         let notes = crm.notes(account, lead);
-        assert_eq!(notes, vec![format!("failed {}", email.id)], "failed triggers of {lead:?}");
+        assert_eq!(
+            notes,
+            vec![format!("failed {}", email.id)],
+            "failed triggers of {lead:?}"
+        );
     }
 
     // Spacing and caps, per mailbox, from the attempts.
@@ -219,14 +308,20 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
         times.sort_unstable();
         let l = &limits[mb];
         for pair in times.windows(2) {
-            assert!(pair[1] - pair[0] >= chrono::Duration::from_std(l.spacing).expect("spacing"), "mailbox {mb} sent within its spacing");
+            assert!(
+                pair[1] - pair[0] >= chrono::Duration::from_std(l.spacing).expect("spacing"),
+                "mailbox {mb} sent within its spacing"
+            );
         }
         let mut per_day: HashMap<chrono::NaiveDate, u32> = HashMap::new();
         for t in times.iter() {
             *per_day.entry(t.date_naive()).or_default() += 1;
         }
         if l.window == CapWindow::CalendarDay {
-            assert!(per_day.values().all(|n| *n <= l.daily_cap), "mailbox {mb} exceeded its cap: {per_day:?}");
+            assert!(
+                per_day.values().all(|n| *n <= l.daily_cap),
+                "mailbox {mb} exceeded its cap: {per_day:?}"
+            );
         } else {
             assert!(times.len() <= l.daily_cap as usize, "mailbox {mb} exceeded its cap");
         }
@@ -240,7 +335,10 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
     for (mb, at, id, _) in &attempts {
         if let Some(created) = singles.get(id) {
             let waited = *at - *created;
-            assert!(waited <= chrono::Duration::from_std(limits[mb].spacing).expect("spacing"), "single email {id} waited {waited}");
+            assert!(
+                waited <= chrono::Duration::from_std(limits[mb].spacing).expect("spacing"),
+                "single email {id} waited {waited}"
+            );
         }
     }
 
@@ -248,6 +346,10 @@ async fn a_hundred_thousand_emails_keep_every_limit_and_finish_on_schedule() {
     let finish = attempts.iter().map(|a| a.1).max().expect("attempts");
     let actual = (finish - start).num_seconds() as f64;
     let ideal = (ideal_finish - start).num_seconds() as f64;
-    eprintln!("simulation: {} emails, {} attempts, finish {actual} s, ideal {ideal} s", emails.len(), attempts.len());
+    eprintln!(
+        "simulation: {} emails, {} attempts, finish {actual} s, ideal {ideal} s",
+        emails.len(),
+        attempts.len()
+    );
     assert!(actual <= ideal * 1.02 + 1.0, "finished at {actual} s, ideal {ideal} s");
 }

@@ -21,7 +21,13 @@ struct Setup {
 }
 
 async fn trigger(h: &Harness, name: &str, action: Action) -> TriggerId {
-    let t = Trigger { id: TriggerId(0), account: h.account.id, name: name.into(), action, delay: Duration::ZERO };
+    let t = Trigger {
+        id: TriggerId(0),
+        account: h.account.id,
+        name: name.into(),
+        action,
+        delay: Duration::ZERO,
+    };
     h.store.insert(t).await.expect("trigger").id
 }
 
@@ -31,7 +37,11 @@ fn template(h: &Harness, name: &str, body: &str, triggers: EmailTriggers) -> Tem
         account: h.account.id,
         name: name.into(),
         recipients: RecipientRule::EntityContacts,
-        content: Content { subject: format!("{name} for {{{{ lead.name }}}}"), body: Body::Html(body.into()), text: None },
+        content: Content {
+            subject: format!("{name} for {{{{ lead.name }}}}"),
+            body: Body::Html(body.into()),
+            text: None,
+        },
         attachments: Vec::new(),
         triggers,
         owner: h.admin.id,
@@ -43,7 +53,15 @@ fn template(h: &Harness, name: &str, body: &str, triggers: EmailTriggers) -> Tem
 async fn setup() -> Setup {
     let h = Harness::new().await;
     let w = h.world.clone();
-    let offer_sent = trigger(&h, "Change stage to Offer sent", Action::ChangeStage { pipeline: w.pipeline, stage: w.stages[1] }).await;
+    let offer_sent = trigger(
+        &h,
+        "Change stage to Offer sent",
+        Action::ChangeStage {
+            pipeline: w.pipeline,
+            stage: w.stages[1],
+        },
+    )
+    .await;
     let set_task = trigger(
         &h,
         "Set task",
@@ -55,7 +73,15 @@ async fn setup() -> Setup {
         },
     )
     .await;
-    let familiar = trigger(&h, "Change stage to Familiar with the offer", Action::ChangeStage { pipeline: w.pipeline, stage: w.stages[2] }).await;
+    let familiar = trigger(
+        &h,
+        "Change stage to Familiar with the offer",
+        Action::ChangeStage {
+            pipeline: w.pipeline,
+            stage: w.stages[2],
+        },
+    )
+    .await;
     let link = h
         .store
         .insert(TriggerLink {
@@ -70,18 +96,36 @@ async fn setup() -> Setup {
         .expect("link");
     let reminder = h
         .engine
-        .save_template(h.admin.id, template(&h, "Offer reminder", "<p>Did you see our offer, {{ contact.name }}?</p>", EmailTriggers::default()))
+        .save_template(
+            h.admin.id,
+            template(
+                &h,
+                "Offer reminder",
+                "<p>Did you see our offer, {{ contact.name }}?</p>",
+                EmailTriggers::default(),
+            ),
+        )
         .await
         .expect("reminder");
     let resend = trigger(&h, "Resend email", Action::SendEmail { template: reminder.id }).await;
-    let body = format!("<p>Hello {{{{ contact.name }}}}!</p><a href=\"{{triggerlink:{}}}\">Read the offer</a>", link.id);
+    let body = format!(
+        "<p>Hello {{{{ contact.name }}}}!</p><a href=\"{{triggerlink:{}}}\">Read the offer</a>",
+        link.id
+    );
     let triggers = EmailTriggers {
         on_sent: vec![offer_sent],
         on_opened: vec![set_task],
-        not_opened: Some(NotOpened { after: 24 * HOUR, triggers: vec![resend] }),
+        not_opened: Some(NotOpened {
+            after: 24 * HOUR,
+            triggers: vec![resend],
+        }),
         on_failed: Vec::new(),
     };
-    let offer = h.engine.save_template(h.admin.id, template(&h, "Offer", &body, triggers)).await.expect("offer");
+    let offer = h
+        .engine
+        .save_template(h.admin.id, template(&h, "Offer", &body, triggers))
+        .await
+        .expect("offer");
     h.store
         .insert(PipelineRule {
             id: PipelineRuleId(0),
@@ -103,7 +147,13 @@ async fn setup() -> Setup {
 async fn qualify(s: &Setup) -> String {
     let h = &s.h;
     let w = &h.world;
-    let event = PipelineEvent { account: h.account.id, lead: w.lead, pipeline: w.pipeline, stage: w.stages[0], change: StageChange::Moved };
+    let event = PipelineEvent {
+        account: h.account.id,
+        lead: w.lead,
+        pipeline: w.pipeline,
+        stage: w.stages[0],
+        change: StageChange::Moved,
+    };
     let queued = h.engine.pipeline_event(&event).await.expect("pipeline event");
     assert_eq!(queued.len(), 1);
     let report = h.engine.worker_step().await.expect("step");
@@ -115,12 +165,18 @@ async fn qualify(s: &Setup) -> String {
     assert_eq!(to, ["anna@example.com", "boris@example.com"]);
     assert_eq!(sent[0].message.subject, "Offer for Offer for Acme");
     let stage = h.crm.current(h.account.id, w.lead).and_then(|l| l.stage);
-    assert_eq!(stage, Some((w.pipeline, w.stages[1])), "after-send trigger did not move the lead");
+    assert_eq!(
+        stage,
+        Some((w.pipeline, w.stages[1])),
+        "after-send trigger did not move the lead"
+    );
     sent[0].message.html.clone()
 }
 
 fn url(html: &str, route: &str) -> String {
-    let start = html.find(&format!("https://t.example.com{route}")).unwrap_or_else(|| panic!("no {route} url in {html}"));
+    let start = html
+        .find(&format!("https://t.example.com{route}"))
+        .unwrap_or_else(|| panic!("no {route} url in {html}"));
     let rest = &html[start..];
     let end = rest.find(['"', '\'', ' ', '<']).unwrap_or(rest.len());
     rest[..end].to_owned()
@@ -131,7 +187,11 @@ fn token(url: &str) -> &str {
 }
 
 fn stage_changes(s: &Setup) -> usize {
-    s.h.crm.applied(s.h.account.id).iter().filter(|a| matches!(a, CrmAction::ChangeStage { .. })).count()
+    s.h.crm
+        .applied(s.h.account.id)
+        .iter()
+        .filter(|a| matches!(a, CrmAction::ChangeStage { .. }))
+        .count()
 }
 
 #[tokio::test]
@@ -140,7 +200,10 @@ async fn the_manual_setup_example_runs_each_action_once_at_the_right_time() {
     let h = &s.h;
     let w = &h.world;
     let html = qualify(&s).await;
-    let human = HitInfo { user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()), honeypot: false };
+    let human = HitInfo {
+        user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()),
+        honeypot: false,
+    };
 
     // Opened a minute later by Anna: the task is set once, for the responsible manager.
     h.clock.advance(Duration::from_secs(60));
@@ -148,20 +211,38 @@ async fn the_manual_setup_example_runs_each_action_once_at_the_right_time() {
     h.engine.record_hit(token(&pixel), &human).await.expect("open");
     let tasks = h.crm.tasks(h.account.id, w.lead);
     assert_eq!(tasks.len(), 1, "open did not set exactly one task: {tasks:?}");
-    let CrmAction::SetTask { text, due, assignee, .. } = &tasks[0] else { unreachable!() };
-    assert_eq!(text, "Call the client that has opened the offer Offer for Offer for Acme");
+    let CrmAction::SetTask {
+        text, due, assignee, ..
+    } = &tasks[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        text,
+        "Call the client that has opened the offer Offer for Offer for Acme"
+    );
     assert_eq!(*assignee, Assignee::Responsible);
     assert_eq!(*due, h.now() + chrono::Duration::hours(1));
     // Boris opens too: "opened" fires once per email.
     h.engine.record_hit(token(&pixel), &human).await.expect("second open");
-    assert_eq!(h.crm.tasks(h.account.id, w.lead).len(), 1, "a second open set another task");
+    assert_eq!(
+        h.crm.tasks(h.account.id, w.lead).len(),
+        1,
+        "a second open set another task"
+    );
 
     // The one-time link: the lead moves to "Familiar with the offer"; a second click changes nothing.
     let link = url(&html, "/t/l/");
     let before = stage_changes(&s);
     let outcome = h.engine.record_hit(token(&link), &human).await.expect("click");
-    assert_eq!(outcome, mailer_core::engine::HitOutcome::Redirect(Some("https://example.com/offer.pdf".into())));
-    assert_eq!(h.crm.current(h.account.id, w.lead).and_then(|l| l.stage), Some((w.pipeline, w.stages[2])));
+    assert_eq!(
+        outcome,
+        mailer_core::engine::HitOutcome::Redirect(Some("https://example.com/offer.pdf".into()))
+    );
+    assert_eq!(
+        h.crm.current(h.account.id, w.lead).and_then(|l| l.stage),
+        Some((w.pipeline, w.stages[2]))
+    );
     assert_eq!(stage_changes(&s), before + 1);
     h.engine.record_hit(token(&link), &human).await.expect("second click");
     assert_eq!(stage_changes(&s), before + 1, "a one-time link fired twice");
@@ -178,7 +259,11 @@ async fn an_unopened_offer_sends_the_reminder_once_after_24_hours() {
     let h = &s.h;
     qualify(&s).await;
     h.clock.advance(23 * HOUR);
-    assert_eq!(h.run(Duration::from_secs(60), 5, 5).await.sent, 0, "reminder before 24 hours");
+    assert_eq!(
+        h.run(Duration::from_secs(60), 5, 5).await.sent,
+        0,
+        "reminder before 24 hours"
+    );
     h.clock.advance(HOUR);
     let report = h.run(Duration::from_secs(1), 10, 3).await;
     assert_eq!(report.sent, 1, "no reminder after 24 hours");
@@ -194,9 +279,21 @@ async fn an_offer_that_resends_itself_when_not_opened_is_refused() {
     let h = &s.h;
     let resend_self = trigger(h, "Resend", Action::SendEmail { template: s.offer.id }).await;
     let mut looped = s.offer.clone();
-    looped.triggers.not_opened = Some(NotOpened { after: 24 * HOUR, triggers: vec![resend_self] });
-    let err = h.engine.save_template(h.admin.id, looped).await.expect_err("a recipient-free loop was saved");
-    let EngineError::Loop(e) = err else { panic!("not a loop error: {err}") };
+    looped.triggers.not_opened = Some(NotOpened {
+        after: 24 * HOUR,
+        triggers: vec![resend_self],
+    });
+    let err = h
+        .engine
+        .save_template(h.admin.id, looped)
+        .await
+        .expect_err("a recipient-free loop was saved");
+    let EngineError::Loop(e) = err else {
+        panic!("not a loop error: {err}")
+    };
     let text = e.to_string();
-    assert!(text.contains("Offer --not opened 24h--> Resend --send email--> Offer"), "{text}");
+    assert!(
+        text.contains("Offer --not opened 24h--> Resend --send email--> Offer"),
+        "{text}"
+    );
 }

@@ -30,7 +30,10 @@ impl HttpFetcher {
     /// Never today; kept fallible for TLS set-up.
     pub fn new() -> Result<Self, FetchError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Ok(Self { timeout: Duration::from_secs(30), allow_private: false })
+        Ok(Self {
+            timeout: Duration::from_secs(30),
+            allow_private: false,
+        })
     }
 
     /// Sets the timeout of each request.
@@ -49,13 +52,18 @@ impl HttpFetcher {
 
     async fn resolve(&self, url: &Url) -> Result<SocketAddr, FetchError> {
         let host = url.host_str().ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
-        let port = url.port_or_known_default().ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| FetchError::Backend(Box::new(e)))?
             .collect();
-        let first = addrs.first().copied().ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
+        let first = addrs
+            .first()
+            .copied()
+            .ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
         if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
             return Err(FetchError::PrivateAddress(url.to_string()));
         }
@@ -103,7 +111,11 @@ fn file_name(url: &Url, response: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').map(str::trim).find_map(|p| p.strip_prefix("filename=")))
         .map(|n| n.trim_matches('"').to_owned());
-    let from_path = url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).map(str::to_owned);
+    let from_path = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
     from_header.or(from_path).unwrap_or_else(|| "attachment".to_owned())
 }
 
@@ -123,22 +135,37 @@ impl Fetcher for HttpFetcher {
                 .resolve(&host, addr)
                 .build()
                 .map_err(|e| FetchError::Backend(Box::new(e)))?;
-            let mut response = client.get(url.clone()).send().await.map_err(|e| FetchError::Backend(Box::new(e)))?;
+            let mut response = client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| FetchError::Backend(Box::new(e)))?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
                     .headers()
                     .get(reqwest::header::LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| FetchError::Status { url: url.to_string(), status: status.as_u16() })?;
-                url = url.join(location).map_err(|_| FetchError::InvalidUrl(location.to_owned()))?;
+                    .ok_or_else(|| FetchError::Status {
+                        url: url.to_string(),
+                        status: status.as_u16(),
+                    })?;
+                url = url
+                    .join(location)
+                    .map_err(|_| FetchError::InvalidUrl(location.to_owned()))?;
                 continue;
             }
             if !status.is_success() {
-                return Err(FetchError::Status { url: url.to_string(), status: status.as_u16() });
+                return Err(FetchError::Status {
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                });
             }
             if response.content_length().is_some_and(|n| n > max_bytes) {
-                return Err(FetchError::TooLarge { url: url.to_string(), limit: max_bytes });
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    limit: max_bytes,
+                });
             }
             let name = file_name(&url, &response);
             let content_type = response
@@ -150,12 +177,22 @@ impl Fetcher for HttpFetcher {
             let mut bytes = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::Backend(Box::new(e)))? {
                 if (bytes.len() + chunk.len()) as u64 > max_bytes {
-                    return Err(FetchError::TooLarge { url: url.to_string(), limit: max_bytes });
+                    return Err(FetchError::TooLarge {
+                        url: url.to_string(),
+                        limit: max_bytes,
+                    });
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            return Ok(Fetched { name, content_type, bytes });
+            return Ok(Fetched {
+                name,
+                content_type,
+                bytes,
+            });
         }
-        Err(FetchError::Status { url: url.to_string(), status: 310 })
+        Err(FetchError::Status {
+            url: url.to_string(),
+            status: 310,
+        })
     }
 }

@@ -12,10 +12,18 @@ use mailer_http::{HttpFetcher, is_public};
 
 async fn server() -> String {
     let app = Router::new()
-        .route("/offer.pdf", get(|| async { ([(header::CONTENT_TYPE, "application/pdf")], b"%PDF-1.7 offer".to_vec()) }))
+        .route(
+            "/offer.pdf",
+            get(|| async { ([(header::CONTENT_TYPE, "application/pdf")], b"%PDF-1.7 offer".to_vec()) }),
+        )
         .route(
             "/doc",
-            get(|| async { ([(header::CONTENT_DISPOSITION, "attachment; filename=\"Offer 42.pdf\"")], vec![7u8; 10]) }),
+            get(|| async {
+                (
+                    [(header::CONTENT_DISPOSITION, "attachment; filename=\"Offer 42.pdf\"")],
+                    vec![7u8; 10],
+                )
+            }),
         )
         .route("/big", get(|| async { vec![0u8; 200_000].into_response() }))
         .route("/moved", get(|| async { Redirect::temporary("/offer.pdf") }))
@@ -31,12 +39,18 @@ async fn downloads_names_and_limits() {
     let base = server().await;
     let fetcher = HttpFetcher::new().expect("fetcher").allow_private_for_tests();
     let file = fetcher.fetch(&format!("{base}/offer.pdf"), 1_000).await.expect("fetch");
-    assert_eq!((file.name.as_str(), file.content_type.as_str(), file.bytes.as_slice()), ("offer.pdf", "application/pdf", b"%PDF-1.7 offer".as_slice()));
+    assert_eq!(
+        (file.name.as_str(), file.content_type.as_str(), file.bytes.as_slice()),
+        ("offer.pdf", "application/pdf", b"%PDF-1.7 offer".as_slice())
+    );
     let named = fetcher.fetch(&format!("{base}/doc"), 1_000).await.expect("named");
     assert_eq!(named.name, "Offer 42.pdf");
     let moved = fetcher.fetch(&format!("{base}/moved"), 1_000).await.expect("redirect");
     assert_eq!(moved.bytes, b"%PDF-1.7 offer");
-    let big = fetcher.fetch(&format!("{base}/big"), 100_000).await.expect_err("over the limit");
+    let big = fetcher
+        .fetch(&format!("{base}/big"), 100_000)
+        .await
+        .expect_err("over the limit");
     assert!(matches!(big, FetchError::TooLarge { limit: 100_000, .. }), "{big:?}");
     let missing = fetcher.fetch(&format!("{base}/missing"), 1_000).await.expect_err("404");
     assert!(matches!(missing, FetchError::Status { status: 404, .. }), "{missing:?}");
@@ -46,7 +60,13 @@ async fn downloads_names_and_limits() {
 async fn refuses_private_networks_and_other_schemes() {
     let base = server().await;
     let fetcher = HttpFetcher::new().expect("fetcher");
-    for url in [format!("{base}/offer.pdf"), "http://localhost/x".into(), "http://[::1]/x".into(), "http://10.0.0.1/x".into(), "http://169.254.169.254/latest/meta-data".into()] {
+    for url in [
+        format!("{base}/offer.pdf"),
+        "http://localhost/x".into(),
+        "http://[::1]/x".into(),
+        "http://10.0.0.1/x".into(),
+        "http://169.254.169.254/latest/meta-data".into(),
+    ] {
         let err = fetcher.fetch(&url, 1_000).await.expect_err(&url);
         assert!(matches!(err, FetchError::PrivateAddress(_)), "{url}: {err:?}");
     }
@@ -59,7 +79,22 @@ async fn refuses_private_networks_and_other_schemes() {
 #[test]
 fn classifies_addresses() {
     let public = ["93.184.216.34", "8.8.8.8", "2606:4700::1111"];
-    let private = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "2001:db8::1", "198.18.0.1"];
+    let private = [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.1.1",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:127.0.0.1",
+        "2001:db8::1",
+        "198.18.0.1",
+    ];
     for ip in public {
         assert!(is_public(ip.parse::<IpAddr>().expect("ip")), "{ip} refused");
     }

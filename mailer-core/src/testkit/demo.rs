@@ -34,7 +34,11 @@ pub struct Demo {
 /// When the store fails.
 pub async fn seed_demo(store: &DynStore, crm: &ScriptCrm, signing_key_ref: &str) -> Result<Demo, StoreError> {
     let account = store
-        .create_account(NewAccount { name: "acme".into(), timezone: Timezone::UTC, signing_key_ref: signing_key_ref.into() })
+        .create_account(NewAccount {
+            name: "acme".into(),
+            timezone: Timezone::UTC,
+            signing_key_ref: signing_key_ref.into(),
+        })
         .await?;
     let user = store.insert(sample_user(account.id)).await?;
     let mut mailbox = sample_mailbox(account.id, user.id, Default::default());
@@ -48,7 +52,11 @@ pub async fn seed_demo(store: &DynStore, crm: &ScriptCrm, signing_key_ref: &str)
             account: account.id,
             name: "Welcome".into(),
             recipients: RecipientRule::EntityContacts,
-            content: Content { subject: "Welcome aboard, {{ contact.name }}".into(), body: Body::Markdown(body.into()), text: None },
+            content: Content {
+                subject: "Welcome aboard, {{ contact.name }}".into(),
+                body: Body::Markdown(body.into()),
+                text: None,
+            },
             attachments: Vec::new(),
             triggers: Default::default(),
             owner: user.id,
@@ -56,7 +64,11 @@ pub async fn seed_demo(store: &DynStore, crm: &ScriptCrm, signing_key_ref: &str)
             signature_disabled: false,
         })
         .await?;
-    let people = [("Roof repair", "Anna Smith", "anna@example.com"), ("New kitchen", "Boris Ivanov", "boris@example.com"), ("Garden", "Chen Wei", "chen@example.com")];
+    let people = [
+        ("Roof repair", "Anna Smith", "anna@example.com"),
+        ("New kitchen", "Boris Ivanov", "boris@example.com"),
+        ("Garden", "Chen Wei", "chen@example.com"),
+    ];
     let mut leads = Vec::new();
     for (id, (deal, name, email)) in (0i64..).zip(people) {
         let lead = EntityRef::lead(100 + id);
@@ -70,6 +82,18 @@ pub async fn seed_demo(store: &DynStore, crm: &ScriptCrm, signing_key_ref: &str)
         crm.link_contact(account.id, lead, contact.id);
         leads.push(lead);
     }
-    let request = MailingRequest { account: account.id, sender: user.id, mailbox: mailbox.id, template: template.id, name: "Welcome".into() };
-    Ok(Demo { user, mailbox, template, leads, request })
+    let request = MailingRequest {
+        account: account.id,
+        sender: user.id,
+        mailbox: mailbox.id,
+        template: template.id,
+        name: "Welcome".into(),
+    };
+    Ok(Demo {
+        user,
+        mailbox,
+        template,
+        leads,
+        request,
+    })
 }

@@ -26,8 +26,15 @@ pub struct StaticFetcher {
 impl StaticFetcher {
     /// Serves `bytes` at `url`.
     pub fn serve(&self, url: &str, name: &str, content_type: &str, bytes: Vec<u8>) {
-        let file = Fetched { name: name.into(), content_type: content_type.into(), bytes };
-        self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(url.into(), file);
+        let file = Fetched {
+            name: name.into(),
+            content_type: content_type.into(),
+            bytes,
+        };
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(url.into(), file);
     }
 }
 
@@ -35,9 +42,15 @@ impl StaticFetcher {
 impl Fetcher for StaticFetcher {
     async fn fetch(&self, url: &str, max_bytes: u64) -> Result<Fetched, FetchError> {
         let files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let file = files.get(url).ok_or_else(|| FetchError::Status { url: url.into(), status: 404 })?;
+        let file = files.get(url).ok_or_else(|| FetchError::Status {
+            url: url.into(),
+            status: 404,
+        })?;
         if file.bytes.len() as u64 > max_bytes {
-            return Err(FetchError::TooLarge { url: url.into(), limit: max_bytes });
+            return Err(FetchError::TooLarge {
+                url: url.into(),
+                limit: max_bytes,
+            });
         }
         Ok(file.clone())
     }
@@ -88,11 +101,18 @@ impl Harness {
         let clock = Arc::new(ManualClock::at_default_start());
         let fetcher = Arc::new(StaticFetcher::default());
         let account = store
-            .create_account(NewAccount { name: "acme".into(), timezone: Timezone::UTC, signing_key_ref: "k1".into() })
+            .create_account(NewAccount {
+                name: "acme".into(),
+                timezone: Timezone::UTC,
+                signing_key_ref: "k1".into(),
+            })
             .await
             .expect("account");
         let admin = store.insert(sample_user(account.id)).await.expect("admin");
-        let mailbox = store.insert(sample_mailbox(account.id, admin.id, limits)).await.expect("mailbox");
+        let mailbox = store
+            .insert(sample_mailbox(account.id, admin.id, limits))
+            .await
+            .expect("mailbox");
         let world = crm.seed_world(account.id);
         config.signing_keys.insert("k1".into(), Secret::new(HARNESS_KEY));
         config.tracking_base_url = "https://t.example.com".into();
@@ -103,7 +123,18 @@ impl Harness {
             clock: clock.clone(),
             fetcher: fetcher.clone(),
         };
-        Self { engine: Engine::new(ports, config), store, transport, crm, clock, fetcher, account, admin, mailbox, world }
+        Self {
+            engine: Engine::new(ports, config),
+            store,
+            transport,
+            crm,
+            clock,
+            fetcher,
+            account,
+            admin,
+            mailbox,
+            world,
+        }
     }
 
     /// Runs timers and worker steps, moving the clock by `tick` each round, until nothing is claimed or due
