@@ -1,2 +1,4 @@
+-- The status test is a CASE so that the planner looks the row up by its primary key: `status = 'sending'`
+-- would let it pick the partial queue index and walk all of it (the id is that index's last column).
 UPDATE emails SET status = 'failed', last_error = $4, lease_worker = NULL, lease_until = NULL
-WHERE id = $1 AND account = $2 AND status = 'sending' AND lease_worker = $3
+WHERE id = $1 AND account = $2 AND CASE status WHEN 'sending' THEN lease_worker = $3 ELSE false END
