@@ -121,11 +121,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // The recipient opens it a minute later: the pixel's token is verified and the trigger writes a note.
     clock.advance(Duration::from_secs(60));
-    let start = message.html.find("/t/o/").ok_or("no pixel")? + 5;
-    let token: String = message.html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let token = mailer::testkit::token_in(&message.html, "/t/o/").ok_or("no pixel")?;
     engine
         .record_hit(
             &token,

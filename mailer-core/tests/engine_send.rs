@@ -12,7 +12,7 @@ use mailer_core::model::{
     UserId,
 };
 use mailer_core::ports::{SendErrorKind, Store, StoreExt};
-use mailer_core::testkit::Harness;
+use mailer_core::testkit::{Harness, token_in};
 
 const HUMAN: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36";
 
@@ -58,6 +58,39 @@ fn content(body: &str) -> Option<Content> {
         body: Body::Html(body.into()),
         text: None,
     })
+}
+
+/// Sends the lead an email whose "opened" trigger adds the note "opened"; answers the HTML sent.
+async fn sent_with_open_note(h: &Harness) -> String {
+    let opened = h
+        .store
+        .insert(Trigger {
+            id: TriggerId(0),
+            account: h.account.id,
+            name: "note".into(),
+            action: Action::AddNote { text: "opened".into() },
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("trigger");
+    let t = offer(
+        h,
+        "<p>x</p>",
+        EmailTriggers {
+            on_opened: vec![opened.id],
+            ..EmailTriggers::default()
+        },
+    )
+    .await;
+    h.engine
+        .send_single(&Draft {
+            entity: Some(h.world.lead),
+            template: Some(t.id),
+            ..draft(h)
+        })
+        .await
+        .expect("send");
+    h.transport.sent()[0].message.html.clone()
 }
 
 #[tokio::test]
@@ -240,11 +273,7 @@ async fn preview_is_what_is_sent_and_records_nothing() {
     assert_eq!(preview.subject, "Hi Anna Smith");
     assert!(preview.html.contains("Hi Anna Smith") && preview.html.contains("Maria Manager, Acme"));
     assert_eq!(h.transport.attempts(), 0, "preview sent something");
-    let pixel_start = preview.html.find("/t/o/").expect("preview pixel");
-    let token: String = preview.html[pixel_start + 5..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let token = token_in(&preview.html, "/t/o/").expect("preview pixel");
     h.engine.record_hit(&token, &human()).await.expect("preview open");
     let events = h
         .store
@@ -266,40 +295,8 @@ async fn preview_is_what_is_sent_and_records_nothing() {
 #[tokio::test]
 async fn a_tampered_token_does_nothing() {
     let h = Harness::new().await;
-    let opened = h
-        .store
-        .insert(Trigger {
-            id: TriggerId(0),
-            account: h.account.id,
-            name: "note".into(),
-            action: Action::AddNote { text: "opened".into() },
-            delay: Duration::ZERO,
-        })
-        .await
-        .expect("trigger");
-    let t = offer(
-        &h,
-        "<p>x</p>",
-        EmailTriggers {
-            on_opened: vec![opened.id],
-            ..EmailTriggers::default()
-        },
-    )
-    .await;
-    h.engine
-        .send_single(&Draft {
-            entity: Some(h.world.lead),
-            template: Some(t.id),
-            ..draft(&h)
-        })
-        .await
-        .expect("send");
-    let html = h.transport.sent()[0].message.html.clone();
-    let start = html.find("/t/o/").expect("pixel") + 5;
-    let token: String = html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let html = sent_with_open_note(&h).await;
+    let token = token_in(&html, "/t/o/").expect("pixel");
     let mut bytes = token.into_bytes();
     let i = bytes.len() / 2;
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
@@ -318,40 +315,8 @@ async fn a_tampered_token_does_nothing() {
 #[tokio::test]
 async fn scanners_and_too_early_opens_are_recorded_as_automated_and_fire_nothing() {
     let h = Harness::new().await;
-    let opened = h
-        .store
-        .insert(Trigger {
-            id: TriggerId(0),
-            account: h.account.id,
-            name: "note".into(),
-            action: Action::AddNote { text: "opened".into() },
-            delay: Duration::ZERO,
-        })
-        .await
-        .expect("trigger");
-    let t = offer(
-        &h,
-        "<p>x</p>",
-        EmailTriggers {
-            on_opened: vec![opened.id],
-            ..EmailTriggers::default()
-        },
-    )
-    .await;
-    h.engine
-        .send_single(&Draft {
-            entity: Some(h.world.lead),
-            template: Some(t.id),
-            ..draft(&h)
-        })
-        .await
-        .expect("send");
-    let html = h.transport.sent()[0].message.html.clone();
-    let start = html.find("/t/o/").expect("pixel") + 5;
-    let token: String = html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let html = sent_with_open_note(&h).await;
+    let token = token_in(&html, "/t/o/").expect("pixel");
     let early = h.engine.record_hit(&token, &human()).await.expect("early open");
     assert_eq!(
         early,
@@ -583,11 +548,7 @@ async fn a_form_writes_crm_fields_and_always_leaves_a_note() {
         .await
         .expect("send");
     let html = h.transport.sent()[0].message.html.clone();
-    let start = html.find("/f/").expect("form link") + 3;
-    let token: String = html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let token = token_in(&html, "/f/").expect("form link");
     let answers = vec![
         (format!("lead[{}]", w.payment.0), "Online".to_owned()),
         (format!("lead[{}][]", w.service.0), "Cleaning".to_owned()),

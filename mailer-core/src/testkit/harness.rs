@@ -170,3 +170,14 @@ impl Harness {
         self.clock.now()
     }
 }
+
+/// The token of the first tracking URL with this route (`/t/o/`, `/t/l/`, `/w/`, `/f/`, `/p/`, `/u/`) in a
+/// rendered body, as the host would receive it.
+pub fn token_in(html: &str, route: &str) -> Option<String> {
+    let start = html.find(route)? + route.len();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!token.is_empty()).then_some(token)
+}

@@ -35,7 +35,7 @@ pub use capture_transport::{CaptureTransport, Captured};
 pub use crm_conformance::CrmFixture;
 pub use demo::{Demo, seed_demo};
 pub use fixture::StoreFixture;
-pub use harness::{HARNESS_KEY, Harness, StaticFetcher};
+pub use harness::{HARNESS_KEY, Harness, StaticFetcher, token_in};
 pub use manual_clock::{ManualClock, default_start};
 pub use memory_store::MemoryStore;
 pub use script_crm::{NoteSeen, ScriptCrm, ScriptedError};
