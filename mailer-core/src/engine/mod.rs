@@ -147,7 +147,7 @@ pub struct Engine {
     ports: Ports,
     config: EngineConfig,
     sequence: AtomicU64,
-    compiled: Mutex<HashMap<u64, CompiledTemplate>>,
+    compiled: Mutex<HashMap<Content, CompiledTemplate>>,
 }
 
 impl Engine {
@@ -194,20 +194,17 @@ impl Engine {
     }
 
     /// Compiles `content` once and keeps it: later calls with the same content reuse the compiled form.
+    /// The cache is keyed by the content itself (not a hash of it), so two contents can never share an entry.
     fn compile(&self, content: &Content) -> Result<CompiledTemplate, EngineError> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        content.hash(&mut hasher);
-        let key = hasher.finish();
         let mut cache = self.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(found) = cache.get(&key) {
+        if let Some(found) = cache.get(content) {
             return Ok(found.clone());
         }
         let compiled = CompiledTemplate::compile(content, &CompileOptions::permissive())?;
         if cache.len() >= 1_024 {
             cache.clear();
         }
-        cache.insert(key, compiled.clone());
+        cache.insert(content.clone(), compiled.clone());
         Ok(compiled)
     }
 
