@@ -251,6 +251,7 @@ impl Engine {
             template: Some(template_id),
             ..Draft::default()
         };
+        self.compile(&template.content)?;
         let mut spec = self.spec_from(&draft, &mailbox, Some(&template), None)?;
         spec.idempotency_key = Some(format!(
             "{AUTO}{}:t{trigger}:s{}:{:?}{}:{}",

@@ -100,8 +100,9 @@ impl Engine {
         Ok(spec)
     }
 
-    /// Builds and checks the email of `draft` from already loaded records; `mailing` makes it the email of
-    /// one entity of a mailing (deterministic Message-ID and idempotency key).
+    /// Builds the email of `draft` from already loaded records and checks its addresses, sizes and triggers;
+    /// `mailing` makes it the email of one entity of a mailing (deterministic Message-ID and idempotency
+    /// key). Compiling the content is the caller's part, once per content, not once per email.
     pub(crate) fn spec_from(
         &self,
         draft: &Draft,
@@ -114,7 +115,6 @@ impl Engine {
             .clone()
             .or_else(|| template.map(|t| t.content.clone()))
             .ok_or(ValidationError::Missing("content"))?;
-        self.compile(&content)?;
         let mut to = parse_all(&draft.to)?;
         let cc = parse_all(&draft.cc)?;
         let bcc = parse_all(&draft.bcc)?;

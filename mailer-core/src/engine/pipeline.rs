@@ -123,6 +123,7 @@ impl Engine {
             template: Some(template.id),
             ..Draft::default()
         };
+        self.compile(&template.content)?;
         let mut spec = self.spec_from(&draft, &mailbox, Some(&template), None)?;
         spec.idempotency_key = Some(format!(
             "pipeline:{}:{:?}{}:{}",

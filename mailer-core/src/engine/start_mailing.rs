@@ -96,6 +96,7 @@ impl Engine {
         let user: User = store.get(account, record.sender).await?;
         let template: Template = store.get(account, record.template).await?;
         let mailbox: Mailbox = store.get(account, record.mailbox).await?;
+        self.compile(&template.content)?;
         let mut batch = Vec::with_capacity(ENQUEUE_BATCH);
         let mut total: u64 = 0;
         let mut created = 0u64;

@@ -75,12 +75,7 @@ impl Engine {
             TokenKind::Open => (HitKind::Open, EventKind::Opened),
             TokenKind::Click(id) => (HitKind::Click, EventKind::Clicked { link: id }),
             TokenKind::Page(page) => (HitKind::PageOpen, EventKind::PageOpened { page }),
-            TokenKind::Unsubscribe => (
-                HitKind::Click,
-                EventKind::SendSkipped {
-                    reason: "unsubscribed".into(),
-                },
-            ),
+            TokenKind::Unsubscribe => (HitKind::Click, EventKind::Unsubscribed),
             TokenKind::WebVersion | TokenKind::Form => return Ok(HitOutcome::Recorded { automated: false }),
         };
         let honeypot_hits = self.honeypot_hits(account, email.as_ref()).await?;

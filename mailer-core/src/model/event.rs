@@ -41,6 +41,8 @@ pub enum EventKind {
         /// Which page.
         page: WebPageId,
     },
+    /// The recipient followed the unsubscribe link (or a mail client's one-click unsubscribe).
+    Unsubscribed,
     /// A form in an email was submitted.
     FormSubmitted {
         /// The answers, as submitted (field name, value).
