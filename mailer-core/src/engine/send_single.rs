@@ -3,14 +3,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, Email, EmailId, EmailStatus, EventKind, NewEvent, PipelineRule, Template, TemplateId, Timestamp,
-    Trigger, TriggerLink, User, UserId, WebPage,
+    AccountId, Email, EmailId, EmailStatus, PipelineRule, Template, TemplateId, Timestamp, Trigger, TriggerLink, User,
+    UserId, WebPage,
 };
 use crate::ports::StoreExt;
 use crate::template::{CompileOptions, CompiledTemplate, Mode};
 use crate::trigger;
 
 use super::compose::check_triggers;
+use super::render::empty_record;
 use super::worker_step::Outcome;
 use super::{Draft, Engine, EngineError, rights};
 
@@ -43,29 +44,28 @@ impl Engine {
     /// Sends one email at once, ahead of the queue: it is queued as a single email and claimed right away
     /// if the mailbox's spacing and caps allow; otherwise it waits at the head of the mailbox's queue.
     ///
+    /// A recipient on the account's suppression list refuses the send unless the draft overrides it
+    /// ([`Draft::override_suppression`]).
+    ///
     /// # Errors
-    /// As [`Engine::compose`]; [`EngineError::Store`].
+    /// As [`Engine::compose`]; [`EngineError::Suppressed`] naming the first suppressed address;
+    /// [`EngineError::Crm`] reading the entity's contacts; [`EngineError::Store`].
     pub async fn send_single(&self, draft: &Draft) -> Result<SendReport, EngineError> {
         let spec = self.compose(draft).await?;
-        let (account, mailbox, entity) = (spec.account, spec.mailbox, spec.entity);
-        let id = self
-            .ports
-            .store
-            .enqueue(vec![spec])
-            .await?
-            .first()
-            .map(|a| a.id)
-            .ok_or(crate::error::ValidationError::Missing("queued email"))?;
-        let now = self.now();
-        let event = NewEvent {
-            account,
-            email: Some(id),
-            entity,
-            at: now,
-            kind: EventKind::Queued,
-            automated: false,
+        let (account, mailbox) = (spec.account, spec.mailbox);
+        // The entity's contacts are read once, for the suppression check and the send that follows.
+        let record = match spec.entity {
+            Some(entity) if spec.to_entity_contacts && !spec.override_suppression => {
+                Some(self.ports.crm.entity(account, entity).await?)
+            }
+            _ => None,
         };
-        self.ports.store.append_events(vec![event]).await?;
+        match &record {
+            Some(record) => self.check_single_suppression(&spec, record).await?,
+            None => self.check_single_suppression(&spec, &empty_record("")).await?,
+        }
+        let id = self.enqueue_one(spec).await?.id;
+        let now = self.now();
         let claimed = self
             .ports
             .store
@@ -74,7 +74,7 @@ impl Engine {
         match claimed {
             Some(c) => Ok(SendReport {
                 email: id,
-                outcome: Some(self.deliver(c).await?),
+                outcome: Some(self.deliver_with(c, record).await?),
                 expected_at: None,
             }),
             None => {

@@ -11,6 +11,7 @@ mod ids;
 mod mailbox;
 mod page;
 mod record;
+mod suppression;
 mod template;
 mod time;
 mod trigger;
@@ -34,6 +35,7 @@ pub use ids::{
 pub use mailbox::{CapWindow, Mailbox, Security, SendingLimits, ServerSettings};
 pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
 pub use record::{Record, RecordKind};
+pub use suppression::Suppression;
 pub use template::{AttachmentRef, Body, Content, EmailTriggers, FileKind, NotOpened, RecipientRule, Template};
 pub use time::{Timestamp, Timezone};
 pub use trigger::{Action, Deadline, Trigger, TriggerLink};

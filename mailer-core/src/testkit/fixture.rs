@@ -239,6 +239,7 @@ impl<'a> StoreFixture<'a> {
             seq: 0,
             not_before: self.now,
             created_at: self.now,
+            override_suppression: false,
         }
     }
 
