@@ -95,7 +95,6 @@ impl Engine {
         first_error.map_or(Ok(()), Err)
     }
 }
-}
 
 /// Groups answers by field: `lead[1][]=a&lead[1][]=b` gives the values a and b of lead field 1. A
 /// multilist's values each add to it; for other kinds the last value wins.
