@@ -3,6 +3,7 @@
 //! opens, clicks, page views and form submissions, run due timers, handle digital-pipeline events, and
 //! the queue, history and progress views.
 
+pub mod admin;
 mod automation;
 pub mod compose;
 mod limits;
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use admin::MailboxView;
 pub use compose::Draft;
 pub use limits::SizeLimits;
 pub use pipeline::{PipelineEvent, StageChange, passes};
@@ -78,6 +80,21 @@ pub enum EngineError {
     /// The host gave no signing key for this account.
     #[error("no signing key {0:?} configured")]
     NoSigningKey(String),
+    /// A record names another record that does not exist in its account; `field` says where (`template`,
+    /// `mailbox`, `triggers[2]`, `triggers.on_sent[0]`).
+    #[error("{field} names {id}, which does not exist in this account")]
+    UnknownReference {
+        /// The field that holds the reference.
+        field: String,
+        /// The id it names.
+        id: i64,
+    },
+    /// The record is used by others and was not deleted; each referrer is named (`template 3 "Offer"`).
+    #[error("in use by {}", referrers.join(", "))]
+    InUse {
+        /// Who uses it.
+        referrers: Vec<String>,
+    },
 }
 
 /// The ports the engine works over.

@@ -72,7 +72,7 @@ impl Engine {
             if rule.delay.is_zero() {
                 queued.extend(self.pipeline_send(event.account, rule.id, event.lead).await?);
             } else {
-                let due_at = now + chrono::Duration::from_std(rule.delay).unwrap_or_default();
+                let due_at = crate::trigger::after(now, rule.delay)?;
                 let key = format!("pipeline:{}:{}:{}", rule.id, event.lead.id, now.timestamp_micros());
                 let action = TimerAction::PipelineSend {
                     rule: rule.id,
