@@ -371,4 +371,3 @@ impl fmt::Display for Span {
         }
     }
 }
-

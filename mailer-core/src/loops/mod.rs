@@ -50,7 +50,6 @@
 //! assert!(err.to_string().ends_with("Offer --not opened 24h--> Resend --send email--> Offer"));
 //! ```
 
-
 mod budget;
 mod check;
 

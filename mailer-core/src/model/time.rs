@@ -41,7 +41,11 @@ impl Timezone {
             // Midnight skipped by a DST change: the day starts at the first moment that exists.
             chrono::LocalResult::None => self
                 .0
-                .from_local_datetime(&midnight.checked_add_signed(chrono::Duration::hours(1)).unwrap_or(midnight))
+                .from_local_datetime(
+                    &midnight
+                        .checked_add_signed(chrono::Duration::hours(1))
+                        .unwrap_or(midnight),
+                )
                 .earliest()
                 .map_or(at, |t| t.with_timezone(&chrono::Utc)),
         }

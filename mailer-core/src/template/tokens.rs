@@ -46,9 +46,13 @@ fn scan_into(text: &str, found: &mut Vec<TokenRef>) {
 /// The references of a content's subject, body and text part, first appearance first, each once.
 pub fn scan_content(content: &Content) -> Vec<TokenRef> {
     let mut found = Vec::new();
-    for text in [Some(content.subject.as_str()), Some(content.body.source()), content.text.as_deref()]
-        .into_iter()
-        .flatten()
+    for text in [
+        Some(content.subject.as_str()),
+        Some(content.body.source()),
+        content.text.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         scan_into(text, &mut found);
     }

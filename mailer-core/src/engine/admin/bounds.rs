@@ -1,5 +1,5 @@
-//! The ranges a save accepts for every duration, so that nothing is stored that would fail (or overflow)
-//! when it runs.
+//! The ranges a save accepts for every duration (and the few other sizes the admin use cases bound), so
+//! that nothing is stored that would fail (or overflow) when it runs.
 //!
 //! | duration | accepted |
 //! |---|---|
@@ -10,7 +10,9 @@
 //! | mailbox spacing | 1 second to 24 hours (the daily cap covers longer gaps) |
 //! | web page lifetime | 1 to 365 days |
 //! | web page cache | zero (render every time) to 24 hours |
-//! | (and) redirect URL ≤ 2,048 bytes, ≤ 3 page subdomains per account, signature ≤ 64 KB | |
+//!
+//! Besides: a trigger link's redirect URL is 2,048 bytes at most, an account has 3 page subdomains at most,
+//! a user's signature is 64 KB at most.
 //!
 //! The manual's "from 1 minute to any period" needs a maximum: a year is longer than any follow-up, and
 //! every moment computed from these stays far inside what a timestamp can hold.
@@ -153,7 +155,10 @@ mod tests {
         assert!(check_email_triggers(&timer(60)).is_ok());
         assert!(check_email_triggers(&timer(365 * DAY)).is_ok());
         let err = check_email_triggers(&timer(59)).unwrap_err();
-        assert_eq!(err.to_string(), "not-opened timer of 59s is out of range: from 1min to 365d");
+        assert_eq!(
+            err.to_string(),
+            "not-opened timer of 59s is out of range: from 1min to 365d"
+        );
         assert!(check_email_triggers(&timer(365 * DAY + 1)).is_err());
         assert!(check_email_triggers(&timer(u64::MAX)).is_err());
     }

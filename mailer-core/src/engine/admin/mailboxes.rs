@@ -83,7 +83,12 @@ fn check_server(field: &'static str, server: &ServerSettings) -> Result<(), Engi
 
 fn check_fields(mailbox: &Mailbox) -> Result<(), EngineError> {
     Address::new(&mailbox.from.email)?;
-    if mailbox.from.name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+    if mailbox
+        .from
+        .name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
         return Err(malformed("from", "the name must not contain control characters"));
     }
     check_server("smtp", &mailbox.smtp)?;
@@ -96,8 +101,15 @@ fn check_fields(mailbox: &Mailbox) -> Result<(), EngineError> {
     if mailbox.password.expose().is_empty() {
         return Err(ValidationError::Missing("password").into());
     }
-    if mailbox.sent_folder.as_deref().is_some_and(|f| f.trim().is_empty() || f.chars().any(char::is_control)) {
-        return Err(malformed("sent_folder", "must not be empty or contain control characters"));
+    if mailbox
+        .sent_folder
+        .as_deref()
+        .is_some_and(|f| f.trim().is_empty() || f.chars().any(char::is_control))
+    {
+        return Err(malformed(
+            "sent_folder",
+            "must not be empty or contain control characters",
+        ));
     }
     bounds::check_limits(&mailbox.limits)?;
     Ok(())
@@ -159,7 +171,12 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Forbidden`]; [`EngineError::Store`] (`NotFound`).
-    pub async fn mailbox_view(&self, account: AccountId, user: UserId, id: MailboxId) -> Result<MailboxView, EngineError> {
+    pub async fn mailbox_view(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: MailboxId,
+    ) -> Result<MailboxView, EngineError> {
         let (_, mailbox) = self.own_mailbox(account, user, id).await?;
         Ok(mailbox.into())
     }
@@ -170,7 +187,12 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Forbidden`]; [`EngineError::Store`].
-    pub async fn check_mailbox(&self, account: AccountId, user: UserId, id: MailboxId) -> Result<MailboxView, EngineError> {
+    pub async fn check_mailbox(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: MailboxId,
+    ) -> Result<MailboxView, EngineError> {
         let (_, mut mailbox) = self.own_mailbox(account, user, id).await?;
         let checked_at = self.now();
         let health = match self.ports.transport.verify(&mailbox).await {
@@ -215,12 +237,19 @@ impl Engine {
     }
 
     /// The mailbox, when `user` owns it or is an admin.
-    async fn own_mailbox(&self, account: AccountId, user: UserId, id: MailboxId) -> Result<(User, Mailbox), EngineError> {
+    async fn own_mailbox(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: MailboxId,
+    ) -> Result<(User, Mailbox), EngineError> {
         let store = &*self.ports.store;
         let user = actor(store, account, user).await?;
         let mailbox: Mailbox = store.get(account, id).await?;
         if !rights::can_edit_owned(&user, account, mailbox.owner) {
-            return Err(EngineError::Forbidden("a member sees and checks their own mailboxes only".into()));
+            return Err(EngineError::Forbidden(
+                "a member sees and checks their own mailboxes only".into(),
+            ));
         }
         Ok((user, mailbox))
     }

@@ -36,7 +36,10 @@ fn check_fields(page: &WebPage) -> Result<(), EngineError> {
             || sub.ends_with('-')
             || sub.bytes().any(|b| b.is_ascii_uppercase()))
     {
-        return Err(malformed("subdomain", "one DNS label: 1 to 63 lowercase letters, digits or inner '-'"));
+        return Err(malformed(
+            "subdomain",
+            "one DNS label: 1 to 63 lowercase letters, digits or inner '-'",
+        ));
     }
     if let Some(counter) = &page.metric_counter
         && !(counter.len() <= 12 && !counter.is_empty() && counter.bytes().all(|b| b.is_ascii_digit()))
@@ -81,7 +84,11 @@ impl Engine {
         if subdomains.len() > bounds::MAX_SUBDOMAINS {
             return Err(ValidationError::OutOfRange {
                 what: "subdomains",
-                detail: format!("{} different subdomains; {} at most per account", subdomains.len(), bounds::MAX_SUBDOMAINS),
+                detail: format!(
+                    "{} different subdomains; {} at most per account",
+                    subdomains.len(),
+                    bounds::MAX_SUBDOMAINS
+                ),
             }
             .into());
         }

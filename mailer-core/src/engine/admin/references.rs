@@ -55,7 +55,9 @@ impl Config {
     pub(crate) fn check_tokens(&self, field: &str, text: &str) -> Result<(), EngineError> {
         for token in tokens::scan(text) {
             match token {
-                TokenRef::TriggerLink(id) if !self.links.iter().any(|l| l.id == id) => return Err(unknown(field, id.0)),
+                TokenRef::TriggerLink(id) if !self.links.iter().any(|l| l.id == id) => {
+                    return Err(unknown(field, id.0));
+                }
                 TokenRef::Web(id) if !self.pages.iter().any(|p| p.id == id) => return Err(unknown(field, id.0)),
                 _ => {}
             }
@@ -81,7 +83,9 @@ impl Config {
     /// The references of a trigger: the template it sends and the links and pages its texts name.
     pub(crate) fn check_trigger_refs(&self, trigger: &Trigger) -> Result<(), EngineError> {
         match &trigger.action {
-            Action::SendEmail { template } if !self.has_template(*template) => Err(unknown("action.template", template.0)),
+            Action::SendEmail { template } if !self.has_template(*template) => {
+                Err(unknown("action.template", template.0))
+            }
             Action::SetTask { text, .. } | Action::AddNote { text } => self.check_tokens("action.text", text),
             Action::ChangeField { value, .. } => self.check_tokens("action.value", value),
             Action::CreateLead { name, .. } => self.check_tokens("action.name", name),
@@ -150,7 +154,12 @@ impl Config {
             Target::Page(id) => {
                 let named = |c| tokens::pages_in(c).contains(&id);
                 out.extend(self.templates.iter().filter(|t| named(&t.content)).map(template));
-                out.extend(self.triggers.iter().filter(|t| action_names_page(&t.action, id)).map(trigger));
+                out.extend(
+                    self.triggers
+                        .iter()
+                        .filter(|t| action_names_page(&t.action, id))
+                        .map(trigger),
+                );
                 out.extend(self.pages.iter().filter(|p| p.id != id && named(&p.content)).map(page));
             }
         }

@@ -93,7 +93,9 @@ impl Engine {
         let user = actor(store, account, user).await?;
         let template: Template = store.get(account, id).await?;
         if !rights::can_edit(&user, &template) {
-            return Err(EngineError::Forbidden("only the owner or an admin deletes a template".into()));
+            return Err(EngineError::Forbidden(
+                "only the owner or an admin deletes a template".into(),
+            ));
         }
         let config = Config::load(store, account).await?;
         refuse_in_use(config.referrers(Target::Template(id)))?;
