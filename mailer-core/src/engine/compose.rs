@@ -57,15 +57,9 @@ fn parse_all(list: &[String]) -> Result<Vec<Address>, ValidationError> {
         .collect()
 }
 
-/// Checks a not-opened timer: at least one minute.
+/// Checks a not-opened timer: 1 minute to 365 days ([`bounds`](super::admin::bounds)).
 pub(crate) fn check_triggers(triggers: &EmailTriggers) -> Result<(), ValidationError> {
-    match &triggers.not_opened {
-        Some(n) if n.after < std::time::Duration::from_secs(60) => Err(ValidationError::OutOfRange {
-            what: "not-opened timer",
-            detail: format!("{:?} is under the minimum of 1 minute", n.after),
-        }),
-        _ => Ok(()),
-    }
+    super::admin::bounds::check_email_triggers(triggers)
 }
 
 impl Engine {

@@ -5,6 +5,7 @@
 //! suppression list, run due timers, handle digital-pipeline events, and the queue, history and progress
 //! views.
 
+pub mod admin;
 mod automation;
 pub mod compose;
 mod enqueue;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use admin::MailboxView;
 pub use compose::Draft;
 pub use enqueue::{MAX_EVENT_ID, Origin};
 pub use limits::SizeLimits;
@@ -95,6 +97,21 @@ pub enum EngineError {
     Suppressed {
         /// The suppressed address (lowercase).
         address: String,
+    },
+    /// A record names another record that does not exist in its account; `field` says where (`template`,
+    /// `mailbox`, `triggers[2]`, `triggers.on_sent[0]`).
+    #[error("{field} names {id}, which does not exist in this account")]
+    UnknownReference {
+        /// The field that holds the reference.
+        field: String,
+        /// The id it names.
+        id: i64,
+    },
+    /// The record is used by others and was not deleted; each referrer is named (`template 3 "Offer"`).
+    #[error("in use by {}", referrers.join(", "))]
+    InUse {
+        /// Who uses it.
+        referrers: Vec<String>,
     },
 }
 

@@ -84,7 +84,7 @@ impl Engine {
                         .await?,
                 );
             } else {
-                let due_at = now + chrono::Duration::from_std(rule.delay).unwrap_or_default();
+                let due_at = crate::trigger::after(now, rule.delay)?;
                 let key = format!("pipeline:{}:{}", rule.id, event.event_id);
                 let action = TimerAction::PipelineSend {
                     rule: rule.id,

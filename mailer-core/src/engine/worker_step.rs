@@ -144,7 +144,7 @@ impl Engine {
                 kind: EventKind::SentCopyFailed { reason: e.to_string() },
                 automated: false,
             });
-            let due_at = now + chrono::Duration::from_std(self.config.sent_copy_retry).unwrap_or_default();
+            let due_at = crate::model::saturating_after(now, self.config.sent_copy_retry);
             store
                 .schedule_timer(NewTimer {
                     account: spec.account,

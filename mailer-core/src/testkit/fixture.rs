@@ -49,6 +49,7 @@ pub fn sample_mailbox(account: AccountId, owner: UserId, limits: SendingLimits) 
         sent_folder: None,
         limits,
         timezone: Timezone::UTC,
+        health: None,
     }
 }
 
