@@ -56,24 +56,9 @@ mod capture_transport {
                 .sent()
                 .into_iter()
                 .filter(|c| c.message.message_id == message_id)
-                .map(|c| {
-                    let m = c.message;
-                    let list = |a: &[mailer_core::model::Address]| {
-                        a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    };
-                    let raw = format!(
-                        "From: {}\r\nTo: {}\r\nCc: {}\r\nSubject: {}\r\nMessage-ID: <{}>\r\n\r\n{}",
-                        m.from,
-                        list(&m.to),
-                        list(&m.cc),
-                        m.subject,
-                        m.message_id,
-                        m.html
-                    );
-                    Received {
-                        recipients: m.envelope_recipients().map(|a| a.email.clone()).collect(),
-                        raw: raw.into_bytes(),
-                    }
+                .map(|c| Received {
+                    recipients: c.message.envelope_recipients().map(|a| a.email.clone()).collect(),
+                    raw: c.raw,
                 })
                 .collect()
         }
@@ -82,7 +67,7 @@ mod capture_transport {
             self.transport
                 .sent_copies()
                 .iter()
-                .any(|c| c.message.message_id == message_id)
+                .any(|c| c.message_id == message_id)
         }
     }
 

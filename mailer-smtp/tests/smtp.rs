@@ -27,6 +27,7 @@ fn plain_smtp_delivers_the_built_bytes_to_every_recipient() {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].recipients, ["anna@example.com", "hidden@example.com"]);
         let wire = transport.wire(&msg).expect("wire");
+        assert_eq!(delivery.raw, wire.bytes, "the delivery reports other bytes than were built");
         assert_eq!(
             lf(&got[0].raw),
             lf(&wire.bytes),
@@ -185,7 +186,7 @@ fn dkim_signs_per_domain_and_the_sent_copy_keeps_the_signature() {
         let mut mailbox = services.mailbox(&services.user, services.sink.clone(), Some(services.imaps.clone()));
         mailbox.login = services.user.clone();
         let msg = rich_message(&mailbox.from, "dkim");
-        transport.send(&mailbox, &msg).await.expect("send");
+        let delivery = transport.send(&mailbox, &msg).await.expect("send");
         let got = services.received(&msg.message_id);
         assert_eq!(got.len(), 1);
         let headers = got[0].headers();
@@ -201,7 +202,10 @@ fn dkim_signs_per_domain_and_the_sent_copy_keeps_the_signature() {
         );
 
         // The copy in Sent is the signed message that was sent, not a new signature.
-        transport.append_sent(&mailbox, &msg).await.expect("append");
+        transport
+            .append_sent(&mailbox, &msg.message_id, &delivery.raw)
+            .await
+            .expect("append");
         let copies = services.maildir_copies(&services.user, "Sent", &msg.message_id);
         assert_eq!(copies.len(), 1);
         assert_eq!(lf(&copies[0].1), lf(&got[0].raw));

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use compose::Draft;
-pub use limits::SizeLimits;
+pub use limits::{MAX_RECIPIENTS, SizeLimits};
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
