@@ -64,10 +64,7 @@ mod capture_transport {
         }
 
         async fn in_sent_folder(&self, _mailbox: &Mailbox, message_id: &str) -> bool {
-            self.transport
-                .sent_copies()
-                .iter()
-                .any(|c| c.message_id == message_id)
+            self.transport.sent_copies().iter().any(|c| c.message_id == message_id)
         }
     }
 

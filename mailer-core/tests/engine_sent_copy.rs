@@ -36,7 +36,7 @@ async fn events(h: &Harness) -> Vec<EventKind> {
         .await
         .expect("events")
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.event.kind)
         .collect()
 }
 
@@ -57,7 +57,11 @@ async fn a_retried_copy_from_another_worker_after_a_restart_is_the_sent_bytes() 
     let h = Harness::new().await;
     h.transport.fail_sent_copies(1);
     let report = h.engine.send_single(&draft(&h)).await.expect("send");
-    assert_eq!(report.outcome, Some(Outcome::Sent), "a failed copy does not fail the email");
+    assert_eq!(
+        report.outcome,
+        Some(Outcome::Sent),
+        "a failed copy does not fail the email"
+    );
     assert!(h.transport.sent_copies().is_empty());
     assert!(
         events(&h)
@@ -143,9 +147,10 @@ async fn entity_contacts_over_the_cap_fail_the_email_without_sending() {
     assert_eq!(report.outcome, Some(Outcome::Failed));
     assert!(h.transport.sent().is_empty(), "sent to more than the cap");
     assert!(
-        events(&h).await.iter().any(
-            |k| matches!(k, EventKind::Failed { reason } if reason.contains("over the limit of 50"))
-        ),
+        events(&h)
+            .await
+            .iter()
+            .any(|k| matches!(k, EventKind::Failed { reason } if reason.contains("over the limit of 50"))),
         "{:?}",
         events(&h).await
     );

@@ -14,7 +14,7 @@
 //! - With an unsubscribe URL the message gets `List-Unsubscribe` (and `List-Unsubscribe-Post` for https)
 //!   and `List-Id: <local.domain>` made from the From address (`maria@example.com` →
 //!   `<maria.example.com>`; RFC 2919): each sending mailbox is one list.
-//! - A DKIM signature ([`Signer`]) is computed over the finished bytes and its header put on top of
+//! - A DKIM signature (feature `dkim`) is computed over the finished bytes and its header put on top of
 //!   them: what is signed is exactly what is sent.
 
 use std::time::SystemTime;
@@ -80,10 +80,7 @@ pub fn build(message: &OutgoingMessage, sign: Option<Signer<'_>>) -> Result<Wire
                 format!("unsubscribe URL is not a URL: {url:?}"),
             ));
         }
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Id"),
-            list,
-        ));
+        builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), list));
         builder = builder.raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{url}>"),
@@ -115,7 +112,13 @@ fn list_id(from: &LettreAddress) -> String {
     let label: String = from
         .user()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let label = label.trim_matches('-');
     let label = if label.is_empty() { "mail" } else { label };
@@ -208,7 +211,8 @@ fn mailbox(addr: &Address) -> Result<LettreMailbox, SendError> {
 
 /// The address with its domain as A-labels (punycode).
 fn address(email: &str) -> Result<LettreAddress, SendError> {
-    let bad = |e: &dyn std::fmt::Display| invalid(SendErrorKind::InvalidAddress, format!("invalid address {email:?}: {e}"));
+    let bad =
+        |e: &dyn std::fmt::Display| invalid(SendErrorKind::InvalidAddress, format!("invalid address {email:?}: {e}"));
     let (user, domain) = email.rsplit_once('@').ok_or_else(|| bad(&"no @"))?;
     let domain = if domain.is_ascii() {
         domain.to_owned()

@@ -77,14 +77,8 @@ impl Signers {
             return Err(bad(format!("bad domain {domain:?} or selector {selector:?}")));
         }
         let key = dkim::Key::parse(private_key, algorithm).map_err(bad)?;
-        self.by_domain.insert(
-            domain.clone(),
-            dkim::DkimKey {
-                domain,
-                selector,
-                key,
-            },
-        );
+        self.by_domain
+            .insert(domain.clone(), dkim::DkimKey { domain, selector, key });
         Ok(())
     }
 }
@@ -394,8 +388,7 @@ mod dkim {
             let key = DkimKey {
                 domain: "example.com".into(),
                 selector: "s".into(),
-                key: Key::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", DkimAlgorithm::Ed25519)
-                    .expect("key"),
+                key: Key::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", DkimAlgorithm::Ed25519).expect("key"),
             };
             let header = key
                 .sign(b"From: a@example.com\r\nSubject: x\r\nX-Other: y\r\n\r\nbody\r\n", 7)

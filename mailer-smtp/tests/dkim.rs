@@ -134,7 +134,11 @@ fn run(algorithm: DkimAlgorithm, key: &str, selector: &str, record: &str) {
             let copies = imap_copies(&services, &mailbox, &msg.message_id).await;
             assert_eq!(copies.len(), 2, "{}: copies in Sent", msg.message_id);
             for (i, copy) in copies.iter().enumerate() {
-                assert!(copy == raw, "{}: Sent copy {i} differs from the sent bytes", msg.message_id);
+                assert!(
+                    copy == raw,
+                    "{}: Sent copy {i} differs from the sent bytes",
+                    msg.message_id
+                );
                 files.push(write(dir.path(), &format!("{}.sent{i}.eml", msg.message_id), copy));
             }
         }
@@ -187,7 +191,15 @@ fn check_wire(raw: &[u8], msg: &OutgoingMessage, selector: &str) {
         .and_then(|h| h.split(';').next())
         .unwrap_or_default()
         .replace(' ', "");
-    for name in ["from", "to", "subject", "date", "message-id", "mime-version", "content-type"] {
+    for name in [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+    ] {
         assert!(signed.split(':').any(|n| n == name), "{name} not signed: {signed}");
     }
     if msg.unsubscribe_url.is_some() {
@@ -204,7 +216,10 @@ fn check_wire(raw: &[u8], msg: &OutgoingMessage, selector: &str) {
             .nth(1)
             .and_then(|rest| rest.split("\r\n\r\n").next())
             .unwrap_or_else(|| panic!("no multipart/related: {text}"));
-        assert!(related.contains("type=\"text/html\""), "RFC 2387 type missing: {related}");
+        assert!(
+            related.contains("type=\"text/html\""),
+            "RFC 2387 type missing: {related}"
+        );
     }
 }
 

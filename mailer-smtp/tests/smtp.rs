@@ -27,7 +27,10 @@ fn plain_smtp_delivers_the_built_bytes_to_every_recipient() {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].recipients, ["anna@example.com", "hidden@example.com"]);
         let wire = transport.wire(&msg).expect("wire");
-        assert_eq!(delivery.raw, wire.bytes, "the delivery reports other bytes than were built");
+        assert_eq!(
+            delivery.raw, wire.bytes,
+            "the delivery reports other bytes than were built"
+        );
         assert_eq!(
             lf(&got[0].raw),
             lf(&wire.bytes),

@@ -80,7 +80,11 @@ impl Engine {
             Err(problem) => return self.give_back(&email, problem).await,
         };
         // Entity contacts are only known now: the recipient cap is checked on the final list too.
-        if let Err(e) = self.config.limits.check_recipients(message.envelope_recipients().count()) {
+        if let Err(e) = self
+            .config
+            .limits
+            .check_recipients(message.envelope_recipients().count())
+        {
             return self.give_back(&email, Problem::from(EngineError::from(e))).await;
         }
         match self.ports.transport.send(&parts.mailbox, &message).await {

@@ -188,7 +188,10 @@ impl Transport for CaptureTransport {
         let mut s = self.lock();
         if s.copy_failures > 0 {
             s.copy_failures -= 1;
-            return Err(SendError::new(SendErrorKind::Temporary, "scripted failure of the copy to Sent"));
+            return Err(SendError::new(
+                SendErrorKind::Temporary,
+                "scripted failure of the copy to Sent",
+            ));
         }
         s.sent_copies.push(SentCopy {
             mailbox: mailbox.id,
