@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, Extension};
 use mailer_core::model::Mailbox;
 use mailer_core::ports::{Delivery, MailboxCheck, OutgoingMessage, SendError, SendErrorKind, Transport, TransportCaps};
 
@@ -224,6 +224,16 @@ impl SmtpTransport {
     }
 }
 
+/// The first envelope address that is not ASCII.
+fn non_ascii_address(wire: &WireMessage) -> Option<String> {
+    wire.envelope
+        .from()
+        .into_iter()
+        .chain(wire.envelope.to())
+        .map(ToString::to_string)
+        .find(|a| !a.is_ascii())
+}
+
 /// A pooled connection idle for longer than this is checked with NOOP before use.
 const NOOP_AFTER: Duration = Duration::from_secs(2);
 
@@ -249,6 +259,16 @@ impl Transport for SmtpTransport {
         let wire = self.wire(message)?;
         let key = PoolKey::of(mailbox);
         let mut conn = self.connection(mailbox, &key).await?;
+        // Domains already go as punycode; a non-ASCII local part has no ASCII form and needs SMTPUTF8.
+        if let Some(address) = non_ascii_address(&wire)
+            && !conn.server_info().supports_feature(Extension::SmtpUtfEight)
+        {
+            self.inner.pools.put(&key, conn);
+            return Err(invalid(
+                SendErrorKind::InvalidAddress,
+                format!("the address {address} can only be sent to a server with SMTPUTF8, and this one has none"),
+            ));
+        }
         let response = with_timeout(
             self.inner.options.timeout,
             "SMTP send",

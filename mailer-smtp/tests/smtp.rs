@@ -46,6 +46,39 @@ fn plain_smtp_delivers_the_built_bytes_to_every_recipient() {
 }
 
 #[test]
+fn idn_domains_go_as_punycode_and_a_non_ascii_local_part_needs_smtputf8() {
+    let Some(services) = Services::get() else { return };
+    block_on(async {
+        let transport = services.transport();
+        let mut mailbox = services.mailbox(&services.user, services.sink.clone(), None);
+        mailbox.login = String::new();
+        // smtp-sink offers no SMTPUTF8.
+        let mut msg = rich_message(&mailbox.from, "idn");
+        msg.to[0].email = "anna@пример.испытание".into();
+        transport.send(&mailbox, &msg).await.expect("send");
+        let got = services.received(&msg.message_id);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].recipients[0], "anna@xn--e1afmkfd.xn--80akhbyknj4f");
+        assert!(got[0].headers().contains("<anna@xn--e1afmkfd.xn--80akhbyknj4f>"));
+
+        let mut local = rich_message(&mailbox.from, "utf8-local");
+        local.to[0].email = "анна@example.com".into();
+        let err = transport
+            .send(&mailbox, &local)
+            .await
+            .expect_err("sent without SMTPUTF8");
+        assert_eq!(err.kind(), SendErrorKind::InvalidAddress, "{err}");
+        assert!(err.message().contains("SMTPUTF8"), "{err}");
+        assert!(services.received(&local.message_id).is_empty());
+        // The connection is still good for the next message.
+        transport
+            .send(&mailbox, &rich_message(&mailbox.from, "after-utf8"))
+            .await
+            .expect("send after");
+    });
+}
+
+#[test]
 fn starttls_with_auth_delivers_through_submission() {
     let Some(services) = Services::get() else { return };
     block_on(async {
