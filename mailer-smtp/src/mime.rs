@@ -39,7 +39,8 @@ pub struct WireMessage {
 /// Signs the finished message (DKIM): given its bytes, returns the header field to put on top of them.
 pub(crate) type Signer<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<u8>, SendError>;
 
-/// Builds the wire form of `message`, optionally signed by `sign`.
+/// Builds the wire form of `message`, optionally signed by `sign`: given the finished bytes, it returns
+/// a header field (ending in CRLF) that is put on top of them unchanged.
 ///
 /// # Errors
 /// [`SendErrorKind::InvalidAddress`] for an address lettre cannot use, [`SendErrorKind::Other`] for a

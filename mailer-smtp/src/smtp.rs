@@ -160,7 +160,9 @@ impl SmtpTransport {
         self.inner.pools.len()
     }
 
-    /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain).
+    /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain). A
+    /// signature carries its signing time (`t=`), so each call signs anew; the bytes a send put on the
+    /// wire are its [`Delivery::raw`].
     ///
     /// # Errors
     /// As [`mime::build`](crate::mime::build).
