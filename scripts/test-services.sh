@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start every service the integration tests use (PostgreSQL + smtp-sink + Dovecot IMAP/submission)
-# in one temp dir and print their export lines.
+# in one temp dir and print their export lines; also installs the Python packages of the DKIM test
+# (scripts/py-deps.sh: dkimpy, PyNaCl) when they are missing.
 #
 # usage: eval "$(scripts/test-services.sh)"
 #        MAILER_TEST_REQUIRE_ALL=1 cargo test --workspace --all-features
@@ -31,3 +32,4 @@ printf '%s\n' "$dir" >"$state"
 emit MAILER_TEST_SERVICES_DIR "$dir"
 "$here/pg-up.sh" "$dir/pg"
 "$here/mail-up.sh" "$dir/mail"
+"$here/py-deps.sh"

@@ -38,6 +38,14 @@ pub enum ValidationError {
         /// The actual size in bytes.
         actual: u64,
     },
+    /// More recipients (To, Cc and Bcc together) than one email may have.
+    #[error("{actual} recipients are over the limit of {limit} per email")]
+    TooManyRecipients {
+        /// The limit.
+        limit: u32,
+        /// How many there are.
+        actual: u64,
+    },
     /// A value is out of its allowed range.
     #[error("{what} is out of range: {detail}")]
     OutOfRange {

@@ -56,33 +56,15 @@ mod capture_transport {
                 .sent()
                 .into_iter()
                 .filter(|c| c.message.message_id == message_id)
-                .map(|c| {
-                    let m = c.message;
-                    let list = |a: &[mailer_core::model::Address]| {
-                        a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    };
-                    let raw = format!(
-                        "From: {}\r\nTo: {}\r\nCc: {}\r\nSubject: {}\r\nMessage-ID: <{}>\r\n\r\n{}",
-                        m.from,
-                        list(&m.to),
-                        list(&m.cc),
-                        m.subject,
-                        m.message_id,
-                        m.html
-                    );
-                    Received {
-                        recipients: m.envelope_recipients().map(|a| a.email.clone()).collect(),
-                        raw: raw.into_bytes(),
-                    }
+                .map(|c| Received {
+                    recipients: c.message.envelope_recipients().map(|a| a.email.clone()).collect(),
+                    raw: c.raw,
                 })
                 .collect()
         }
 
         async fn in_sent_folder(&self, _mailbox: &Mailbox, message_id: &str) -> bool {
-            self.transport
-                .sent_copies()
-                .iter()
-                .any(|c| c.message.message_id == message_id)
+            self.transport.sent_copies().iter().any(|c| c.message_id == message_id)
         }
     }
 

@@ -55,8 +55,8 @@ impl Transport for Timed {
         self.attempts.lock().expect("lock").push(row);
         result
     }
-    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
-        self.inner.append_sent(mailbox, message).await
+    async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+        self.inner.append_sent(mailbox, message_id, raw).await
     }
     async fn verify(&self, mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {
         self.inner.verify(mailbox).await

@@ -51,8 +51,7 @@ impl EmlTransport {
         format!("{safe}.eml")
     }
 
-    async fn write(&self, dir: PathBuf, message: &OutgoingMessage) -> Result<PathBuf, SendError> {
-        let wire = mime::build(message, None)?;
+    async fn write(&self, dir: PathBuf, message_id: &str, bytes: &[u8]) -> Result<PathBuf, SendError> {
         let io = |e: std::io::Error| {
             SendError::new(
                 SendErrorKind::Other,
@@ -61,10 +60,10 @@ impl EmlTransport {
             .with_source(e)
         };
         tokio::fs::create_dir_all(&dir).await.map_err(io)?;
-        let path = dir.join(Self::file_name(&message.message_id));
+        let path = dir.join(Self::file_name(message_id));
         // Write then rename, so a reader never sees half a message.
-        let partial = dir.join(format!(".{}.part", Self::file_name(&message.message_id)));
-        tokio::fs::write(&partial, &wire.bytes).await.map_err(io)?;
+        let partial = dir.join(format!(".{}.part", Self::file_name(message_id)));
+        tokio::fs::write(&partial, bytes).await.map_err(io)?;
         tokio::fs::rename(&partial, &path).await.map_err(io)?;
         Ok(path)
     }
@@ -80,15 +79,17 @@ impl Transport for EmlTransport {
     }
 
     async fn send(&self, _mailbox: &Mailbox, message: &OutgoingMessage) -> Result<Delivery, SendError> {
-        let path = self.write(self.dir.clone(), message).await?;
+        let wire = mime::build(message, None)?;
+        let path = self.write(self.dir.clone(), &message.message_id, &wire.bytes).await?;
         Ok(Delivery {
             message_id: message.message_id.clone(),
             response: format!("250 written to {}", path.display()),
+            raw: wire.bytes,
         })
     }
 
-    async fn append_sent(&self, _mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
-        self.write(self.sent_dir(), message).await.map(|_| ())
+    async fn append_sent(&self, _mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+        self.write(self.sent_dir(), message_id, raw).await.map(|_| ())
     }
 
     async fn verify(&self, _mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {

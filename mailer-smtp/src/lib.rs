@@ -13,7 +13,9 @@
 //! - [`EmlTransport`]: writes each message as an `.eml` file, for examples and the demo server.
 //! - [`mime`]: the one MIME builder both use. It is deterministic: the same
 //!   [`OutgoingMessage`](mailer_core::ports::OutgoingMessage) gives the same bytes (same Message-ID,
-//!   Date and boundaries), so the copy in Sent is the message that was sent.
+//!   Date and boundaries). A DKIM signature is made over those final bytes; the send returns them as
+//!   [`Delivery::raw`](mailer_core::ports::Delivery::raw) and the copy in Sent is those bytes, so it
+//!   carries the very signature that was sent.
 //! - [`error`]: one table and one function that classify what servers say into the widget's "Common
 //!   errors" (could not authenticate, rejected as spam, invalid address, data not accepted, temporary,
 //!   other) with the manual's advice.
@@ -46,6 +48,7 @@
 //! let delivery = block_on(transport.send(&mailbox, &message))?;
 //! assert_eq!(delivery.message_id, "offer-1@example.com");
 //! let eml = std::fs::read_to_string(dir.path().join("offer-1@example.com.eml"))?;
+//! assert_eq!(eml.as_bytes(), delivery.raw); // the file holds the bytes "sent"
 //! assert!(eml.contains("Message-ID: <offer-1@example.com>"));
 //! assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -62,14 +65,15 @@
 //!     .build()?;
 //! let check = transport.verify(&mailbox).await?; // green, gray or red, with reasons
 //! let delivery = transport.send(&mailbox, &message).await?;
-//! transport.append_sent(&mailbox, &message).await?;
+//! // The copy in Sent is the bytes that were sent (keep `delivery.raw` to retry it later).
+//! transport.append_sent(&mailbox, &delivery.message_id, &delivery.raw).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! # Feature flags
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `dkim` | no | `SmtpTransportBuilder::dkim`: DKIM signatures per From domain (RSA or Ed25519), covering From, To, Subject, Date, Message-ID, the MIME headers and `List-Unsubscribe`/`-Post` |
+//! | `dkim` | no | `SmtpTransportBuilder::dkim`: DKIM signatures per From domain (RSA or Ed25519, `relaxed/relaxed`) over the exact bytes sent, covering (and oversigning) From, Reply-To, Subject, Date, To, Cc, Message-ID, the MIME headers, `List-Id` and `List-Unsubscribe`/`-Post` |
 //!
 //! TLS is always rustls with the ring provider and the Mozilla roots (`webpki-roots`); no OpenSSL, no
 //! aws-lc.

@@ -2,8 +2,20 @@
 //! `.eml` file) has the same bytes as the message that was sent.
 //!
 //! Layout: `multipart/alternative` (text, HTML); with inline images the HTML becomes
-//! `multipart/related` (HTML + images by Content-ID); with attachments everything is wrapped in
-//! `multipart/mixed`. Boundaries are derived from the Message-ID, never random.
+//! `multipart/related; type="text/html"` (HTML + images by Content-ID, RFC 2387); with attachments
+//! everything is wrapped in `multipart/mixed`. Boundaries are derived from the Message-ID, never random.
+//!
+//! - Line ends in the text and HTML parts are made CRLF (a bare CR or LF is one line end) before lettre
+//!   picks their transfer encoding, so no bare CR or LF goes out in a 7bit part and no server rewrites
+//!   the body after it was signed.
+//! - Domains of addresses go as A-labels (punycode, `xn--…`): every server takes them, with or without
+//!   SMTPUTF8. A non-ASCII local part cannot be written that way; it needs a server that offers
+//!   SMTPUTF8, and fails as [`SendErrorKind::InvalidAddress`] (not retried) against one that does not.
+//! - With an unsubscribe URL the message gets `List-Unsubscribe` (and `List-Unsubscribe-Post` for https)
+//!   and `List-Id: <local.domain>` made from the From address (`maria@example.com` →
+//!   `<maria.example.com>`; RFC 2919): each sending mailbox is one list.
+//! - A DKIM signature (feature `dkim`) is computed over the finished bytes and its header put on top of
+//!   them: what is signed is exactly what is sent.
 
 use std::time::SystemTime;
 
@@ -24,10 +36,11 @@ pub struct WireMessage {
     pub bytes: Vec<u8>,
 }
 
-/// Signs a built message (DKIM); called between building and formatting.
-pub(crate) type Signer<'a> = &'a dyn Fn(&mut Message);
+/// Signs the finished message (DKIM): given its bytes, returns the header field to put on top of them.
+pub(crate) type Signer<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<u8>, SendError>;
 
-/// Builds the wire form of `message`, optionally signed by `sign`.
+/// Builds the wire form of `message`, optionally signed by `sign`: given the finished bytes, it returns
+/// a header field (ending in CRLF) that is put on top of them unchanged.
 ///
 /// # Errors
 /// [`SendErrorKind::InvalidAddress`] for an address lettre cannot use, [`SendErrorKind::Other`] for a
@@ -40,6 +53,7 @@ pub fn build(message: &OutgoingMessage, sign: Option<Signer<'_>>) -> Result<Wire
         .collect::<Result<Vec<_>, _>>()?;
     let envelope = Envelope::new(Some(from.email.clone()), recipients)
         .map_err(|e| invalid(SendErrorKind::InvalidAddress, format!("no envelope: {e}")))?;
+    let list = list_id(&from.email);
 
     let mut builder = Message::builder()
         .from(from)
@@ -67,6 +81,7 @@ pub fn build(message: &OutgoingMessage, sign: Option<Signer<'_>>) -> Result<Wire
                 format!("unsubscribe URL is not a URL: {url:?}"),
             ));
         }
+        builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), list));
         builder = builder.raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{url}>"),
@@ -80,16 +95,52 @@ pub fn build(message: &OutgoingMessage, sign: Option<Signer<'_>>) -> Result<Wire
         }
     }
 
-    let mut built = builder
+    let built = builder
         .multipart(body(message)?)
         .map_err(|e| invalid(SendErrorKind::Other, format!("cannot build the message: {e}")))?;
+    let mut bytes = built.formatted();
     if let Some(sign) = sign {
-        sign(&mut built);
+        let mut signed = sign(&bytes)?;
+        signed.append(&mut bytes);
+        bytes = signed;
     }
-    Ok(WireMessage {
-        envelope,
-        bytes: built.formatted(),
-    })
+    Ok(WireMessage { envelope, bytes })
+}
+
+/// `<label.domain>` from the sender's address: the local part with anything but letters, digits and
+/// `-` as `-`, lower case.
+fn list_id(from: &LettreAddress) -> String {
+    let label: String = from
+        .user()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let label = label.trim_matches('-');
+    let label = if label.is_empty() { "mail" } else { label };
+    format!("<{label}.{}>", from.domain().to_ascii_lowercase())
+}
+
+/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF.
+pub(crate) fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push_str("\r\n");
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
@@ -98,14 +149,16 @@ fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
     let (inline, attached): (Vec<&OutgoingAttachment>, Vec<&OutgoingAttachment>) =
         message.attachments.iter().partition(|a| a.content_id.is_some());
 
-    let html = SinglePart::html(message.html.clone());
+    let html = SinglePart::html(crlf(&message.html));
     let html_part = if inline.is_empty() {
         None
     } else {
-        let mut related = MultiPart::builder()
-            .kind(MultiPartKind::Related)
-            .boundary(boundary("rel"))
-            .singlepart(html.clone());
+        let related_type = ContentType::parse(&format!(
+            "multipart/related; boundary=\"{}\"; type=\"text/html\"",
+            boundary("rel")
+        ))
+        .map_err(|e| invalid(SendErrorKind::Other, format!("cannot build multipart/related: {e}")))?;
+        let mut related = MultiPart::builder().header(related_type).singlepart(html.clone());
         for image in inline {
             related = related.singlepart(attachment(image)?);
         }
@@ -114,7 +167,7 @@ fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
     let alternative = MultiPart::builder()
         .kind(MultiPartKind::Alternative)
         .boundary(boundary("alt"))
-        .singlepart(SinglePart::plain(message.text.clone()));
+        .singlepart(SinglePart::plain(crlf(&message.text)));
     let alternative = match html_part {
         Some(related) => alternative.multipart(related),
         None => alternative.singlepart(html),
@@ -157,14 +210,22 @@ fn mailbox(addr: &Address) -> Result<LettreMailbox, SendError> {
     ))
 }
 
+/// The address with its domain as A-labels (punycode).
 fn address(email: &str) -> Result<LettreAddress, SendError> {
-    email
-        .parse::<LettreAddress>()
-        .map_err(|e| invalid(SendErrorKind::InvalidAddress, format!("invalid address {email:?}: {e}")))
+    let bad =
+        |e: &dyn std::fmt::Display| invalid(SendErrorKind::InvalidAddress, format!("invalid address {email:?}: {e}"));
+    let (user, domain) = email.rsplit_once('@').ok_or_else(|| bad(&"no @"))?;
+    let domain = if domain.is_ascii() {
+        domain.to_owned()
+    } else {
+        idna::domain_to_ascii(domain).map_err(|e| bad(&e))?
+    };
+    LettreAddress::new(user, domain).map_err(|e| bad(&e))
 }
 
+/// No line breaks in a header value (CR, LF, NEL, LS, PS become spaces).
 fn one_line(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
+    text.replace(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'], " ")
 }
 
 /// FNV-1a of the Message-ID: stable across runs and builds, so the boundaries are too.
@@ -300,6 +361,73 @@ mod tests {
         assert!(!wire.contains("multipart/mixed") && !wire.contains("multipart/related"));
         assert!(wire.contains("List-Unsubscribe: <http://localhost/u/1>"));
         assert!(!wire.contains("List-Unsubscribe-Post"), "one-click only for https");
+    }
+
+    #[test]
+    fn text_parts_have_only_crlf_line_ends() {
+        let msg = OutgoingMessage {
+            text: "a\nb\rc\r\nd\n\re".into(),
+            html: "<p>x</p>\n<p>y</p>\r".into(),
+            ..sample()
+        };
+        let wire = build(&msg, None).expect("build").bytes;
+        for (i, b) in wire.iter().enumerate() {
+            match b {
+                b'\r' => assert_eq!(wire.get(i + 1), Some(&b'\n'), "bare CR at {i}"),
+                b'\n' => assert_eq!(wire[i - 1], b'\r', "bare LF at {i}"),
+                _ => {}
+            }
+        }
+        let text = String::from_utf8(wire).expect("utf-8");
+        assert!(text.contains("a\r\nb\r\nc\r\nd\r\n\r\ne"), "{text}");
+        assert_eq!(crlf("\r\r\n\n"), "\r\n\r\n\r\n");
+    }
+
+    #[test]
+    fn related_names_its_root_type_and_lists_have_an_id() {
+        let wire = text(&sample());
+        let related = wire
+            .split("Content-Type: multipart/related;")
+            .nth(1)
+            .and_then(|r| r.split("\r\n\r\n").next())
+            .expect("related");
+        assert!(related.contains("type=\"text/html\""), "{related}");
+        assert!(wire.contains("\r\nList-Id: <maria.example.com>\r\n"), "{wire}");
+        let odd = OutgoingMessage {
+            from: addr(None, "Sales.Team+2026@Example.COM"),
+            ..sample()
+        };
+        assert!(text(&odd).contains("List-Id: <sales-team-2026.example.com>"));
+        let none = OutgoingMessage {
+            unsubscribe_url: None,
+            ..sample()
+        };
+        assert!(!text(&none).contains("List-Id"));
+    }
+
+    #[test]
+    fn idn_domains_go_as_punycode_everywhere() {
+        let msg = OutgoingMessage {
+            to: vec![addr(Some("Ирина"), "irina@пример.испытание")],
+            ..sample()
+        };
+        let wire = build(&msg, None).expect("build");
+        let to: Vec<String> = wire.envelope.to().iter().map(ToString::to_string).collect();
+        assert_eq!(to[0], "irina@xn--e1afmkfd.xn--80akhbyknj4f");
+        let text = String::from_utf8(wire.bytes).expect("utf-8");
+        assert!(text.contains("<irina@xn--e1afmkfd.xn--80akhbyknj4f>"), "{text}");
+        assert!(text.is_ascii());
+    }
+
+    #[test]
+    fn unicode_line_separators_do_not_break_headers() {
+        let msg = OutgoingMessage {
+            subject: "a\u{2028}Bcc: x@y.z\u{85}b".into(),
+            ..sample()
+        };
+        let wire = text(&msg);
+        let headers = &wire[..wire.find("\r\n\r\n").expect("header end")];
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc")), "{headers}");
     }
 
     #[test]

@@ -1,14 +1,13 @@
 //! [`SmtpTransport`]: sends over SMTP with lettre (a connection pool per mailbox), copies to Sent over
 //! IMAP and runs the widget's mailbox check.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::extension::ClientId;
-use mailer_core::model::{Mailbox, MailboxId};
+use lettre::transport::smtp::extension::{ClientId, Extension};
+use mailer_core::model::Mailbox;
 use mailer_core::ports::{Delivery, MailboxCheck, OutgoingMessage, SendError, SendErrorKind, Transport, TransportCaps};
 
 use crate::ConfigError;
@@ -126,7 +125,6 @@ impl SmtpTransportBuilder {
                 tls,
                 hello,
                 pools,
-                sent_cache: Mutex::new(SentCache::default()),
             }),
         })
     }
@@ -149,36 +147,6 @@ struct Inner {
     tls: Arc<rustls::ClientConfig>,
     hello: ClientId,
     pools: Pools,
-    sent_cache: Mutex<SentCache>,
-}
-
-/// The signed bytes of recent sends, so the copy in Sent has the very same DKIM signature (its `t=`
-/// is the signing time). Only used when DKIM signs; bounded.
-#[derive(Debug, Default)]
-struct SentCache {
-    order: std::collections::VecDeque<(MailboxId, String)>,
-    bytes: HashMap<(MailboxId, String), Vec<u8>>,
-}
-
-const SENT_CACHE_SIZE: usize = 512;
-
-impl SentCache {
-    fn put(&mut self, key: (MailboxId, String), bytes: Vec<u8>) {
-        if self.bytes.insert(key.clone(), bytes).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > SENT_CACHE_SIZE {
-            if let Some(old) = self.order.pop_front() {
-                self.bytes.remove(&old);
-            }
-        }
-    }
-
-    fn take(&mut self, key: &(MailboxId, String)) -> Option<Vec<u8>> {
-        let bytes = self.bytes.remove(key)?;
-        self.order.retain(|k| k != key);
-        Some(bytes)
-    }
 }
 
 impl SmtpTransport {
@@ -192,13 +160,15 @@ impl SmtpTransport {
         self.inner.pools.len()
     }
 
-    /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain).
+    /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain). A
+    /// signature carries its signing time (`t=`), so each call signs anew; the bytes a send put on the
+    /// wire are its [`Delivery::raw`].
     ///
     /// # Errors
     /// As [`mime::build`](crate::mime::build).
     pub fn wire(&self, message: &OutgoingMessage) -> Result<WireMessage, SendError> {
         match self.inner.signers.for_address(&message.from) {
-            Some(signer) => mime::build(message, Some(&|m| signer.sign(m))),
+            Some(signer) => mime::build(message, Some(&|bytes| signer.sign(bytes))),
             None => mime::build(message, None),
         }
     }
@@ -256,6 +226,16 @@ impl SmtpTransport {
     }
 }
 
+/// The first envelope address that is not ASCII.
+fn non_ascii_address(wire: &WireMessage) -> Option<String> {
+    wire.envelope
+        .from()
+        .into_iter()
+        .chain(wire.envelope.to())
+        .map(ToString::to_string)
+        .find(|a| !a.is_ascii())
+}
+
 /// A pooled connection idle for longer than this is checked with NOOP before use.
 const NOOP_AFTER: Duration = Duration::from_secs(2);
 
@@ -281,6 +261,16 @@ impl Transport for SmtpTransport {
         let wire = self.wire(message)?;
         let key = PoolKey::of(mailbox);
         let mut conn = self.connection(mailbox, &key).await?;
+        // Domains already go as punycode; a non-ASCII local part has no ASCII form and needs SMTPUTF8.
+        if let Some(address) = non_ascii_address(&wire)
+            && !conn.server_info().supports_feature(Extension::SmtpUtfEight)
+        {
+            self.inner.pools.put(&key, conn);
+            return Err(invalid(
+                SendErrorKind::InvalidAddress,
+                format!("the address {address} can only be sent to a server with SMTPUTF8, and this one has none"),
+            ));
+        }
         let response = with_timeout(
             self.inner.options.timeout,
             "SMTP send",
@@ -289,42 +279,28 @@ impl Transport for SmtpTransport {
         .await?
         .map_err(from_smtp)?;
         self.inner.pools.put(&key, conn);
-        if self.inner.signers.for_address(&message.from).is_some() {
-            self.inner
-                .sent_cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .put((mailbox.id, message.message_id.clone()), wire.bytes);
-        }
         let words: Vec<&str> = response.message().collect();
         Ok(Delivery {
             message_id: message.message_id.clone(),
             response: format!("{} {}", response.code(), words.join(" ")),
+            raw: wire.bytes,
         })
     }
 
-    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
-        let server = mailbox
-            .imap
-            .as_ref()
-            .ok_or_else(|| invalid(SendErrorKind::Other, "no IMAP server is set: no copy in Sent"))?;
-        let cached = self
-            .inner
-            .sent_cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take(&(mailbox.id, message.message_id.clone()));
-        let bytes = match cached {
-            Some(bytes) => bytes,
-            None => self.wire(message)?.bytes,
-        };
+    async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+        let server = mailbox.imap.as_ref().ok_or_else(|| {
+            invalid(
+                SendErrorKind::Other,
+                format!("no IMAP server is set: no copy of {message_id} in Sent"),
+            )
+        })?;
         let work = async {
             let mut imap = Imap::login(server, mailbox, &self.inner.tls).await?;
             let result = async {
                 let folders = imap.folders().await?;
                 let choice = pick_sent(&folders, mailbox.sent_folder.as_deref())
                     .ok_or_else(|| invalid(SendErrorKind::Other, NO_SENT_FOLDER))?;
-                imap.append_seen(&choice.wire, &bytes, !choice.exists).await
+                imap.append_seen(&choice.wire, raw, !choice.exists).await
             }
             .await;
             imap.logout().await;

@@ -41,9 +41,10 @@ fn the_copy_for_sent_goes_into_the_sent_folder() {
     let transport = EmlTransport::new(dir.path());
     let mailbox = mailbox();
     let msg = rich_message(&mailbox.from, "eml-sent");
-    block_on(transport.append_sent(&mailbox, &msg)).expect("append");
+    let raw = mailer_smtp::mime::build(&msg, None).expect("build").bytes;
+    block_on(transport.append_sent(&mailbox, &msg.message_id, &raw)).expect("append");
     let copy = std::fs::read(transport.sent_dir().join(EmlTransport::file_name(&msg.message_id))).expect("copy");
-    assert_eq!(copy, mailer_smtp::mime::build(&msg, None).expect("build").bytes);
+    assert_eq!(copy, raw);
     assert!(
         !dir.path().join(EmlTransport::file_name(&msg.message_id)).exists(),
         "a copy is not a send"

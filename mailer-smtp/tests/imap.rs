@@ -19,8 +19,11 @@ fn the_copy_lands_in_the_special_use_sent_folder_seen_with_the_sent_bytes() {
             Some(services.imaps.clone()),
         );
         let msg = rich_message(&mailbox.from, "sent-copy");
-        transport.send(&mailbox, &msg).await.expect("send");
-        transport.append_sent(&mailbox, &msg).await.expect("append");
+        let delivery = transport.send(&mailbox, &msg).await.expect("send");
+        transport
+            .append_sent(&mailbox, &msg.message_id, &delivery.raw)
+            .await
+            .expect("append");
         let copies = services.maildir_copies(&services.user, "Sent", &msg.message_id);
         assert_eq!(copies.len(), 1, "{:?}", copies.iter().map(|c| &c.0).collect::<Vec<_>>());
         let (name, bytes) = &copies[0];
@@ -28,11 +31,7 @@ fn the_copy_lands_in_the_special_use_sent_folder_seen_with_the_sent_bytes() {
             name.rsplit_once(":2,").is_some_and(|(_, flags)| flags.contains('S')),
             "not \\Seen: {name}"
         );
-        assert_eq!(
-            lf(bytes),
-            lf(&transport.wire(&msg).expect("wire").bytes),
-            "Sent holds other bytes"
-        );
+        assert_eq!(lf(bytes), lf(&delivery.raw), "Sent holds other bytes");
     });
 }
 
@@ -48,7 +47,7 @@ fn without_special_use_the_folder_is_found_by_its_usual_name() {
         );
         let msg = rich_message(&mailbox.from, "sent-items");
         transport
-            .append_sent(&mailbox, &msg)
+            .append_sent(&mailbox, &msg.message_id, &transport.wire(&msg).expect("wire").bytes)
             .await
             .expect("append over STARTTLS");
         assert_eq!(
@@ -79,7 +78,11 @@ fn a_configured_folder_is_used_and_made_when_the_server_has_no_special_use() {
         );
         mailbox.sent_folder = Some("Отправленные".into());
         let msg = rich_message(&mailbox.from, "configured");
-        transport.append_sent(&mailbox, &msg).await.expect("append");
+        let raw = transport.wire(&msg).expect("wire").bytes;
+        transport
+            .append_sent(&mailbox, &msg.message_id, &raw)
+            .await
+            .expect("append");
         let folder = "&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-"; // maildir keeps the modified UTF-7 name
         assert_eq!(
             services
@@ -98,7 +101,11 @@ fn special_use_wins_over_a_configured_folder() {
         let mut mailbox = services.mailbox(&services.user, services.submission.clone(), Some(services.imap.clone()));
         mailbox.sent_folder = Some("Elsewhere".into());
         let msg = rich_message(&mailbox.from, "special-wins");
-        transport.append_sent(&mailbox, &msg).await.expect("append");
+        let raw = transport.wire(&msg).expect("wire").bytes;
+        transport
+            .append_sent(&mailbox, &msg.message_id, &raw)
+            .await
+            .expect("append");
         assert_eq!(
             services.maildir_copies(&services.user, "Sent", &msg.message_id).len(),
             1
@@ -117,8 +124,9 @@ fn a_wrong_imap_password_is_an_auth_error() {
             Some(services.imaps.clone()),
         );
         mailbox.password = Secret::new("wrong");
+        let msg = rich_message(&mailbox.from, "imap-auth");
         let err = transport
-            .append_sent(&mailbox, &rich_message(&mailbox.from, "imap-auth"))
+            .append_sent(&mailbox, &msg.message_id, &transport.wire(&msg).expect("wire").bytes)
             .await
             .expect_err("appended with a wrong password");
         assert_eq!(err.kind(), SendErrorKind::Auth, "{err}");

@@ -28,6 +28,10 @@ fn plain_smtp_delivers_the_built_bytes_to_every_recipient() {
         assert_eq!(got[0].recipients, ["anna@example.com", "hidden@example.com"]);
         let wire = transport.wire(&msg).expect("wire");
         assert_eq!(
+            delivery.raw, wire.bytes,
+            "the delivery reports other bytes than were built"
+        );
+        assert_eq!(
             lf(&got[0].raw),
             lf(&wire.bytes),
             "the server got other bytes than were built"
@@ -38,6 +42,39 @@ fn plain_smtp_delivers_the_built_bytes_to_every_recipient() {
             "{headers}"
         );
         assert!(!headers.contains("hidden@example.com"), "{headers}");
+    });
+}
+
+#[test]
+fn idn_domains_go_as_punycode_and_a_non_ascii_local_part_needs_smtputf8() {
+    let Some(services) = Services::get() else { return };
+    block_on(async {
+        let transport = services.transport();
+        let mut mailbox = services.mailbox(&services.user, services.sink.clone(), None);
+        mailbox.login = String::new();
+        // smtp-sink offers no SMTPUTF8.
+        let mut msg = rich_message(&mailbox.from, "idn");
+        msg.to[0].email = "anna@пример.испытание".into();
+        transport.send(&mailbox, &msg).await.expect("send");
+        let got = services.received(&msg.message_id);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].recipients[0], "anna@xn--e1afmkfd.xn--80akhbyknj4f");
+        assert!(got[0].headers().contains("<anna@xn--e1afmkfd.xn--80akhbyknj4f>"));
+
+        let mut local = rich_message(&mailbox.from, "utf8-local");
+        local.to[0].email = "анна@example.com".into();
+        let err = transport
+            .send(&mailbox, &local)
+            .await
+            .expect_err("sent without SMTPUTF8");
+        assert_eq!(err.kind(), SendErrorKind::InvalidAddress, "{err}");
+        assert!(err.message().contains("SMTPUTF8"), "{err}");
+        assert!(services.received(&local.message_id).is_empty());
+        // The connection is still good for the next message.
+        transport
+            .send(&mailbox, &rich_message(&mailbox.from, "after-utf8"))
+            .await
+            .expect("send after");
     });
 }
 
@@ -185,7 +222,7 @@ fn dkim_signs_per_domain_and_the_sent_copy_keeps_the_signature() {
         let mut mailbox = services.mailbox(&services.user, services.sink.clone(), Some(services.imaps.clone()));
         mailbox.login = services.user.clone();
         let msg = rich_message(&mailbox.from, "dkim");
-        transport.send(&mailbox, &msg).await.expect("send");
+        let delivery = transport.send(&mailbox, &msg).await.expect("send");
         let got = services.received(&msg.message_id);
         assert_eq!(got.len(), 1);
         let headers = got[0].headers();
@@ -201,7 +238,10 @@ fn dkim_signs_per_domain_and_the_sent_copy_keeps_the_signature() {
         );
 
         // The copy in Sent is the signed message that was sent, not a new signature.
-        transport.append_sent(&mailbox, &msg).await.expect("append");
+        transport
+            .append_sent(&mailbox, &msg.message_id, &delivery.raw)
+            .await
+            .expect("append");
         let copies = services.maildir_copies(&services.user, "Sent", &msg.message_id);
         assert_eq!(copies.len(), 1);
         assert_eq!(lf(&copies[0].1), lf(&got[0].raw));

@@ -132,6 +132,7 @@ impl Engine {
             return Err(ValidationError::NoRecipient.into());
         }
         let limits = &self.config.limits;
+        limits.check_recipients(to.len() + cc.len() + bcc.len())?;
         limits.check_body(
             content.subject.len() + content.body.source().len() + content.text.as_ref().map_or(0, String::len),
         )?;

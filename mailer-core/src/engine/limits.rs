@@ -20,6 +20,18 @@ pub struct SizeLimits {
     pub image: u64,
     /// Every file of one email, link attachments fetched at send time included: 100 MB.
     pub total: u64,
+    /// Recipients of one email, To, Cc and Bcc together (the entity's contacts included): 50. More is
+    /// what bulk mail looks like to receivers and many servers refuse it (Gmail, Yandex: 100 RCPT TO per
+    /// message at most); a mailing sends one email per entity instead.
+    #[serde(default = "default_recipients")]
+    pub recipients: u32,
+}
+
+/// The default recipient cap per email.
+pub const MAX_RECIPIENTS: u32 = 50;
+
+fn default_recipients() -> u32 {
+    MAX_RECIPIENTS
 }
 
 impl Default for SizeLimits {
@@ -30,6 +42,7 @@ impl Default for SizeLimits {
             template_attachments: 50 * MB,
             image: 5 * MB,
             total: 100 * MB,
+            recipients: MAX_RECIPIENTS,
         }
     }
 }
@@ -44,6 +57,21 @@ impl SizeLimits {
         if actual > self.body {
             return Err(ValidationError::BodyTooLarge {
                 limit: self.body,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the number of recipients of one email (To, Cc and Bcc together).
+    ///
+    /// # Errors
+    /// [`ValidationError::TooManyRecipients`].
+    pub fn check_recipients(&self, count: usize) -> Result<(), ValidationError> {
+        let actual = count as u64;
+        if actual > u64::from(self.recipients) {
+            return Err(ValidationError::TooManyRecipients {
+                limit: self.recipients,
                 actual,
             });
         }

@@ -31,7 +31,7 @@ use std::time::Duration;
 pub use admin::MailboxView;
 pub use compose::Draft;
 pub use enqueue::{MAX_EVENT_ID, Origin};
-pub use limits::SizeLimits;
+pub use limits::{MAX_RECIPIENTS, SizeLimits};
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};

@@ -51,9 +51,9 @@ impl Engine {
             TimerAction::RunTrigger { trigger, email, entity } => {
                 self.run_trigger(account, *trigger, *email, *entity, at).await
             }
-            TimerAction::SentCopy { email } => {
+            TimerAction::SentCopy { email, file } => {
                 let email = self.ports.store.get_email(account, *email).await?;
-                if let Err(e) = self.retry_sent_copy(&email).await {
+                if let Err(e) = self.retry_sent_copy(&email, *file).await {
                     let event = crate::model::NewEvent {
                         account,
                         email: Some(email.id),

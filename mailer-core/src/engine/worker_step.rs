@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Claimed, Email, EntityRecord, EventKind, NewEvent, NewTimer, TimerAction};
-use crate::ports::{OutgoingMessage, StoreError};
+use crate::model::{Claimed, Email, EntityRecord, EventKind, FileId, Mailbox, NewEvent, NewFile, NewTimer, TimerAction};
+use crate::ports::{Delivery, StoreError, StoreExt};
 use crate::queue::RetryDecision;
 use crate::template::Mode;
 use crate::trigger::{Fired, Occurrence};
@@ -108,16 +108,24 @@ impl Engine {
             Ok(m) => m,
             Err(problem) => return self.give_back(email, problem).await,
         };
+        // Entity contacts are only known now: the recipient cap is checked on the final list too.
+        if let Err(e) = self
+            .config
+            .limits
+            .check_recipients(message.envelope_recipients().count())
+        {
+            return self.give_back(&email, Problem::from(EngineError::from(e))).await;
+        }
         match self.ports.transport.send(&parts.mailbox, &message).await {
-            Ok(_) => {
-                self.sent(email, parts, &message).await?;
+            Ok(delivery) => {
+                self.sent(email, parts, &delivery).await?;
                 Ok(Outcome::Sent)
             }
             Err(e) => self.give_back(email, Problem::from(EngineError::Send(e))).await,
         }
     }
 
-    async fn sent(&self, email: &Email, parts: &Parts, message: &OutgoingMessage) -> Result<(), EngineError> {
+    async fn sent(&self, email: &Email, parts: &Parts, delivery: &Delivery) -> Result<(), EngineError> {
         let store = &self.ports.store;
         let spec = &email.spec;
         let now = self.now();
@@ -134,25 +142,48 @@ impl Engine {
         }];
         if self.ports.transport.capabilities().append_sent
             && parts.mailbox.imap.is_some()
-            && let Err(e) = self.ports.transport.append_sent(&parts.mailbox, message).await
+            && let Err(e) = self
+                .ports
+                .transport
+                .append_sent(&parts.mailbox, &delivery.message_id, &delivery.raw)
+                .await
         {
+            let mut reason = e.to_string();
+            // The retry appends the very bytes that were sent (signature included), from any worker and
+            // after a restart: they are kept in the store, not in this process.
+            let kept = store
+                .put_file(NewFile {
+                    account: spec.account,
+                    name: format!("{}.eml", delivery.message_id),
+                    content_type: "message/rfc822".into(),
+                    bytes: delivery.raw.clone(),
+                })
+                .await;
+            match kept {
+                Ok(file) => {
+                    let due_at = crate::model::saturating_after(now, self.config.sent_copy_retry);
+                    store
+                        .schedule_timer(NewTimer {
+                            account: spec.account,
+                            key: format!("sent-copy:{}", email.id),
+                            due_at,
+                            action: TimerAction::SentCopy {
+                                email: email.id,
+                                file: Some(file),
+                            },
+                        })
+                        .await?;
+                }
+                Err(kept) => reason = format!("{reason}; no retry, the sent message could not be kept: {kept}"),
+            }
             events.push(NewEvent {
                 account: spec.account,
                 email: Some(email.id),
                 entity: spec.entity,
                 at: now,
-                kind: EventKind::SentCopyFailed { reason: e.to_string() },
+                kind: EventKind::SentCopyFailed { reason },
                 automated: false,
             });
-            let due_at = crate::model::saturating_after(now, self.config.sent_copy_retry);
-            store
-                .schedule_timer(NewTimer {
-                    account: spec.account,
-                    key: format!("sent-copy:{}", email.id),
-                    due_at,
-                    action: TimerAction::SentCopy { email: email.id },
-                })
-                .await?;
         }
         store.append_events(events).await?;
         let occurrence = Occurrence::Sent {
@@ -253,11 +284,17 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Puts a copy of a sent email in Sent again (after a failed first try).
-    pub(crate) async fn retry_sent_copy(&self, email: &Email) -> Result<(), EngineError> {
-        let parts = self.parts(email).await?;
-        let message = self.message(email, &parts, Mode::Live).await.map_err(|p| p.error)?;
-        self.ports.transport.append_sent(&parts.mailbox, &message).await?;
+    /// Puts a copy of a sent email in Sent again (after a failed first try): the bytes that were sent,
+    /// kept in the store as `file`, never a new rendering (no CRM read either).
+    pub(crate) async fn retry_sent_copy(&self, email: &Email, file: Option<FileId>) -> Result<(), EngineError> {
+        let account = email.spec.account;
+        let file = file.ok_or_else(|| StoreError::not_found("sent message bytes", email.id))?;
+        let raw = self.ports.store.get_file(account, file).await?;
+        let mailbox: Mailbox = self.ports.store.get(account, email.spec.mailbox).await?;
+        self.ports
+            .transport
+            .append_sent(&mailbox, &email.spec.message_id, &raw.file.bytes)
+            .await?;
         Ok(())
     }
 }

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, EmailId, EntityRef, EventId, PipelineRuleId, TimerId, Timestamp, TriggerId, TriggerLinkId, WebPageId,
+    AccountId, EmailId, EntityRef, EventId, FileId, PipelineRuleId, TimerId, Timestamp, TriggerId, TriggerLinkId,
+    WebPageId,
 };
 
 /// What happened.
@@ -135,6 +136,10 @@ pub enum TimerAction {
     SentCopy {
         /// The email.
         email: EmailId,
+        /// The stored file holding the message exactly as it was sent (`message/rfc822`); `None` only in
+        /// timers written before the bytes were kept, which then cannot be retried.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileId>,
     },
     /// Send a pipeline rule's template to a lead (the rule had a delay).
     PipelineSend {

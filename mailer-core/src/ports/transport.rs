@@ -69,13 +69,27 @@ impl OutgoingMessage {
     }
 }
 
-/// What the server said when it accepted a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the server said when it accepted a message, and the message exactly as it went out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The Message-ID that was sent.
     pub message_id: String,
     /// The server's reply, e.g. `250 2.0.0 Ok: queued as ABC`.
     pub response: String,
+    /// The message as the server accepted it, byte for byte: headers (a DKIM signature included), empty
+    /// line, body, CRLF line ends. A copy in Sent is these bytes ([`Transport::append_sent`]), never a
+    /// new rendering, so it carries the very signature that was sent.
+    pub raw: Vec<u8>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("message_id", &self.message_id)
+            .field("response", &self.response)
+            .field("raw", &self.raw.len())
+            .finish()
+    }
 }
 
 /// The kinds of sending failure, matching the widget's "Common errors".
@@ -196,7 +210,9 @@ pub struct TransportCaps {
 /// - [`Transport::send`] delivers to every envelope recipient (To, Cc, Bcc) or to none, and never writes
 ///   Bcc into the headers; the Message-ID sent is the message's own.
 /// - Errors are classified: [`SendError::is_temporary`] is true only when a retry may work.
-/// - [`Transport::append_sent`] stores the same bytes as were sent (same Message-ID and Date), seen.
+/// - [`Delivery::raw`] is the message exactly as it was accepted; [`Transport::append_sent`] stores the
+///   bytes it is given as they are (the engine passes a delivery's `raw`, kept in the store when the copy
+///   has to be retried), marked seen.
 /// - Implementations pass [`testkit::transport_conformance`](crate::testkit::transport_conformance).
 #[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
@@ -210,11 +226,12 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// A classified [`SendError`].
     async fn send(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<Delivery, SendError>;
 
-    /// Puts a copy of a sent message in the mailbox's Sent folder.
+    /// Puts a copy of a sent message in the mailbox's Sent folder: `raw` as it is (the
+    /// [`Delivery::raw`] of the send), `message_id` (without angle brackets) only to name or log it.
     ///
     /// # Errors
     /// A classified [`SendError`]; [`SendErrorKind::Other`] when the transport cannot do it.
-    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError>;
+    async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError>;
 
     /// Checks the mailbox as the widget does: green, gray or red, each with its reason.
     ///

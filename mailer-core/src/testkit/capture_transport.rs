@@ -17,6 +17,21 @@ pub struct Captured {
     pub mailbox: MailboxId,
     /// The message.
     pub message: OutgoingMessage,
+    /// The bytes "sent" ([`Delivery::raw`]): a plain header block and the HTML; a header
+    /// `X-Capture-Send: N` (the N-th accepted send) makes every send's bytes unique, so a copy made from a
+    /// new rendering would not match.
+    pub raw: Vec<u8>,
+}
+
+/// One copy the [`CaptureTransport`] put in Sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCopy {
+    /// The mailbox.
+    pub mailbox: MailboxId,
+    /// The Message-ID it was given.
+    pub message_id: String,
+    /// The bytes it was given.
+    pub raw: Vec<u8>,
 }
 
 /// A scripted failure: how many times it happens (`None`: always) and the error's kind and code.
@@ -31,7 +46,8 @@ struct Failure {
 #[derive(Debug, Default)]
 struct State {
     sent: Vec<Captured>,
-    sent_copies: Vec<Captured>,
+    sent_copies: Vec<SentCopy>,
+    copy_failures: u32,
     failures: HashMap<String, Failure>,
     checks: HashMap<MailboxId, MailboxCheck>,
     bad_passwords: Vec<String>,
@@ -89,8 +105,13 @@ impl CaptureTransport {
         self.lock().sent.len()
     }
 
+    /// Makes the next `times` copies to Sent fail with a temporary error.
+    pub fn fail_sent_copies(&self, times: u32) {
+        self.lock().copy_failures = times;
+    }
+
     /// Every copy appended to Sent, in order.
-    pub fn sent_copies(&self) -> Vec<Captured> {
+    pub fn sent_copies(&self) -> Vec<SentCopy> {
         self.lock().sent_copies.clone()
     }
 
@@ -98,6 +119,21 @@ impl CaptureTransport {
     pub fn attempts(&self) -> u64 {
         self.lock().attempts
     }
+}
+
+/// The captured "wire form": the visible headers (no Bcc), a send counter, an empty line and the HTML.
+fn wire(message: &OutgoingMessage, n: usize) -> Vec<u8> {
+    let list = |a: &[crate::model::Address]| a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    format!(
+        "From: {}\r\nTo: {}\r\nCc: {}\r\nSubject: {}\r\nMessage-ID: <{}>\r\nX-Capture-Send: {n}\r\n\r\n{}",
+        message.from,
+        list(&message.to),
+        list(&message.cc),
+        message.subject,
+        message.message_id,
+        message.html
+    )
+    .into_bytes()
 }
 
 #[async_trait]
@@ -135,20 +171,32 @@ impl Transport for CaptureTransport {
                 return Err(err);
             }
         }
+        let raw = wire(message, s.sent.len() + 1);
         s.sent.push(Captured {
             mailbox: mailbox.id,
             message: message.clone(),
+            raw: raw.clone(),
         });
         Ok(Delivery {
             message_id: message.message_id.clone(),
             response: "250 2.0.0 Ok: captured".into(),
+            raw,
         })
     }
 
-    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
-        self.lock().sent_copies.push(Captured {
+    async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+        let mut s = self.lock();
+        if s.copy_failures > 0 {
+            s.copy_failures -= 1;
+            return Err(SendError::new(
+                SendErrorKind::Temporary,
+                "scripted failure of the copy to Sent",
+            ));
+        }
+        s.sent_copies.push(SentCopy {
             mailbox: mailbox.id,
-            message: message.clone(),
+            message_id: message_id.to_owned(),
+            raw: raw.to_vec(),
         });
         Ok(())
     }

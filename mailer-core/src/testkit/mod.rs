@@ -31,7 +31,7 @@ pub mod store_conformance;
 pub mod transport_conformance;
 mod world;
 
-pub use capture_transport::{CaptureTransport, Captured};
+pub use capture_transport::{CaptureTransport, Captured, SentCopy};
 pub use crm_conformance::CrmFixture;
 pub use demo::{Demo, seed_demo};
 pub use fixture::StoreFixture;

@@ -316,6 +316,52 @@ pub async fn timers_come_due_in_order(store: &DynStore) {
     assert_eq!(rest, vec![expected[2].1]);
 }
 
+/// The bytes of a sent message kept for a retried copy in Sent come back exactly (CRLF, 8-bit bytes, a
+/// few MB), and so does the timer that names them, from any worker.
+pub async fn sent_bytes_and_their_timer_come_back_exactly(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mut raw = b"DKIM-Signature: v=1; a=ed25519-sha256;\r\n\tb=abc\r\nSubject: x\r\n\r\n".to_vec();
+    raw.extend((0..3 * 1024 * 1024).map(|i: u32| u8::try_from(i % 251).unwrap_or(0)));
+    raw.extend_from_slice(b"\r\n.\r\n\r\n");
+    let file = store
+        .put_file(NewFile {
+            account: fx.account.id,
+            name: "m1@example.com.eml".into(),
+            content_type: "message/rfc822".into(),
+            bytes: raw.clone(),
+        })
+        .await
+        .expect("put file");
+    let action = TimerAction::SentCopy {
+        email: EmailId(7),
+        file: Some(file),
+    };
+    store
+        .schedule_timer(NewTimer {
+            account: fx.account.id,
+            key: format!("sent-copy:7:{}", fx.account.id),
+            due_at: fx.at(Duration::from_secs(600)),
+            action: action.clone(),
+        })
+        .await
+        .expect("schedule");
+    let claimed: Vec<_> = store
+        .claim_due_timers(&StoreFixture::worker(2), fx.at(Duration::from_secs(600)), 100, LEASE)
+        .await
+        .expect("claim")
+        .into_iter()
+        .filter(|t| t.timer.account == fx.account.id)
+        .collect();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].timer.action, action);
+    let got = store.get_file(fx.account.id, file).await.expect("get file");
+    assert!(
+        got.file.bytes == raw,
+        "the kept bytes changed on the way through the store"
+    );
+    assert_eq!(got.file.content_type, "message/rfc822");
+}
+
 /// Scheduling a key again replaces the timer; cancelling removes it.
 pub async fn timer_keys_replace_and_cancel(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -918,6 +964,6 @@ macro_rules! store_conformance_tests {
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
-            suppression_list);
+            suppression_list, sent_bytes_and_their_timer_come_back_exactly);
     };
 }

@@ -138,18 +138,51 @@ pub async fn verify_tells_green_and_red(fx: &dyn TransportFixture) {
     assert!(bad.smtp_error.is_some(), "red without a reason: {bad:?}");
 }
 
-/// A copy appended to Sent is there.
+/// A copy appended to Sent (the delivery's bytes) is there.
 pub async fn append_sent_lands_in_sent(fx: &dyn TransportFixture) {
     if !fx.transport().capabilities().append_sent {
         return;
     }
     let mailbox = fx.mailbox();
     let msg = message(&mailbox, "sent-copy");
-    fx.transport().append_sent(&mailbox, &msg).await.expect("append");
+    let delivery = fx.transport().send(&mailbox, &msg).await.expect("send");
+    fx.transport()
+        .append_sent(&mailbox, &msg.message_id, &delivery.raw)
+        .await
+        .expect("append");
     assert!(
         fx.in_sent_folder(&mailbox, &msg.message_id).await,
         "copy not found in Sent"
     );
+}
+
+/// The delivery's bytes are the message that arrived: every received copy ends with them (a relay may
+/// put trace headers on top; line ends compared as LF, as servers store them).
+pub async fn delivery_raw_is_what_arrived(fx: &dyn TransportFixture) {
+    let mailbox = fx.mailbox();
+    let msg = message(&mailbox, "raw");
+    let delivery = fx.transport().send(&mailbox, &msg).await.expect("send");
+    let lf = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .replace("\r\n", "\n")
+            .trim_end_matches('\n')
+            .to_owned()
+    };
+    let sent = lf(&delivery.raw);
+    assert!(
+        sent.to_ascii_lowercase()
+            .contains(&format!("message-id: <{}>", msg.message_id.to_ascii_lowercase())),
+        "no Message-ID in the delivery's bytes: {sent}"
+    );
+    let got = fx.received(&msg.message_id).await;
+    assert!(!got.is_empty(), "nothing arrived");
+    for copy in got {
+        let arrived = lf(&copy.raw);
+        assert!(
+            arrived.ends_with(&sent),
+            "arrived:\n{arrived}\n--- differs from the delivery's bytes:\n{sent}"
+        );
+    }
 }
 
 /// Generates one `#[test]` per transport conformance case. `$setup` is an async fn returning `Option<F>`
@@ -159,6 +192,6 @@ macro_rules! transport_conformance_tests {
     ($setup:path) => {
         $crate::__conformance_tests!($setup, transport_conformance;
             send_reaches_every_recipient, wrong_password_is_auth_error, verify_tells_green_and_red,
-            append_sent_lands_in_sent);
+            append_sent_lands_in_sent, delivery_raw_is_what_arrived);
     };
 }
