@@ -928,3 +928,34 @@ async fn page_ids_and_subdomains_are_validated_and_links_redirect_to_the_web_onl
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_delay_stored_around_the_use_cases_fails_typed_instead_of_overflowing() {
+    let h = Harness::new().await;
+    let offer = h
+        .engine
+        .save_template(
+            h.admin.id,
+            template(&h, "Offer", h.admin.id, "<p>x</p>", EmailTriggers::default()),
+        )
+        .await
+        .expect("template");
+    let mut forever = rule(&h, offer.id, h.mailbox.id);
+    forever.delay = Duration::from_secs(u64::MAX / 4);
+    h.store.insert(forever).await.expect("written straight into the store");
+    let event = mailer_core::engine::PipelineEvent {
+        account: h.account.id,
+        lead: h.world.lead,
+        pipeline: PipelineId(1),
+        stage: StageId(10),
+        change: mailer_core::engine::StageChange::Moved,
+    };
+    let err = h.engine.pipeline_event(&event).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Trigger(mailer_core::trigger::TriggerError::TooFarAhead { .. })
+        ),
+        "{err:?}"
+    );
+}
