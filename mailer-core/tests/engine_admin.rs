@@ -959,3 +959,40 @@ async fn a_delay_stored_around_the_use_cases_fails_typed_instead_of_overflowing(
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_account_starts_with_its_admin_who_then_manages_it() {
+    let h = Harness::new().await;
+    let new = mailer_core::model::NewAccount {
+        name: "globex".into(),
+        timezone: mailer_core::model::Timezone::UTC,
+        signing_key_ref: "k1".into(),
+    };
+    let mut member_first = sample_user(h.account.id);
+    member_first.role = Role::Member;
+    let err = h.engine.create_account(new.clone(), member_first).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Invalid(ValidationError::Malformed { field: "role", .. })
+        ),
+        "{err:?}"
+    );
+    let (account, admin) = h
+        .engine
+        .create_account(new, sample_user(h.account.id))
+        .await
+        .expect("account");
+    assert_eq!(admin.account, account.id, "the admin belongs to the new account");
+    let mut anna = sample_user(account.id);
+    anna.role = Role::Member;
+    h.engine
+        .save_user(admin.id, anna)
+        .await
+        .expect("the first admin adds users");
+    let err = h.engine.users(account.id, h.admin.id).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Store(_)),
+        "another account's admin read its users: {err:?}"
+    );
+}
