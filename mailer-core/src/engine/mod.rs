@@ -1,8 +1,7 @@
 //! Use cases, written once over the ports: compose and validate, send single, start a mailing, the
 //! worker step (claim → render → send → copy to Sent → record → triggers → not-opened timer), record
 //! opens, clicks, page views and form submissions, run due timers, handle digital-pipeline events, and
-//! the queue, history and progress views; and the [`admin`] use cases through which a host writes every
-//! record (mailboxes, users, templates, triggers, trigger links, web pages, pipeline rules).
+//! the queue, history and progress views.
 
 pub mod admin;
 mod automation;
