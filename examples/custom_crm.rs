@@ -66,19 +66,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::new(ports, config);
 
     let user = store.insert(sample_user(account.id)).await?;
-    let mailbox = store
-        .insert(sample_mailbox(account.id, user.id, Default::default()))
+    // Every record after the first admin goes through the engine's admin use cases (rights, references,
+    // the loop check), never straight into the store; a mailbox is read back without its password.
+    let mailbox = engine
+        .save_mailbox(user.id, sample_mailbox(account.id, user.id, Default::default()))
         .await?;
-    let note = store
-        .insert(Trigger {
-            id: TriggerId(0),
-            account: account.id,
-            name: "Note on open".into(),
-            action: Action::AddNote {
-                text: "{{ contact.name }} opened \"{subject}\"".into(),
+    let note = engine
+        .save_trigger(
+            user.id,
+            Trigger {
+                id: TriggerId(0),
+                account: account.id,
+                name: "Note on open".into(),
+                action: Action::AddNote {
+                    text: "{{ contact.name }} opened \"{subject}\"".into(),
+                },
+                delay: Duration::ZERO,
             },
-            delay: Duration::ZERO,
-        })
+        )
         .await?;
     let template = Template {
         id: TemplateId(0),

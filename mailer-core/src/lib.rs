@@ -49,7 +49,8 @@
 //! - [`trigger`]: the launch rules, the automated-hit classifier, action resolution.
 //! - [`loops`]: the template → trigger → template graph check and the run-time budget.
 //! - [`queue`]: spacing, caps, provider presets, retries — pure.
-//! - [`engine`]: the use cases over the ports.
+//! - [`engine`]: the use cases over the ports; [`engine::admin`] is how a host writes every record
+//!   (rights, validation, references, the loop check).
 //! - [`worker`]: the worker loop every host runs (timers and worker steps), over the host's sleep.
 //! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher` and their errors.
 //! - [`error`]: shared small errors.

@@ -928,3 +928,71 @@ async fn page_ids_and_subdomains_are_validated_and_links_redirect_to_the_web_onl
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_delay_stored_around_the_use_cases_fails_typed_instead_of_overflowing() {
+    let h = Harness::new().await;
+    let offer = h
+        .engine
+        .save_template(
+            h.admin.id,
+            template(&h, "Offer", h.admin.id, "<p>x</p>", EmailTriggers::default()),
+        )
+        .await
+        .expect("template");
+    let mut forever = rule(&h, offer.id, h.mailbox.id);
+    forever.delay = Duration::from_secs(u64::MAX / 4);
+    h.store.insert(forever).await.expect("written straight into the store");
+    let event = mailer_core::engine::PipelineEvent {
+        account: h.account.id,
+        lead: h.world.lead,
+        pipeline: PipelineId(1),
+        stage: StageId(10),
+        change: mailer_core::engine::StageChange::Moved,
+    };
+    let err = h.engine.pipeline_event(&event).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Trigger(mailer_core::trigger::TriggerError::TooFarAhead { .. })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_account_starts_with_its_admin_who_then_manages_it() {
+    let h = Harness::new().await;
+    let new = mailer_core::model::NewAccount {
+        name: "globex".into(),
+        timezone: mailer_core::model::Timezone::UTC,
+        signing_key_ref: "k1".into(),
+    };
+    let mut member_first = sample_user(h.account.id);
+    member_first.role = Role::Member;
+    let err = h.engine.create_account(new.clone(), member_first).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Invalid(ValidationError::Malformed { field: "role", .. })
+        ),
+        "{err:?}"
+    );
+    let (account, admin) = h
+        .engine
+        .create_account(new, sample_user(h.account.id))
+        .await
+        .expect("account");
+    assert_eq!(admin.account, account.id, "the admin belongs to the new account");
+    let mut anna = sample_user(account.id);
+    anna.role = Role::Member;
+    h.engine
+        .save_user(admin.id, anna)
+        .await
+        .expect("the first admin adds users");
+    let err = h.engine.users(account.id, h.admin.id).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Store(_)),
+        "another account's admin read its users: {err:?}"
+    );
+}

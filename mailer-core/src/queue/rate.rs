@@ -134,6 +134,38 @@ mod tests {
             .to_utc()
     }
 
+    #[test]
+    fn extreme_limits_and_moments_schedule_never_instead_of_panicking() {
+        let limits = SendingLimits {
+            spacing: Duration::MAX,
+            ..SendingLimits::default()
+        };
+        let times = expected_send_times(&limits, Timezone::UTC, None, &[], t0(), 3);
+        assert_eq!(
+            times,
+            [t0()],
+            "a spacing past the last moment allows one send, then never"
+        );
+        let late = Timestamp::MAX_UTC - Span::seconds(10);
+        let sends = [late - Span::seconds(5)];
+        let cap_one = SendingLimits {
+            daily_cap: 1,
+            ..SendingLimits::default()
+        };
+        assert_eq!(
+            next_allowed(&cap_one, Timezone::UTC, None, &sends, late),
+            Timestamp::MAX_UTC
+        );
+        let calendar = SendingLimits {
+            daily_cap: 1,
+            window: CapWindow::CalendarDay,
+            ..SendingLimits::default()
+        };
+        let _ = next_allowed(&calendar, Timezone::UTC, None, &sends, late);
+        let early = Timestamp::MIN_UTC + Span::seconds(10);
+        assert_eq!(sends_in_window(&cap_one, Timezone::UTC, &[early], early), 1);
+    }
+
     fn secs(s: i64) -> Timestamp {
         t0() + Span::seconds(s)
     }

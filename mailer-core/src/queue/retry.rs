@@ -50,7 +50,8 @@ impl RetryPolicy {
     pub fn base_wait(&self, attempt: u32) -> Duration {
         let exp = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
         let secs = self.base_delay.as_secs_f64() * self.factor.powi(exp);
-        Duration::from_secs_f64(secs.min(self.max_delay.as_secs_f64()).max(0.0))
+        // `try_`: a policy with absurd numbers (NaN, infinite factors) waits its maximum instead of panicking.
+        Duration::try_from_secs_f64(secs.min(self.max_delay.as_secs_f64()).max(0.0)).unwrap_or(self.max_delay)
     }
 
     /// The wait after failed attempt `attempt` of `email`, with a jitter that is the same every time for the
@@ -58,7 +59,7 @@ impl RetryPolicy {
     pub fn wait(&self, email: EmailId, attempt: u32) -> Duration {
         let base = self.base_wait(attempt).as_secs_f64();
         let unit = unit_hash(email, attempt) * 2.0 - 1.0; // in [-1, 1)
-        Duration::from_secs_f64((base * (1.0 + self.jitter * unit)).max(1.0))
+        Duration::try_from_secs_f64((base * (1.0 + self.jitter * unit)).max(1.0)).unwrap_or(self.max_delay)
     }
 
     /// Decides after `error` on attempt `attempt` (1-based) at `now`: a temporary error is retried until
@@ -102,6 +103,37 @@ mod tests {
         chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
             .expect("time")
             .to_utc()
+    }
+
+    #[test]
+    fn absurd_policies_give_up_or_wait_their_maximum_and_never_panic() {
+        let huge = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::MAX,
+            factor: f64::INFINITY,
+            max_delay: Duration::MAX,
+            jitter: 0.9,
+        };
+        let temporary = SendError::new(SendErrorKind::Temporary, "451 try later");
+        for attempt in 1..5 {
+            assert_eq!(
+                huge.decide(&temporary, EmailId(7), attempt, now()),
+                RetryDecision::Fail,
+                "a wait past the last moment is no retry"
+            );
+        }
+        let nan = RetryPolicy {
+            factor: f64::NAN,
+            ..RetryPolicy::default()
+        };
+        assert!(matches!(
+            nan.decide(&temporary, EmailId(7), 3, now()),
+            RetryDecision::RetryAt(at) if at > now()
+        ));
+        assert!(matches!(
+            RetryPolicy::default().decide(&temporary, EmailId(7), 1, Timestamp::MAX_UTC),
+            RetryDecision::Fail
+        ));
     }
 
     #[test]

@@ -86,9 +86,9 @@ impl MailboxRow {
     }
 
     fn record_send(&mut self, now: Timestamp) {
-        self.next_send_at = Some(now + chrono::Duration::from_std(self.limits.spacing).unwrap_or_default());
+        self.next_send_at = Some(crate::model::saturating_after(now, self.limits.spacing));
         self.sends.push(now);
-        let horizon = now - chrono::Duration::hours(49);
+        let horizon = crate::model::saturating_before(now, chrono::Duration::hours(49));
         if self.sends.first().is_some_and(|t| *t < horizon) {
             self.sends.retain(|t| *t >= horizon);
         }
@@ -130,7 +130,7 @@ impl TimerRow {
 }
 
 fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
-    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(365))
+    crate::model::saturating_after(now, lease)
 }
 
 impl State {

@@ -408,7 +408,16 @@ pub async fn crud_round_trips(store: &DynStore) {
     let acc = fx.account.id;
     let template = store.insert(sample_template(acc, fx.user.id)).await.expect("template");
     round_trip::<User>(store, fx.user.clone(), |u| u.name = "Renamed".into()).await;
-    round_trip::<Mailbox>(store, fx.mailbox.clone(), |m| m.limits.daily_cap = 30).await;
+    round_trip::<Mailbox>(store, fx.mailbox.clone(), |m| {
+        m.limits.daily_cap = 30;
+        m.health = Some(crate::model::MailboxHealth {
+            status: crate::model::CheckStatus::Gray,
+            checked_at: fx.now,
+            smtp_error: None,
+            imap_error: Some("no Sent folder".into()),
+        });
+    })
+    .await;
     round_trip::<Template>(store, template.clone(), |t| t.public = true).await;
     round_trip::<Trigger>(store, store.insert(sample_trigger(acc)).await.expect("trigger"), |t| {
         t.name = "B".into()

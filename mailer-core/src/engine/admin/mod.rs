@@ -5,10 +5,11 @@
 //! template graph, and only then stores it. Deleting a record that others use is refused with the list of
 //! its referrers ([`EngineError::InUse`]).
 //!
-//! One file per record kind: [`mailboxes`](self) (the password is never read back: [`MailboxView`]),
+//! One file per record kind: mailboxes (the password is never read back: [`MailboxView`]),
 //! users, templates, triggers, trigger links, web pages, pipeline rules; `references.rs` holds who refers
 //! to whom.
 
+mod accounts;
 pub mod bounds;
 mod links;
 mod mailboxes;
