@@ -422,12 +422,23 @@ async fn the_web_version_is_a_complete_document_with_live_links() {
     );
     assert!(page.contains("Hi Anna Smith"), "{page}");
     let form = token_in(&page, "/f/").expect("a live form link");
-    assert!(
-        h.engine
-            .submit_form(&form, &[("comment".into(), "hello".into())])
-            .await
-            .is_ok()
-    );
+    // The form names no CRM field: a forged answer writes nothing, an oversized one is refused.
+    let forged = vec![(format!("lead[{}]", h.world.comment), "forged".to_owned())];
+    assert!(h.engine.submit_form(&form, &forged).await.is_ok());
+    let lead = h.crm.current(h.account.id, h.world.lead).expect("lead");
+    let comment = lead
+        .field(h.world.comment)
+        .map(|e| e.values.clone())
+        .unwrap_or_default();
+    assert_eq!(comment, ["first call"], "a field the form does not name was written");
+    let huge = vec![(
+        "comment".to_owned(),
+        "x".repeat(mailer_core::engine::MAX_FORM_VALUE + 1),
+    )];
+    assert!(matches!(
+        h.engine.submit_form(&form, &huge).await,
+        Err(EngineError::Invalid(_))
+    ));
     assert!(matches!(
         h.engine.record_hit(&web, &human()).await,
         Err(EngineError::Token(_))
