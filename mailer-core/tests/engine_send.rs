@@ -533,12 +533,12 @@ async fn members_use_own_and_public_templates_only() {
 async fn a_form_writes_crm_fields_and_always_leaves_a_note() {
     let h = Harness::new().await;
     let w = h.world.clone();
-    let t = offer(
-        &h,
-        "<form action=\"{formlink}\"></form><a href=\"{weblink}\">web</a>",
-        EmailTriggers::default(),
-    )
-    .await;
+    let body = format!(
+        r#"<form action="{{formlink}}"><input name="lead[{}]"><input name="lead[{}][]"><input name="lead[{}]">
+        <input name="field[Comment]"><input name="lead[{}]"></form><a href="{{weblink}}">web</a>"#,
+        w.payment.0, w.service.0, w.delivery, w.budget
+    );
+    let t = offer(&h, &body, EmailTriggers::default()).await;
     h.engine
         .send_single(&Draft {
             entity: Some(w.lead),

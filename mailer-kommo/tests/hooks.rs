@@ -177,6 +177,12 @@ fn the_dp_hook_reads_the_same_from_a_form_and_from_json() {
     assert_eq!(from_form.event.stage, Some((PipelineId(123_456), StageId(654_321))));
     assert_eq!(from_form.settings["template"], "17");
     assert_eq!(from_form.settings["delay.minutes"], "5");
+    // A redelivered hook has the same event id, however it was encoded; another event time does not.
+    assert_eq!(from_form.event_id(), "dp:12345678:14:2-123123:123456-654321:1491300016");
+    assert_eq!(from_json.event_id(), from_form.event_id());
+    let mut later = from_form.clone();
+    later.event.time = Some(1_491_300_999);
+    assert_ne!(later.event_id(), from_form.event_id());
 
     assert!(matches!(
         parse_dp_hook(None, b"event[type]=14&account_id=1"),

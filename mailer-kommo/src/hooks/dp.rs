@@ -44,6 +44,20 @@ impl DpEventKind {
             other => Self::Other(other),
         }
     }
+
+    /// Kommo's code of the event (`event[type]`).
+    pub fn code(self) -> i64 {
+        match self {
+            Self::LeadAdded => 1,
+            Self::StatusChanged => 14,
+            Self::AppearedInStatus => 15,
+            Self::MailIn => 16,
+            Self::CallIn => 17,
+            Self::SiteVisit => 18,
+            Self::Chat => 19,
+            Self::Other(code) => code,
+        }
+    }
 }
 
 /// The entity the action runs on (`event[data][element_type]`).
@@ -123,6 +137,27 @@ fn flatten(prefix: &str, node: &FormValue, out: &mut BTreeMap<String, String>) {
                 flatten(&key, v, out);
             }
         }
+    }
+}
+
+impl DpHook {
+    /// The event's own id, the same for every redelivery of one hook (Kommo redelivers up to 4 times
+    /// within an hour): account, event type, entity, stage and the event's time as Kommo sent them. It is
+    /// what [`PipelineEvent::event_id`](mailer_core::engine::PipelineEvent::event_id) wants, so that a
+    /// redelivered hook queues no second email. Never made from the time of arrival.
+    pub fn event_id(&self) -> String {
+        let (element, id) = match self.event.entity {
+            DpEntity::Lead(id) => (2, id),
+            DpEntity::Customer(id) => (12, id),
+            DpEntity::Other { element_type, id } => (element_type, id),
+        };
+        let (pipeline, status) = self.event.stage.map_or((0, 0), |(p, s)| (p.0, s.0));
+        format!(
+            "dp:{}:{}:{element}-{id}:{pipeline}-{status}:{}",
+            self.account_id,
+            self.event.kind.code(),
+            self.event.time.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+        )
     }
 }
 

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use mailer_core::model::{
-    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression, Timer, TimerId,
-    Timestamp, WorkerId,
+    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression, Timer,
+    TimerId, Timestamp, WorkerId,
 };
 use mailer_core::ports::StoreError;
 use serde_json::{Value, json};

@@ -332,7 +332,13 @@ impl Store for SqlStore {
         Ok(self.finish_timer_(account, id, worker).await?)
     }
 
-    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError> {
+    async fn suppress(
+        &self,
+        account: AccountId,
+        address: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         Ok(self.suppress_(account, address, reason, at).await?)
     }
 

@@ -1,5 +1,9 @@
 //! Form submissions (`/f/`): each answer named like a CRM field writes it; a note with every answer is left.
+//! Only the inputs the email's form names are taken, each value and the whole submission capped in size.
 
+use std::collections::BTreeSet;
+
+use crate::error::ValidationError;
 use crate::form_names::{FormField, form_field};
 use crate::model::{EntityKind, EventKind, NewEvent};
 use crate::template::TokenKind;
@@ -7,21 +11,98 @@ use crate::trigger;
 
 use super::super::{Engine, EngineError};
 
+/// The longest answer accepted, in bytes.
+pub const MAX_FORM_VALUE: usize = 10_000;
+/// The most bytes of names and values one submission may carry.
+pub const MAX_FORM_TOTAL: usize = 100_000;
+/// The most answers one submission may carry.
+pub const MAX_FORM_ANSWERS: usize = 200;
+
+/// Checks the sizes of a submission before anything is written.
+fn check_sizes(answers: &[(String, String)]) -> Result<(), ValidationError> {
+    let too_large = |detail: String| ValidationError::OutOfRange {
+        what: "form submission",
+        detail,
+    };
+    if answers.len() > MAX_FORM_ANSWERS {
+        return Err(too_large(format!(
+            "{} answers, at most {MAX_FORM_ANSWERS}",
+            answers.len()
+        )));
+    }
+    if let Some((name, value)) = answers.iter().find(|(n, v)| n.len().max(v.len()) > MAX_FORM_VALUE) {
+        let name: String = name.chars().take(40).collect();
+        return Err(too_large(format!(
+            "{name:?} has {} bytes, at most {MAX_FORM_VALUE}",
+            value.len().max(name.len())
+        )));
+    }
+    let total: usize = answers.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if total > MAX_FORM_TOTAL {
+        return Err(too_large(format!("{total} bytes, at most {MAX_FORM_TOTAL}")));
+    }
+    Ok(())
+}
+
+/// The input names (`name="…"`) of the forms in a template's body; `None` when a name is made by the
+/// template itself (`{{ … }}`), which cannot be known before rendering: then every name is taken.
+pub(crate) fn form_input_names(body: &str) -> Option<BTreeSet<String>> {
+    let lower = body.to_ascii_lowercase();
+    let bytes = body.as_bytes();
+    let mut names = BTreeSet::new();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("name=") {
+        let at = from + found;
+        from = at + 5;
+        if at == 0 || !bytes[at - 1].is_ascii_whitespace() {
+            continue;
+        }
+        let rest = &body[from..];
+        let value = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
+            _ => rest.split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or(""),
+        };
+        if value.contains("{{") || value.contains("{%") {
+            return None;
+        }
+        names.insert(value.to_owned());
+    }
+    Some(names)
+}
+
 impl Engine {
     /// Records a form submitted from an email or its web version: each `lead[ID]`, `contact[ID]`,
     /// `company[ID]` (and `…[ID][]` for several checkbox values) writes that CRM field of the email's
     /// entity, converted by the field's kind; `field[Name]` finds the field by name on the lead; a note
-    /// with every submitted answer is always left.
+    /// with every submitted answer is always left. Only answers to inputs the email's form names are taken
+    /// (a forged POST cannot write other fields); each value is at most [`MAX_FORM_VALUE`] bytes, a
+    /// submission at most [`MAX_FORM_ANSWERS`] answers and [`MAX_FORM_TOTAL`] bytes.
     ///
     /// # Errors
-    /// [`EngineError::Token`] for a bad token or one that is not a form token; [`EngineError::Store`]; a CRM write that fails is listed in the
-    /// note and returned as the first error after the note is written.
+    /// [`EngineError::Token`] for a bad token or one that is not a form token; [`EngineError::Invalid`] for
+    /// a submission over the size caps (nothing is written); [`EngineError::Store`]; a CRM write that fails
+    /// is listed in the note and returned as the first error after the note is written.
     pub async fn submit_form(&self, token: &str, answers: &[(String, String)]) -> Result<(), EngineError> {
         let token = self.verify_kind(token, |k| k == TokenKind::Form).await?;
         if token.preview {
             return Ok(());
         }
+        check_sizes(answers)?;
         let account = token.account;
+        let kept: Vec<(String, String)>;
+        let answers = match token.email {
+            Some(id) => {
+                let email = self.ports.store.get_email(account, id).await?;
+                match form_input_names(email.spec.content.body.source()) {
+                    Some(names) => {
+                        kept = answers.iter().filter(|(n, _)| names.contains(n)).cloned().collect();
+                        &kept[..]
+                    }
+                    None => answers,
+                }
+            }
+            None => answers,
+        };
         let now = self.now();
         let record = self.ports.crm.entity(account, token.entity).await?;
         let targets = trigger::Targets::from_record(&record);
@@ -117,6 +198,28 @@ fn group_answers(answers: &[(String, String)]) -> Vec<(EntityKind, FormField, Ve
 mod tests {
     use super::*;
     use crate::model::FieldId;
+
+    #[test]
+    fn form_names_are_read_from_the_body() {
+        let body = r#"<form action="{formlink}"><input name="lead[1]" type=text><select NAME='lead[2][]'>
+            <textarea name=comment></textarea><input data-name="x" name="field[Home address]"></form>"#;
+        let names = form_input_names(body).expect("static names");
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(names, ["comment", "field[Home address]", "lead[1]", "lead[2][]"]);
+        assert_eq!(form_input_names(r#"<input name="lead[{{ lead.cf.1 }}]">"#), None);
+    }
+
+    #[test]
+    fn sizes_are_capped() {
+        assert!(check_sizes(&[("a".into(), "x".repeat(MAX_FORM_VALUE))]).is_ok());
+        assert!(check_sizes(&[("a".into(), "x".repeat(MAX_FORM_VALUE + 1))]).is_err());
+        let many: Vec<(String, String)> = (0..=MAX_FORM_ANSWERS)
+            .map(|i| (format!("f{i}"), String::new()))
+            .collect();
+        assert!(check_sizes(&many).is_err());
+        let big: Vec<(String, String)> = (0..11).map(|i| (format!("f{i}"), "x".repeat(MAX_FORM_VALUE))).collect();
+        assert!(check_sizes(&big).is_err());
+    }
 
     #[test]
     fn answers_group_by_field() {

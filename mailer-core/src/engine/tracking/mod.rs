@@ -5,6 +5,8 @@
 mod forms;
 mod hits;
 
+pub use forms::{MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::TriggerLinkId;
