@@ -949,6 +949,7 @@ async fn a_delay_stored_around_the_use_cases_fails_typed_instead_of_overflowing(
         pipeline: PipelineId(1),
         stage: StageId(10),
         change: mailer_core::engine::StageChange::Moved,
+        event_id: "dp-1".into(),
     };
     let err = h.engine.pipeline_event(&event).await.unwrap_err();
     assert!(
