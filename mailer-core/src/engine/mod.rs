@@ -12,6 +12,7 @@ pub mod rights;
 mod send_single;
 mod start_mailing;
 mod timers;
+mod token;
 mod tracking;
 mod views;
 mod worker_step;

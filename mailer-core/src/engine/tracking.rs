@@ -8,7 +8,7 @@ use crate::model::{
     WebPage,
 };
 use crate::ports::StoreExt;
-use crate::template::{TokenKind, TrackingToken, token_account};
+use crate::template::{TokenKind, TokenKindTag, TrackingToken};
 use crate::trigger::{self, Fired, Hit, HitKind, Occurrence, Verdict};
 
 use super::{Engine, EngineError};
@@ -38,13 +38,12 @@ pub enum HitOutcome {
 }
 
 impl Engine {
-    /// Verifies a token with its account's key.
+    /// Verifies a token of any kind with its account's key; routes use [`Engine::verify_kind`].
     ///
     /// # Errors
-    /// [`EngineError::Token`] for a malformed or tampered token; [`EngineError::Store`] for an unknown account.
+    /// As [`Engine::verify_kind`].
     pub async fn verify_token(&self, token: &str) -> Result<TrackingToken, EngineError> {
-        let account = self.ports.store.get_account(token_account(token)?).await?;
-        Ok(self.links(&account)?.verify(token)?)
+        self.verify_kind(token, TokenKindTag::ALL).await
     }
 
     /// Records a hit on a tracking URL (`/t/o`, `/t/l`, `/p`, `/u`) and runs what it triggers. A preview

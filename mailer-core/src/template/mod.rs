@@ -49,4 +49,6 @@ pub use compiled::{
 };
 pub use context::{EmailInfo, Mode, RenderContext, Sender};
 pub use error::{ErrorKind, PartName, Position, TemplateError};
-pub use links::{LinkBuilder, MIN_KEY_LEN, TokenError, TokenKind, TrackingToken, token_account};
+pub use links::{
+    KeyId, LinkBuilder, MIN_KEY_LEN, TokenError, TokenKey, TokenKind, TokenKindTag, TrackingToken, token_key_id,
+};
