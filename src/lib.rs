@@ -34,8 +34,6 @@
 //! | `testkit` | no | [`testkit`]: in-memory doubles, mocks and conformance suites; with `kommo`, also the fake Kommo (`kommo::fake`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod clock;
-
 /// The README's code blocks, compiled and run as doctests.
 #[cfg(all(doctest, feature = "sql", feature = "smtp", feature = "http", feature = "testkit"))]
 #[doc = include_str!("../README.md")]
@@ -43,7 +41,7 @@ struct ReadmeDoctests;
 
 pub mod worker;
 
-pub use clock::SystemClock;
+pub use mailer_core::ports::SystemClock;
 pub use mailer_core::*;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

@@ -50,6 +50,7 @@
 //! - [`loops`]: the template → trigger → template graph check and the run-time budget.
 //! - [`queue`]: spacing, caps, provider presets, retries — pure.
 //! - [`engine`]: the use cases over the ports.
+//! - [`worker`]: the worker loop every host runs (timers and worker steps), over the host's sleep.
 //! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher` and their errors.
 //! - [`error`]: shared small errors.
 //! - [`testkit`]: doubles and conformance suites (feature `testkit`).
@@ -66,3 +67,4 @@ pub mod template;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 pub mod trigger;
+pub mod worker;

@@ -14,3 +14,20 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 
 /// A clock behind a pointer.
 pub type DynClock = dyn Clock;
+
+/// A [`Clock`] that reads the system time: the one the hosts (the server, an embedding app) pass.
+///
+/// This is the only place in the core that reads the wall clock; the engine itself still only asks the
+/// [`Clock`] port, so tests pass a manual clock instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the system clock implementation of the Clock port"
+    )]
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}

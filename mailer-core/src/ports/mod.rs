@@ -10,7 +10,7 @@ mod fetcher;
 mod store;
 mod transport;
 
-pub use clock::{Clock, DynClock};
+pub use clock::{Clock, DynClock, SystemClock};
 pub use crm::{Crm, CrmCaps, CrmError, DynCrm};
 pub use fetcher::{DynFetcher, FetchError, Fetched, Fetcher};
 pub use store::{DynStore, Store, StoreError, StoreExt};
