@@ -39,7 +39,8 @@ pub(crate) fn parser(limits: &Limits) -> LiquidResult<liquid::Parser> {
 
 fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
     let max = limits.max_value_size;
-    let b = |f: Box<dyn ParseFilter>| Bounded { inner: f, max };
+    let budget = limits.max_output_bytes;
+    let b = |f: Box<dyn ParseFilter>| Bounded { inner: f, max, budget };
     let mut builder = liquid::ParserBuilder::new()
         .tag(stdlib::AssignTag)
         .tag(stdlib::BreakTag)
@@ -56,7 +57,7 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         .block(stdlib::ForBlock)
         .block(stdlib::TableRowBlock)
         .block(stdlib::CommentBlock)
-        .block(BoundedCapture)
+        .block(BoundedCapture { budget })
         .block(stdlib::CaseBlock);
     let filters: Vec<Box<dyn ParseFilter>> = vec![
         Box::new(stdlib::Append),
@@ -104,9 +105,9 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         Box::new(Math(MathOp::Times)),
         Box::new(Math(MathOp::DividedBy)),
         Box::new(Math(MathOp::Modulo)),
-        Box::new(SizedFilter(Sized::Replace)),
-        Box::new(SizedFilter(Sized::ReplaceFirst)),
-        Box::new(SizedFilter(Sized::Join)),
+        Box::new(SizedFilter(Sized::Replace, max)),
+        Box::new(SizedFilter(Sized::ReplaceFirst, max)),
+        Box::new(SizedFilter(Sized::Join, max)),
     ];
     let own = OwnFilter::ALL.iter().map(|f| Box::new(Own(*f)) as Box<dyn ParseFilter>);
     let filters: Vec<Box<dyn ParseFilter>> = filters.into_iter().chain(own).collect();
@@ -135,15 +136,10 @@ pub(crate) const BUILD_LIMIT_MARK: &str = "mailer: build limit";
 #[derive(Debug, Default)]
 pub(crate) struct Built(pub(crate) usize);
 
-/// The budget of [`Built`], set by the caller before rendering (the output limit).
-#[derive(Debug, Default)]
-pub(crate) struct BuildBudget(pub(crate) usize);
-
-fn spend(runtime: &dyn Runtime, bytes: usize) -> LiquidResult<()> {
-    let budget = runtime.registers().get_mut::<BuildBudget>().0;
+fn spend(runtime: &dyn Runtime, budget: usize, bytes: usize) -> LiquidResult<()> {
     let mut built = runtime.registers().get_mut::<Built>();
     built.0 = built.0.saturating_add(bytes);
-    if budget > 0 && built.0 > budget {
+    if built.0 > budget {
         return Err(Error::with_msg(BUILD_LIMIT_MARK));
     }
     Ok(())
@@ -156,6 +152,7 @@ fn spend(runtime: &dyn Runtime, bytes: usize) -> LiquidResult<()> {
 struct Bounded {
     inner: Box<dyn ParseFilter>,
     max: usize,
+    budget: usize,
 }
 
 impl ParseFilter for Bounded {
@@ -163,6 +160,7 @@ impl ParseFilter for Bounded {
         Ok(Box::new(BoundedFilter {
             inner: self.inner.parse(arguments)?,
             max: self.max,
+            budget: self.budget,
         }))
     }
 
@@ -175,6 +173,7 @@ impl ParseFilter for Bounded {
 struct BoundedFilter {
     inner: Box<dyn liquid_core::parser::Filter>,
     max: usize,
+    budget: usize,
 }
 
 impl fmt::Display for BoundedFilter {
@@ -200,7 +199,7 @@ impl liquid_core::parser::Filter for BoundedFilter {
         if size > self.max {
             return Err(Error::with_msg(VALUE_LIMIT_MARK));
         }
-        spend(runtime, bytes)?;
+        spend(runtime, self.budget, bytes)?;
         Ok(out)
     }
 }
@@ -208,7 +207,9 @@ impl liquid_core::parser::Filter for BoundedFilter {
 /// `{% capture %}` that renders into a buffer bounded by the part's build budget and counts what it
 /// captured against it.
 #[derive(Debug, Clone, Copy)]
-struct BoundedCapture;
+struct BoundedCapture {
+    budget: usize,
+}
 
 impl liquid_core::BlockReflection for BoundedCapture {
     fn start_tag(&self) -> &str {
@@ -238,7 +239,11 @@ impl liquid_core::ParseBlock for BoundedCapture {
         arguments.expect_nothing()?;
         let template = liquid_core::Template::new(tokens.parse_all(options)?);
         tokens.assert_empty();
-        Ok(Box::new(CaptureRender { id, template }))
+        Ok(Box::new(CaptureRender {
+            id,
+            template,
+            budget: self.budget,
+        }))
     }
     fn reflection(&self) -> &dyn liquid_core::BlockReflection {
         self
@@ -249,6 +254,7 @@ impl liquid_core::ParseBlock for BoundedCapture {
 struct CaptureRender {
     id: liquid_core::model::KString,
     template: liquid_core::Template,
+    budget: usize,
 }
 
 /// A writer that refuses to grow past `limit`.
@@ -272,11 +278,7 @@ impl Write for LimitedWriter {
 
 impl Renderable for CaptureRender {
     fn render_to(&self, _writer: &mut dyn Write, runtime: &dyn Runtime) -> LiquidResult<()> {
-        let left = {
-            let budget = runtime.registers().get_mut::<BuildBudget>().0;
-            let built = runtime.registers().get_mut::<Built>().0;
-            if budget == 0 { usize::MAX } else { budget.saturating_sub(built) }
-        };
+        let left = self.budget.saturating_sub(runtime.registers().get_mut::<Built>().0);
         let mut out = LimitedWriter {
             buf: Vec::new(),
             limit: left,
@@ -288,7 +290,7 @@ impl Renderable for CaptureRender {
                 e
             });
         }
-        spend(runtime, out.buf.len())?;
+        spend(runtime, self.budget, out.buf.len())?;
         let text = String::from_utf8(out.buf).map_err(|_| Error::with_msg("capture is not UTF-8"))?;
         runtime.set_global(self.id.clone(), Value::scalar(text));
         Ok(())
@@ -442,7 +444,7 @@ impl Sized {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct SizedFilter(Sized);
+struct SizedFilter(Sized, usize);
 
 static TWO_STRINGS: [ParameterReflection; 2] = [
     ParameterReflection {
@@ -491,6 +493,7 @@ impl ParseFilter for SizedFilter {
             return Err(Error::with_msg(format!("`{}`: wrong number of arguments", self.0.name())));
         }
         Ok(Box::new(SizedRun {
+            max: self.1,
             kind: self.0,
             first,
             second,
@@ -503,6 +506,7 @@ impl ParseFilter for SizedFilter {
 
 #[derive(Debug)]
 struct SizedRun {
+    max: usize,
     kind: Sized,
     first: Option<liquid_core::runtime::Expression>,
     second: Option<liquid_core::runtime::Expression>,
@@ -518,11 +522,11 @@ impl liquid_core::parser::Filter for SizedRun {
     fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> LiquidResult<Value> {
         let arg = |e: &Option<liquid_core::runtime::Expression>| -> LiquidResult<Option<String>> {
             match e {
-                Some(e) => Ok(Some(e.evaluate(runtime)?.to_kstr().into_owned().into())),
+                Some(e) => Ok(Some(e.evaluate(runtime)?.to_kstr().as_str().to_owned())),
                 None => Ok(None),
             }
         };
-        let max = runtime.registers().get_mut::<ValueMax>().0;
+        let max = self.max;
         let too_big = || Error::with_msg(VALUE_LIMIT_MARK);
         match self.kind {
             Sized::Join => {
@@ -536,7 +540,7 @@ impl liquid_core::parser::Filter for SizedRun {
                     .map(|p| p.len())
                     .fold(0usize, usize::saturating_add)
                     .saturating_add(sep.len().saturating_mul(parts.len().saturating_sub(1)));
-                if max > 0 && size > max {
+                if size > max {
                     return Err(too_big());
                 }
                 let strs: Vec<&str> = parts.iter().map(|p| p.as_str()).collect();
@@ -554,7 +558,7 @@ impl liquid_core::parser::Filter for SizedRun {
                     text.matches(search.as_str()).count()
                 };
                 let size = text.len().saturating_add(count.saturating_mul(with.len()));
-                if max > 0 && size > max {
+                if size > max {
                     return Err(too_big());
                 }
                 Ok(Value::scalar(if self.kind == Sized::ReplaceFirst {
@@ -566,10 +570,6 @@ impl liquid_core::parser::Filter for SizedRun {
         }
     }
 }
-
-/// The value limit, for the filters that check sizes before building.
-#[derive(Debug, Default)]
-pub(crate) struct ValueMax(pub(crate) usize);
 
 /// Our filters: the escaping the compiler appends to every output, and `raw`, the explicit opt-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -279,7 +279,7 @@ impl TokenKey {
             return Err(TokenError::KeyTooShort);
         }
         let derive = |label: &[u8]| -> Result<[u8; 32], TokenError> {
-            let mut mac = HmacSha256::new_from_slice(secret).map_err(|_| TokenError::KeyTooShort)?;
+            let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).map_err(|_| TokenError::KeyTooShort)?;
             mac.update(label);
             Ok(mac.finalize().into_bytes().into())
         };
@@ -288,7 +288,7 @@ impl TokenKey {
         Ok(Self {
             id: KeyId::of(secret),
             cipher: ChaCha20Poly1305::new_from_slice(&enc).map_err(|_| TokenError::KeyTooShort)?,
-            nonce_mac: HmacSha256::new_from_slice(&nonce).map_err(|_| TokenError::KeyTooShort)?,
+            nonce_mac: <HmacSha256 as Mac>::new_from_slice(&nonce).map_err(|_| TokenError::KeyTooShort)?,
         })
     }
 
