@@ -191,7 +191,7 @@ mod tests {
         ] {
             for name in [DisplayName::from(raw), DisplayName::from(raw.to_owned()), DisplayName::new(raw)] {
                 assert!(!name.chars().any(is_line_breaking), "{raw:?} kept {name:?}");
-                assert!(name.starts_with("Anna") && name.ends_with("Bcc"), "{name:?}");
+                assert!(name.starts_with("Anna ") && name.contains("Bcc"), "{name:?}");
             }
             let json = serde_json::to_string(raw).expect("json");
             let de: DisplayName = serde_json::from_str(&json).expect("de");

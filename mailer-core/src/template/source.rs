@@ -357,6 +357,10 @@ struct Writer<'s, 'r> {
     close_cache: Option<(usize, Option<usize>)>,
 }
 
+/// An empty value that starts an unquoted attribute value becomes `""`, else the next attribute would
+/// become this one's value (`title= id=b`).
+const EMPTY_UNQUOTED: &str = " | default: '\"\"'";
+
 const BLOCKS: &[&str] = &["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"];
 
 impl Writer<'_, '_> {
@@ -575,6 +579,11 @@ impl Writer<'_, '_> {
         }
     }
 
+    /// True when a value printed here is the whole start of an unquoted attribute value (`title={{ x }}`).
+    fn starts_unquoted_value(&self) -> bool {
+        self.rules.flavor == Flavor::Html && self.html.st == St::AfterEq
+    }
+
     /// Bookkeeping after a value was printed.
     fn after_value(&mut self) {
         if self.rules.flavor != Flavor::Html {
@@ -652,6 +661,9 @@ impl Writer<'_, '_> {
         for f in ctx.filters(false) {
             self.out.liquid.push_str(" | ");
             self.out.liquid.push_str(f.name());
+        }
+        if self.starts_unquoted_value() {
+            self.out.liquid.push_str(EMPTY_UNQUOTED);
         }
         self.out.liquid.push_str(" }}");
         self.after_value();
@@ -743,6 +755,7 @@ impl Writer<'_, '_> {
         if trusted && ctx.is_some() {
             self.trusted_used.insert(filters[0].trim().to_owned());
         }
+        let starts_unquoted = self.starts_unquoted_value();
         self.out.anchors.push((self.out.liquid.len(), at, false));
         let l = &mut self.out.liquid;
         l.push_str(if lead { "{{-" } else { "{{" });
@@ -755,6 +768,9 @@ impl Writer<'_, '_> {
         for t in tail {
             l.push_str(" |");
             l.push_str(t);
+        }
+        if ctx.is_some() && starts_unquoted {
+            l.push_str(EMPTY_UNQUOTED);
         }
         l.push(' ');
         l.push_str(if trail { "-}}" } else { "}}" });
