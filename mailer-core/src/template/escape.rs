@@ -154,7 +154,7 @@ pub(crate) fn url_is_safe(s: &str) -> bool {
                 let scheme = scheme.to_ascii_lowercase();
                 return ALLOWED_SCHEMES.contains(&scheme.as_str());
             }
-            '/' | '?' | '#' | '\\' => return true,
+            '/' | '?' | '#' => return true,
             c => {
                 if scheme.len() > 16 {
                     // No allowed scheme is this long: a scheme here would be refused anyway.

@@ -687,6 +687,23 @@ impl Writer<'_, '_> {
                         }
                     }
                     b']' | b')' => depth = depth.saturating_sub(1),
+                    b'0'..=b'9' if i == 0 || !is_word_byte(body.as_bytes()[i - 1]) => {
+                        // Liquid panics on an integer literal that does not fit in 64 bits.
+                        let digits = &body.as_bytes()[i..];
+                        let len = digits.iter().take_while(|d| d.is_ascii_digit()).count();
+                        let float = digits.get(len) == Some(&b'.') && digits.get(len + 1).is_some_and(u8::is_ascii_digit);
+                        let negative = i > 0 && body.as_bytes()[i - 1] == b'-';
+                        let text = &body[i..i + len];
+                        let fits = if negative {
+                            format!("-{text}").parse::<i64>().is_ok()
+                        } else {
+                            text.parse::<i64>().is_ok()
+                        };
+                        if !float && !fits {
+                            let kind = ErrorKind::Syntax(format!("the number {text} is out of range"));
+                            return Err(self.err(kind, at + i));
+                        }
+                    }
                     _ => {}
                 },
             }
@@ -947,6 +964,10 @@ impl Writer<'_, '_> {
         }
         None
     }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
 }
 
 fn is_ident(s: &str) -> bool {
