@@ -21,7 +21,9 @@ fn token(kind: TokenKind, account: AccountId) -> TrackingToken {
 
 async fn harness() -> Harness {
     let mut config = EngineConfig::default();
-    config.signing_keys.insert("k2".into(), Secret::new("a-second-signing-key-0123456789"));
+    config
+        .signing_keys
+        .insert("k2".into(), Secret::new("a-second-signing-key-0123456789"));
     Harness::with(config, SendingLimits::default()).await
 }
 
@@ -34,7 +36,11 @@ async fn a_route_accepts_only_its_own_kind() {
     assert!(!url.contains("secret") && !url.contains("person"), "{url}");
     let ok = h.engine.verify_kind(&open, &[TokenKindTag::Open]).await.expect("open");
     assert_eq!(ok.recipient, "secret.person@example.com");
-    for kinds in [&[TokenKindTag::Form][..], &[TokenKindTag::Unsubscribe], &[TokenKindTag::Click, TokenKindTag::Page]] {
+    for kinds in [
+        &[TokenKindTag::Form][..],
+        &[TokenKindTag::Unsubscribe],
+        &[TokenKindTag::Click, TokenKindTag::Page],
+    ] {
         let err = h.engine.verify_kind(&open, kinds).await.expect_err("wrong kind");
         assert!(
             matches!(err, EngineError::Token(TokenError::WrongKind(TokenKindTag::Open))),
@@ -57,8 +63,15 @@ async fn the_signature_is_checked_before_the_store_is_asked() {
     // The same with the engine's key: the signature holds, so only now is the account looked up.
     let known = LinkBuilder::new("https://x", AccountId(987_654), HARNESS_KEY).expect("key");
     let unknown_account = known.sign(&token(TokenKind::Open, AccountId(987_654)));
-    let err = h.engine.verify_token(&unknown_account).await.expect_err("no such account");
-    assert!(matches!(err, EngineError::Store(StoreError::NotFound { .. })), "{err:?}");
+    let err = h
+        .engine
+        .verify_token(&unknown_account)
+        .await
+        .expect_err("no such account");
+    assert!(
+        matches!(err, EngineError::Store(StoreError::NotFound { .. })),
+        "{err:?}"
+    );
     // A wrong kind is refused before the lookup too.
     let err = h
         .engine
@@ -67,7 +80,11 @@ async fn the_signature_is_checked_before_the_store_is_asked() {
         .expect_err("kind");
     assert!(matches!(err, EngineError::Token(TokenError::WrongKind(_))), "{err:?}");
     // Malformed and old-version tokens.
-    for bad in ["", "not a token", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5"] {
+    for bad in [
+        "",
+        "not a token",
+        "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5",
+    ] {
         let err = h.engine.verify_token(bad).await.expect_err(bad);
         assert!(matches!(err, EngineError::Token(_)), "{bad:?}: {err:?}");
     }
@@ -91,7 +108,15 @@ async fn a_token_signed_with_another_accounts_key_is_refused() {
     let err = h.engine.verify_token(&cross).await.expect_err("cross-account");
     assert!(matches!(err, EngineError::Token(TokenError::OtherAccount)), "{err:?}");
     // Its own key works.
-    let own = h.engine.links(&other).expect("links").sign(&token(TokenKind::Unsubscribe, other.id));
-    let ok = h.engine.verify_kind(&own, &[TokenKindTag::Unsubscribe]).await.expect("own");
+    let own = h
+        .engine
+        .links(&other)
+        .expect("links")
+        .sign(&token(TokenKind::Unsubscribe, other.id));
+    let ok = h
+        .engine
+        .verify_kind(&own, &[TokenKindTag::Unsubscribe])
+        .await
+        .expect("own");
     assert_eq!(ok.account, other.id);
 }

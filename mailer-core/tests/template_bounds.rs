@@ -2,6 +2,9 @@
 //! run on a thread with a 256 KiB stack and end with a typed error; the pre-compile pass is linear; a
 //! fuzz loop over templates and values finds no panic.
 
+// These tests measure how long compiling takes, on the wall clock: that is what they check.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use mailer_core::model::{AccountId, Body, Content, Entity, EntityRecord, EntityRef, Timestamp};
@@ -41,7 +44,9 @@ fn run_small(body: String, rec: EntityRecord) -> Result<String, TemplateError> {
             };
             let compiled = CompiledTemplate::compile(&content, &CompileOptions::permissive())?;
             let links = LinkBuilder::new("https://t.example.com", AccountId(1), [7u8; 32]).expect("key");
-            compiled.render(&RenderContext::new(&rec, &links, now())).map(|r| r.html)
+            compiled
+                .render(&RenderContext::new(&rec, &links, now()))
+                .map(|r| r.html)
         })
         .expect("thread")
         .join()
@@ -81,7 +86,13 @@ fn deep_brackets_are_refused_before_liquid_parses_them() {
             assert_eq!(err.kind, ErrorKind::TooDeep { limit: 8 }, "{n}: {err}");
         }
     }
-    assert_eq!(run_small("{{ lead.tags[0] }}".into(), plain()).expect("renders").split('<').next(), Some("a"));
+    assert_eq!(
+        run_small("{{ lead.tags[0] }}".into(), plain())
+            .expect("renders")
+            .split('<')
+            .next(),
+        Some("a")
+    );
 }
 
 #[test]
@@ -102,7 +113,11 @@ fn captures_and_filter_results_count_against_the_output_limit() {
         let err = run_small(body.into(), record(&big, vec![], None)).expect_err(body);
         assert_eq!(err.kind, too_large, "{body}: {err}");
         assert_eq!(err.part, PartName::Body);
-        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{body}: {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -119,7 +134,11 @@ fn multiplying_filters_are_sized_before_they_build() {
         let err = run_small(body.into(), record(&a10k, tags.clone(), None)).expect_err(body);
         assert_eq!(err.kind, value_limit, "{body}: {err}");
     }
-    let out = run_small("{{ lead.name | replace: 'n', 'N' | replace_first: 'A', 'a' }}".into(), plain()).expect("ok");
+    let out = run_small(
+        "{{ lead.name | replace: 'n', 'N' | replace_first: 'A', 'a' }}".into(),
+        plain(),
+    )
+    .expect("ok");
     assert!(out.starts_with("aNNa"), "{out}");
 }
 
@@ -175,7 +194,10 @@ fn an_unknown_filter_names_itself_its_line_and_column() {
     assert_eq!(err.kind, ErrorKind::UnknownFilter("shout".into()));
     let p = err.position.as_ref().expect("position");
     assert_eq!((p.line, p.column, p.snippet.as_str()), (2, 28, "shout: 3 }}</p>"));
-    assert!(err.to_string().contains("unknown filter `shout` at line 2, column 28"), "{err}");
+    assert!(
+        err.to_string().contains("unknown filter `shout` at line 2, column 28"),
+        "{err}"
+    );
     let err = run_small("{% assign x = lead.name | nope %}".into(), plain()).expect_err("unknown");
     assert_eq!(err.kind, ErrorKind::UnknownFilter("nope".into()));
     // The compiler's own filters cannot be named by a template.
@@ -189,7 +211,11 @@ fn compile_time(input: &str) -> Duration {
     for markdown in [false, true] {
         let content = Content {
             subject: "S".into(),
-            body: if markdown { Body::Markdown(input.to_owned()) } else { Body::Html(input.to_owned()) },
+            body: if markdown {
+                Body::Markdown(input.to_owned())
+            } else {
+                Body::Html(input.to_owned())
+            },
             text: None,
         };
         let started = Instant::now();
@@ -270,8 +296,10 @@ fn piece() -> impl Strategy<Value = String> {
         Just("nil".to_owned()),
     ];
     prop_oneof![
-        (subject.clone(), prop::collection::vec(filter, 0..4))
-            .prop_map(|(s, f)| format!("{{{{ {s}{} }}}}", f.iter().map(|f| format!(" | {f}")).collect::<String>())),
+        (subject.clone(), prop::collection::vec(filter, 0..4)).prop_map(|(s, f)| format!(
+            "{{{{ {s}{} }}}}",
+            f.iter().map(|f| format!(" | {f}")).collect::<String>()
+        )),
         "[a-z<>\"'=/ {}%|]{0,8}",
         Just("{% if lead.name %}".to_owned()),
         Just("{% endif %}".to_owned()),

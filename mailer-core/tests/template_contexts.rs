@@ -4,9 +4,7 @@
 //! whatever the template (templates from a set of shapes with the value in every context; `raw`, the
 //! author's explicit opt-out, is left out).
 
-use mailer_core::model::{
-    AccountId, Body, Content, Entity, EntityRecord, EntityRef, FieldEntry, FieldId, Timestamp,
-};
+use mailer_core::model::{AccountId, Body, Content, Entity, EntityRecord, EntityRef, FieldEntry, FieldId, Timestamp};
 use mailer_core::template::{CompileOptions, CompiledTemplate, ErrorKind, LinkBuilder, RenderContext, TemplateError};
 use proptest::prelude::*;
 
@@ -29,7 +27,12 @@ fn record(value: &str) -> EntityRecord {
 }
 
 fn links() -> LinkBuilder {
-    LinkBuilder::new("https://t.example.com", AccountId(1), b"context-test-signing-key-0000000").expect("key")
+    LinkBuilder::new(
+        "https://t.example.com",
+        AccountId(1),
+        b"context-test-signing-key-0000000",
+    )
+    .expect("key")
 }
 
 fn now() -> Timestamp {
@@ -121,7 +124,10 @@ fn url_attributes_refuse_dangerous_schemes() {
             let out = html(shape, bad);
             assert!(out.contains(INVALID), "{shape} with {bad:?}: {out}");
             let lower = out.to_lowercase();
-            assert!(!lower.contains("script:") && !lower.contains("data:"), "{shape} {bad:?}: {out}");
+            assert!(
+                !lower.contains("script:") && !lower.contains("data:"),
+                "{shape} {bad:?}: {out}"
+            );
         }
         for (good, shown) in GOOD_URLS {
             let out = html(shape, good);
@@ -136,13 +142,19 @@ fn unquoted_url_attributes_and_markdown_link_targets_are_checked_too() {
     for bad in BAD_URLS {
         let out = html("<a href={{ lead.name }}>x</a>", bad);
         assert!(out.starts_with(&format!("<a href={INVALID}>")), "{bad:?}: {out}");
-        let (md, text) = render(Body::Markdown("[offer]({{ lead.name }}) ![i]({{ lead.cf.7 }})".into()), bad);
+        let (md, text) = render(
+            Body::Markdown("[offer]({{ lead.name }}) ![i]({{ lead.cf.7 }})".into()),
+            bad,
+        );
         assert_eq!(md.matches(INVALID).count(), 2, "{bad:?}: {md}");
         assert!(!text.to_lowercase().contains("script:"), "{bad:?}: {text}");
     }
     let out = html("<a href={{ lead.name }}>x</a>", "https://example.com/a b");
     assert_eq!(out, "<a href=https://example.com/a&#32;b>x</a>");
-    let (md, text) = render(Body::Markdown("[offer]({{ lead.name }})".into()), "https://example.com/o");
+    let (md, text) = render(
+        Body::Markdown("[offer]({{ lead.name }})".into()),
+        "https://example.com/o",
+    );
     assert_eq!(md.trim(), "<p><a href=\"https://example.com/o\">offer</a></p>");
     assert_eq!(text.trim(), "offer (https://example.com/o)");
 }
@@ -150,7 +162,10 @@ fn unquoted_url_attributes_and_markdown_link_targets_are_checked_too() {
 #[test]
 fn a_literal_scheme_or_path_before_the_value_fixes_the_url() {
     // The template chose the scheme: the value is only escaped.
-    let out = html("<a href=\"https://example.com/?q={{ lead.name }}\">x</a>", "javascript:alert(1)");
+    let out = html(
+        "<a href=\"https://example.com/?q={{ lead.name }}\">x</a>",
+        "javascript:alert(1)",
+    );
     assert_eq!(out, "<a href=\"https://example.com/?q=javascript:alert(1)\">x</a>");
     let out = html("<a href=\"/search/{{ lead.name }}\">x</a>", "javascript:1");
     assert_eq!(out, "<a href=\"/search/javascript:1\">x</a>");
@@ -197,7 +212,11 @@ fn unquoted_values_cannot_start_another_attribute() {
     for (value, expected) in payloads {
         assert_eq!(html("<td title={{ lead.name }}>", value), expected, "{value:?}");
         // `| escape` does not weaken the unquoted context.
-        assert_eq!(html("<td title={{ lead.name | escape }}>", value), expected, "{value:?}");
+        assert_eq!(
+            html("<td title={{ lead.name | escape }}>", value),
+            expected,
+            "{value:?}"
+        );
         let after = html("<td class=a title={{ lead.name }} id=b>", value);
         assert!(after.ends_with(" id=b>"), "{value:?}: {after}");
     }
@@ -207,22 +226,41 @@ fn unquoted_values_cannot_start_another_attribute() {
 fn quoted_values_and_text_are_escaped_once() {
     for (value, text, attr) in [
         ("A & B", "A &amp; B", "A &amp; B"),
-        ("<b>\"q\"</b>", "&lt;b&gt;&quot;q&quot;&lt;/b&gt;", "&lt;b&gt;&quot;q&quot;&lt;/b&gt;"),
+        (
+            "<b>\"q\"</b>",
+            "&lt;b&gt;&quot;q&quot;&lt;/b&gt;",
+            "&lt;b&gt;&quot;q&quot;&lt;/b&gt;",
+        ),
         ("it's", "it&#39;s", "it&#39;s"),
         ("&amp;", "&amp;amp;", "&amp;amp;"),
     ] {
         assert_eq!(html("<p>{{ lead.name }}</p>", value), format!("<p>{text}</p>"));
         assert_eq!(html("<p>{{ lead.name | escape }}</p>", value), format!("<p>{text}</p>"));
-        assert_eq!(html("<p title=\"{{ lead.name }}\"></p>", value), format!("<p title=\"{attr}\"></p>"));
-        assert_eq!(html("<p title='{{ lead.name | escape }}'></p>", value), format!("<p title='{attr}'></p>"));
+        assert_eq!(
+            html("<p title=\"{{ lead.name }}\"></p>", value),
+            format!("<p title=\"{attr}\"></p>")
+        );
+        assert_eq!(
+            html("<p title='{{ lead.name | escape }}'></p>", value),
+            format!("<p title='{attr}'></p>")
+        );
         // A captured value printed again is not escaped a second time.
-        let captured = html("{% capture c %}<i>{{ lead.name }}</i>{% endcapture %}<p>{{ c }}</p>", value);
+        let captured = html(
+            "{% capture c %}<i>{{ lead.name }}</i>{% endcapture %}<p>{{ c }}</p>",
+            value,
+        );
         assert_eq!(captured, format!("<p><i>{text}</i></p>"), "{value:?}");
-        let in_attr = html("{% capture c %}{{ lead.name }}{% endcapture %}<p title=\"{{ c }}\"></p>", value);
+        let in_attr = html(
+            "{% capture c %}{{ lead.name }}{% endcapture %}<p title=\"{{ c }}\"></p>",
+            value,
+        );
         assert_eq!(in_attr, format!("<p title=\"{attr}\"></p>"), "{value:?}");
     }
     // `escape_once` keeps entities the value already has, in every context.
-    assert_eq!(html("<p>{{ lead.name | escape_once }}</p>", "&amp; <"), "<p>&amp; &lt;</p>");
+    assert_eq!(
+        html("<p>{{ lead.name | escape_once }}</p>", "&amp; <"),
+        "<p>&amp; &lt;</p>"
+    );
     // A capture that something else also assigns is escaped as any value.
     let out = html(
         "{% capture c %}x{% endcapture %}{% for i in (1..2) %}<p>{{ c }}</p>{% assign c = lead.name %}{% endfor %}",
@@ -230,7 +268,10 @@ fn quoted_values_and_text_are_escaped_once() {
     );
     assert_eq!(out, "<p>x</p><p>&lt;b&gt;</p>");
     // newline_to_br still makes line breaks in text, after the escaping.
-    assert_eq!(html("<p>{{ lead.name | newline_to_br }}</p>", "a<\nb"), "<p>a&lt;<br />\nb</p>");
+    assert_eq!(
+        html("<p>{{ lead.name | newline_to_br }}</p>", "a<\nb"),
+        "<p>a&lt;<br />\nb</p>"
+    );
 }
 
 #[test]
@@ -259,11 +300,17 @@ fn css_values_are_allow_listed_and_script_is_refused() {
             "{value:?}"
         );
         let unquoted = html("<p style=color:{{ lead.name }}>x</p>", value);
-        assert!(!unquoted.contains(" onclick") && !unquoted.contains("<script"), "{unquoted}");
+        assert!(
+            !unquoted.contains(" onclick") && !unquoted.contains("<script"),
+            "{unquoted}"
+        );
     }
     for (src, line) in [
         ("<p>a</p>\n<script>var n = \"{{ lead.name }}\";</script>", 2),
-        ("<SCRIPT type=\"application/ld+json\">{\"n\": \"{{ lead.name }}\"}</SCRIPT>", 1),
+        (
+            "<SCRIPT type=\"application/ld+json\">{\"n\": \"{{ lead.name }}\"}</SCRIPT>",
+            1,
+        ),
         ("\n\n<a onclick=\"go('{{ lead.name }}')\">x</a>", 3),
         ("<a ONMOUSEOVER={{ lead.name }}>x</a>", 1),
         ("<iframe srcdoc=\"{{ lead.name }}\"></iframe>", 1),
@@ -274,7 +321,10 @@ fn css_values_are_allow_listed_and_script_is_refused() {
         assert!(err.to_string().contains(&format!("line {line}")), "{err}");
     }
     // After </script> values are text again.
-    assert_eq!(html("<script>var a = 1;</script><p>{{ lead.name }}</p>", "<"), "<script>var a = 1;</script><p>&lt;</p>");
+    assert_eq!(
+        html("<script>var a = 1;</script><p>{{ lead.name }}</p>", "<"),
+        "<script>var a = 1;</script><p>&lt;</p>"
+    );
 }
 
 #[test]
@@ -309,9 +359,18 @@ fn form_fields_are_derived_when_compiling() {
     let names: Vec<&str> = c.form_fields().iter().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["contact[11973]", "field[Home address]", "lead[620103][]", "lead[657261]", "send"]
+        [
+            "contact[11973]",
+            "field[Home address]",
+            "lead[620103][]",
+            "lead[657261]",
+            "send"
+        ]
     );
-    let md = compile(Body::Markdown("Hello\n\n<form><input name=\"lead[1]\"></form>\n".into())).expect("md");
+    let md = compile(Body::Markdown(
+        "Hello\n\n<form><input name=\"lead[1]\"></form>\n".into(),
+    ))
+    .expect("md");
     assert_eq!(md.form_fields().iter().collect::<Vec<_>>(), ["lead[1]"]);
 }
 

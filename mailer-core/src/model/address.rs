@@ -189,7 +189,11 @@ mod tests {
             "Anna\u{2029}Bcc",
             "Anna\u{0}\u{1b}Bcc",
         ] {
-            for name in [DisplayName::from(raw), DisplayName::from(raw.to_owned()), DisplayName::new(raw)] {
+            for name in [
+                DisplayName::from(raw),
+                DisplayName::from(raw.to_owned()),
+                DisplayName::new(raw),
+            ] {
                 assert!(!name.chars().any(is_line_breaking), "{raw:?} kept {name:?}");
                 assert!(name.starts_with("Anna ") && name.contains("Bcc"), "{name:?}");
             }

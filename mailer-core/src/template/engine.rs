@@ -120,12 +120,55 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
 /// Every filter name templates may use (the compiler's own `__…` filters are not listed: a template cannot
 /// name them).
 pub(crate) const FILTER_NAMES: &[&str] = &[
-    "abs", "append", "at_least", "at_most", "capitalize", "ceil", "compact", "concat", "date", "default",
-    "divided_by", "downcase", "escape", "escape_once", "first", "floor", "join", "last", "lstrip", "map",
-    "minus", "modulo", "newline_to_br", "plus", "prepend", "remove", "remove_first", "replace", "replace_first",
-    "reverse", "round", "rstrip", "size", "slice", "sort", "sort_natural", "split", "strip", "strip_html",
-    "strip_newlines", "times", "truncate", "truncatewords", "uniq", "upcase", "url_decode", "url_encode",
-    "where", "raw",
+    "abs",
+    "append",
+    "at_least",
+    "at_most",
+    "capitalize",
+    "ceil",
+    "compact",
+    "concat",
+    "date",
+    "default",
+    "divided_by",
+    "downcase",
+    "escape",
+    "escape_once",
+    "first",
+    "floor",
+    "join",
+    "last",
+    "lstrip",
+    "map",
+    "minus",
+    "modulo",
+    "newline_to_br",
+    "plus",
+    "prepend",
+    "remove",
+    "remove_first",
+    "replace",
+    "replace_first",
+    "reverse",
+    "round",
+    "rstrip",
+    "size",
+    "slice",
+    "sort",
+    "sort_natural",
+    "split",
+    "strip",
+    "strip_html",
+    "strip_newlines",
+    "times",
+    "truncate",
+    "truncatewords",
+    "uniq",
+    "upcase",
+    "url_decode",
+    "url_encode",
+    "where",
+    "raw",
 ];
 
 /// Marker in the message of the error raised when the values built in one part (filter results and
@@ -284,11 +327,13 @@ impl Renderable for CaptureRender {
             limit: left,
         };
         if let Err(e) = self.template.render_to(&mut out, runtime) {
-            return Err(if out.buf.len() >= left.saturating_sub(64 * 1024) || e.to_string().contains(BUILD_LIMIT_MARK) {
-                Error::with_msg(BUILD_LIMIT_MARK)
-            } else {
-                e
-            });
+            return Err(
+                if out.buf.len() >= left.saturating_sub(64 * 1024) || e.to_string().contains(BUILD_LIMIT_MARK) {
+                    Error::with_msg(BUILD_LIMIT_MARK)
+                } else {
+                    e
+                },
+            );
         }
         spend(runtime, self.budget, out.buf.len())?;
         let text = String::from_utf8(out.buf).map_err(|_| Error::with_msg("capture is not UTF-8"))?;
@@ -419,7 +464,11 @@ impl liquid_core::parser::Filter for MathFilter {
             MathOp::Modulo => a % b,
             MathOp::Abs => a.abs(),
         };
-        if r.is_finite() { Ok(Value::scalar(r)) } else { Err(overflow()) }
+        if r.is_finite() {
+            Ok(Value::scalar(r))
+        } else {
+            Err(overflow())
+        }
     }
 }
 
@@ -473,7 +522,11 @@ impl FilterReflection for SizedFilter {
         "A string filter whose result size is checked before it is built."
     }
     fn positional_parameters(&self) -> &'static [ParameterReflection] {
-        if self.0 == Sized::Join { &SEPARATOR } else { &TWO_STRINGS }
+        if self.0 == Sized::Join {
+            &SEPARATOR
+        } else {
+            &TWO_STRINGS
+        }
     }
     fn keyword_parameters(&self) -> &'static [ParameterReflection] {
         &[]
@@ -490,7 +543,10 @@ impl ParseFilter for SizedFilter {
             _ => first.is_some() && !extra,
         };
         if !ok {
-            return Err(Error::with_msg(format!("`{}`: wrong number of arguments", self.0.name())));
+            return Err(Error::with_msg(format!(
+                "`{}`: wrong number of arguments",
+                self.0.name()
+            )));
         }
         Ok(Box::new(SizedRun {
             max: self.1,

@@ -101,7 +101,13 @@ fn decode_for_check(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'&' {
             let rest = &s[i + 1..];
-            let named = [("colon", ':'), ("tab", '\t'), ("newline", '\n'), ("sol", '/'), ("num", '#')];
+            let named = [
+                ("colon", ':'),
+                ("tab", '\t'),
+                ("newline", '\n'),
+                ("sol", '/'),
+                ("num", '#'),
+            ];
             if let Some((name, c)) = named
                 .iter()
                 .find(|(n, _)| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n))
@@ -180,7 +186,11 @@ pub(crate) fn css_value(s: &str) -> &str {
     let ok = s
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '#' | '.' | ',' | '%' | '-' | '+' | '_' | '/'));
-    if ok && !s.contains("/*") && !s.contains("*/") { s } else { "" }
+    if ok && !s.contains("/*") && !s.contains("*/") {
+        s
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +246,14 @@ mod tests {
         for good in ["red", "#ff0000", "12px", "Arial, sans-serif", "50%", "1.5em"] {
             assert_eq!(css_value(good), good);
         }
-        for bad in ["red;background:url(x)", "expression(alert(1))", "</style>", "a\\62", "\"", "a/**/b"] {
+        for bad in [
+            "red;background:url(x)",
+            "expression(alert(1))",
+            "</style>",
+            "a\\62",
+            "\"",
+            "a/**/b",
+        ] {
             assert_eq!(css_value(bad), "", "{bad:?}");
         }
     }

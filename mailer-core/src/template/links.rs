@@ -262,9 +262,7 @@ pub struct TokenKey {
 
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenKey").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -312,11 +310,11 @@ impl TokenKey {
         bytes[HEADER_LEN..plain_at].copy_from_slice(&digest[..NONCE_LEN]);
         let (head, plain) = bytes.split_at_mut(plain_at);
         let nonce = Nonce::clone_from_slice(&head[HEADER_LEN..]);
-        let tag = match self.cipher.encrypt_in_place_detached(&nonce, &head[..HEADER_LEN], plain) {
-            Ok(tag) => tag,
-            // Only for messages of more than 256 GiB.
-            Err(_) => Tag::default(),
-        };
+        // Encryption fails only for messages of more than 256 GiB.
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(&nonce, &head[..HEADER_LEN], plain)
+            .unwrap_or_default();
         bytes.extend_from_slice(&tag);
         URL_SAFE_NO_PAD.encode(&bytes)
     }

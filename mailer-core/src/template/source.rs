@@ -238,9 +238,31 @@ struct Html {
 
 /// The attributes whose value is a URL a browser may follow or load.
 const URL_ATTRS: &[&str] = &[
-    "href", "src", "action", "formaction", "background", "poster", "cite", "longdesc", "usemap", "codebase",
-    "data", "manifest", "icon", "profile", "ping", "lowsrc", "dynsrc", "archive", "classid", "xlink:href",
-    "xml:base", "to", "from", "values", "by",
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "background",
+    "poster",
+    "cite",
+    "longdesc",
+    "usemap",
+    "codebase",
+    "data",
+    "manifest",
+    "icon",
+    "profile",
+    "ping",
+    "lowsrc",
+    "dynsrc",
+    "archive",
+    "classid",
+    "xlink:href",
+    "xml:base",
+    "to",
+    "from",
+    "values",
+    "by",
 ];
 
 impl Html {
@@ -352,7 +374,7 @@ struct Writer<'s, 'r> {
     /// Capture variables printed without escaping again.
     trusted_used: BTreeSet<String>,
     /// The `name` of a form input being read: its text, or `None` once a value made it dynamic.
-    field: Option<Option<String>>,
+    field: Option<Option<Vec<u8>>>,
     /// The last `%}` found while looking for an end tag, so that the search stays linear.
     close_cache: Option<(usize, Option<usize>)>,
 }
@@ -388,15 +410,15 @@ impl Writer<'_, '_> {
         self.html.url = UrlState::Open;
         self.html.prev_amp = false;
         let input = matches!(self.html.tag(), b"input" | b"select" | b"textarea" | b"button");
-        self.field = (input && self.html.in_form && self.html.attr() == b"name").then(|| Some(String::new()));
+        self.field = (input && self.html.in_form && self.html.attr() == b"name").then(|| Some(Vec::new()));
     }
 
     /// One literal byte of an attribute value.
     fn value_byte(&mut self, b: u8) -> Result<(), ErrorKind> {
-        if let Some(Some(name)) = &mut self.field {
-            if name.len() < 256 {
-                name.push(char::from(b));
-            }
+        if let Some(Some(name)) = &mut self.field
+            && name.len() < 256
+        {
+            name.push(b);
         }
         if self.html.kind == AttrKind::Url {
             let delimiter = matches!(b, b':' | b'/' | b'?') || (b == b'#' && !self.html.prev_amp);
@@ -417,8 +439,7 @@ impl Writer<'_, '_> {
     /// Ends an attribute value.
     fn end_value(&mut self) {
         if let Some(Some(name)) = self.field.take() {
-            // Names are plain ASCII in practice; bytes of a multi-byte name were pushed one by one.
-            let name = String::from_utf8_lossy(&name.chars().map(|c| c as u8).collect::<Vec<u8>>()).into_owned();
+            let name = String::from_utf8_lossy(&name).into_owned();
             if !name.is_empty() {
                 self.out.form_fields.insert(name);
             }
@@ -691,7 +712,8 @@ impl Writer<'_, '_> {
                         // Liquid panics on an integer literal that does not fit in 64 bits.
                         let digits = &body.as_bytes()[i..];
                         let len = digits.iter().take_while(|d| d.is_ascii_digit()).count();
-                        let float = digits.get(len) == Some(&b'.') && digits.get(len + 1).is_some_and(u8::is_ascii_digit);
+                        let float =
+                            digits.get(len) == Some(&b'.') && digits.get(len + 1).is_some_and(u8::is_ascii_digit);
                         let negative = i > 0 && body.as_bytes()[i - 1] == b'-';
                         let text = &body[i..i + len];
                         let fits = if negative {
@@ -836,7 +858,12 @@ impl Writer<'_, '_> {
                 "a branch or loop body of `{}` must end in the HTML context it started in (the same tag, attribute or text)",
                 top.name
             );
-            return Err(TemplateError::at(self.rules.part, ErrorKind::UnsafeContext(what), self.src, at));
+            return Err(TemplateError::at(
+                self.rules.part,
+                ErrorKind::UnsafeContext(what),
+                self.src,
+                at,
+            ));
         }
         top.url = top.url.max(self.html.url);
         if is_branch {
