@@ -172,6 +172,16 @@ fn arithmetic_on_extreme_numbers_is_an_error_not_a_panic() {
         let out = run_small(body.into(), max.clone()).expect(body);
         assert!(out.starts_with(expected), "{body}: {out}");
     }
+    // Integer literals Liquid cannot hold are refused before it parses them (it panics on them).
+    for body in [
+        "{{ 99999999999999999999 }}",
+        "{% assign v = 10000000000000000000 %}",
+        "{% if (1..99999999999999999999) contains 3 %}x{% endif %}",
+        "{{ lead.tags[18446744073709551616] }}",
+    ] {
+        let err = run_small(body.into(), plain()).expect_err(body);
+        assert!(matches!(err.kind, ErrorKind::Syntax(ref m) if m.contains("out of range")), "{body}: {err}");
+    }
     // Library filters with extreme arguments do not panic either.
     for body in [
         "{{ lead.name | slice: 1, 9223372036854775807 }}",

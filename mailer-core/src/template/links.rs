@@ -1,59 +1,7 @@
 //! Signed and encrypted tracking URLs: the open pixel, trigger links, the web version, forms, web pages and
 //! unsubscribe.
 //!
-//! # Token format, version 2
-//!
-//! A token is `base64url(version ‖ key id ‖ nonce ‖ ciphertext ‖ tag)` without padding:
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 1 | version (`2`) |
-//! | 4 | key id: which signing key made it (see below), in clear |
-//! | 12 | nonce |
-//! | n | the payload, encrypted with ChaCha20-Poly1305 |
-//! | 16 | the Poly1305 tag, over the version, key id and ciphertext |
-//!
-//! The payload (plaintext) is `kind (1) ‖ flags (1) ‖ entity kind (1) ‖ account ‖ [email] ‖ [target] ‖
-//! entity id ‖ issued at ‖ recipient`, the numbers as zig-zag LEB128 varints, the email id only when flag
-//! bit 1 is set, the target (trigger link or web page id) only for clicks and pages, and the recipient's
-//! address as UTF-8 to the end. Kinds: 1 open, 2 click, 3 web version, 4 form, 5 page, 6 unsubscribe;
-//! flags: bit 0 preview, bit 1 an email id is present; entity kinds: 0 lead, 1 contact, 2 company.
-//!
-//! **Why encrypted.** A tracking URL is seen by proxies, link scanners and server logs; version 1 carried
-//! the recipient's address in clear base64. Version 2 encrypts the whole payload, so the URL shows nothing
-//! but the version and the key id. The recipient stays in the token (rather than only server-side) because
-//! an unsubscribe or page link must work for a recipient even when no email record holds it (a page link
-//! written into a CRM field).
-//!
-//! **Keys.** Every key is derived from the host's configured signing key `K` with HMAC-SHA256 and a label:
-//! the key id (`SHA-256(label ‖ K)`, first 4 bytes), the ChaCha20-Poly1305 key and the nonce key. The
-//! nonce is synthetic: `HMAC(nonce key, version ‖ key id ‖ plaintext)`, first 12 bytes, so a token is a
-//! pure function of its contents (the core has no randomness) and two different payloads never share a
-//! nonce.
-//!
-//! **Verification order.** The key id, the only unauthenticated field that is used, serves solely to pick
-//! the key; the tag is checked (in constant time, before decrypting) before any field of the payload is
-//! read, and only then may the caller look anything up (see `Engine::verify_kind`). A changed byte, a token
-//! of another key, or a truncated token fails with [`TokenError::BadSignature`] or [`TokenError::Malformed`].
-//!
-//! **Kinds.** [`LinkBuilder::verify_kind`] and [`TokenKey::open`] take the kinds the route accepts: a pixel
-//! or unsubscribe token cannot submit a form ([`TokenError::WrongKind`]).
-//!
-//! **Version 1** tokens (the recipient in clear) are refused with [`TokenError::UnsupportedVersion`]: none
-//! were ever in production.
-//!
-//! The host routes each kind under its own path, which [`TokenKind::route`] gives:
-//!
-//! | kind | URL |
-//! |---|---|
-//! | open pixel | `{base}/t/o/{token}` |
-//! | trigger link click | `{base}/t/l/{token}` |
-//! | web version of the email | `{base}/w/{token}` |
-//! | form answers | `{base}/f/{token}` |
-//! | public web page | `{base}/p/{token}` |
-//! | unsubscribe | `{base}/u/{token}` |
-//!
-//! A preview token carries the preview flag: the host serves it but records nothing.
+//! The token format is described on [`TokenKey`].
 
 use std::fmt;
 
@@ -253,6 +201,60 @@ fn decode_outer(token: &str) -> Result<Vec<u8>, TokenError> {
 }
 
 /// One signing key, derived once: seals tokens of any account and opens them.
+///
+/// # Token format, version 2
+///
+/// A token is `base64url(version ‖ key id ‖ nonce ‖ ciphertext ‖ tag)` without padding:
+///
+/// | bytes | field |
+/// |---|---|
+/// | 1 | version (`2`) |
+/// | 4 | key id: which signing key made it (see below), in clear |
+/// | 12 | nonce |
+/// | n | the payload, encrypted with ChaCha20-Poly1305 |
+/// | 16 | the Poly1305 tag, over the version, key id and ciphertext |
+///
+/// The payload (plaintext) is `kind (1) ‖ flags (1) ‖ entity kind (1) ‖ account ‖ [email] ‖ [target] ‖
+/// entity id ‖ issued at ‖ recipient`, the numbers as zig-zag LEB128 varints, the email id only when flag
+/// bit 1 is set, the target (trigger link or web page id) only for clicks and pages, and the recipient's
+/// address as UTF-8 to the end. Kinds: 1 open, 2 click, 3 web version, 4 form, 5 page, 6 unsubscribe;
+/// flags: bit 0 preview, bit 1 an email id is present; entity kinds: 0 lead, 1 contact, 2 company.
+///
+/// **Why encrypted.** A tracking URL is seen by proxies, link scanners and server logs; version 1 carried
+/// the recipient's address in clear base64. Version 2 encrypts the whole payload, so the URL shows nothing
+/// but the version and the key id. The recipient stays in the token (rather than only server-side) because
+/// an unsubscribe or page link must work for a recipient even when no email record holds it (a page link
+/// written into a CRM field).
+///
+/// **Keys.** Every key is derived from the host's configured signing key `K` with HMAC-SHA256 and a label:
+/// the key id (`SHA-256(label ‖ K)`, first 4 bytes), the ChaCha20-Poly1305 key and the nonce key. The
+/// nonce is synthetic: `HMAC(nonce key, version ‖ key id ‖ plaintext)`, first 12 bytes, so a token is a
+/// pure function of its contents (the core has no randomness) and two different payloads never share a
+/// nonce.
+///
+/// **Verification order.** The key id, the only unauthenticated field that is used, serves solely to pick
+/// the key; the tag is checked (in constant time, before decrypting) before any field of the payload is
+/// read, and only then may the caller look anything up (see `Engine::verify_kind`). A changed byte, a token
+/// of another key, or a truncated token fails with [`TokenError::BadSignature`] or [`TokenError::Malformed`].
+///
+/// **Kinds.** [`LinkBuilder::verify_kind`] and [`TokenKey::open`] take the kinds the route accepts: a pixel
+/// or unsubscribe token cannot submit a form ([`TokenError::WrongKind`]).
+///
+/// **Version 1** tokens (the recipient in clear) are refused with [`TokenError::UnsupportedVersion`]: none
+/// were ever in production.
+///
+/// The host routes each kind under its own path, which [`TokenKind::route`] gives:
+///
+/// | kind | URL |
+/// |---|---|
+/// | open pixel | `{base}/t/o/{token}` |
+/// | trigger link click | `{base}/t/l/{token}` |
+/// | web version of the email | `{base}/w/{token}` |
+/// | form answers | `{base}/f/{token}` |
+/// | public web page | `{base}/p/{token}` |
+/// | unsubscribe | `{base}/u/{token}` |
+///
+/// A preview token carries the preview flag: the host serves it but records nothing.
 #[derive(Clone)]
 pub struct TokenKey {
     id: KeyId,

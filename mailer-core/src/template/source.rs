@@ -708,7 +708,7 @@ impl Writer<'_, '_> {
                         }
                     }
                     b']' | b')' => depth = depth.saturating_sub(1),
-                    b'0'..=b'9' if i == 0 || !is_word_byte(body.as_bytes()[i - 1]) => {
+                    b'0'..=b'9' if starts_number(body.as_bytes(), i) => {
                         // Liquid panics on an integer literal that does not fit in 64 bits.
                         let digits = &body.as_bytes()[i..];
                         let len = digits.iter().take_while(|d| d.is_ascii_digit()).count();
@@ -993,8 +993,15 @@ impl Writer<'_, '_> {
     }
 }
 
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
+/// True when the digit at `i` starts a number literal: not part of a name (`a1`) or of a path segment
+/// (`lead.cf.657261`, `a.0`) or the decimals of a float, but the end of a range (`1..99`) is one.
+fn starts_number(b: &[u8], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| b[p]) {
+        None => true,
+        Some(p) if p.is_ascii_alphanumeric() || p == b'_' => false,
+        Some(b'.') => i >= 2 && b[i - 2] == b'.',
+        Some(_) => true,
+    }
 }
 
 fn is_ident(s: &str) -> bool {
