@@ -180,7 +180,10 @@ fn arithmetic_on_extreme_numbers_is_an_error_not_a_panic() {
         "{{ lead.tags[18446744073709551616] }}",
     ] {
         let err = run_small(body.into(), plain()).expect_err(body);
-        assert!(matches!(err.kind, ErrorKind::Syntax(ref m) if m.contains("out of range")), "{body}: {err}");
+        assert!(
+            matches!(err.kind, ErrorKind::Syntax(ref m) if m.contains("out of range")),
+            "{body}: {err}"
+        );
     }
     // Library filters with extreme arguments do not panic either.
     for body in [

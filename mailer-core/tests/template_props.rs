@@ -120,10 +120,14 @@ proptest! {
             id: Some(EmailId(1)),
             ..EmailInfo::default()
         })).expect("renders");
+        // An empty value that starts an unquoted attribute renders as `""` (the compiler's quotes, issue
+        // 12): count quotes without them; a value's own `"` and `=` are always escaped.
+        out.html = out.html.replace("=\"\"", "=");
+        let reference_html = reference.html.replace("=\"\"", "=");
         for ch in ['<', '>', '"'] {
             prop_assert_eq!(
                 out.html.matches(ch).count(),
-                reference.html.matches(ch).count(),
+                reference_html.matches(ch).count(),
                 "{:?} leaked for body {:?}: {}", ch, body, out.html
             );
         }

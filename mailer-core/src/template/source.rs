@@ -602,7 +602,13 @@ impl Writer<'_, '_> {
 
     /// True when a value printed here is the whole start of an unquoted attribute value (`title={{ x }}`).
     fn starts_unquoted_value(&self) -> bool {
-        self.rules.flavor == Flavor::Html && self.html.st == St::AfterEq
+        // Inside a loop the same output also runs after its own first value: no quotes there.
+        self.rules.flavor == Flavor::Html
+            && self.html.st == St::AfterEq
+            && !self
+                .blocks
+                .iter()
+                .any(|b| matches!(b.name.as_str(), "for" | "tablerow"))
     }
 
     /// Bookkeeping after a value was printed.
