@@ -24,7 +24,7 @@ fn mailbox(i: usize, host: &str, port: u16) -> Mailbox {
         account: AccountId(1),
         owner: UserId(1),
         from: Address {
-            name: Some(format!("Sender {i}")),
+            name: Some(format!("Sender {i}").into()),
             email: format!("sender{i}@bench.test"),
         },
         smtp: ServerSettings {
@@ -53,7 +53,7 @@ fn message(from: &Address, n: usize) -> OutgoingMessage {
         from: from.clone(),
         reply_to: None,
         to: vec![Address {
-            name: Some(format!("Client {n}")),
+            name: Some(format!("Client {n}").into()),
             email: format!("client{n}@example.test"),
         }],
         cc: Vec::new(),

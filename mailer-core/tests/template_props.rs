@@ -5,7 +5,7 @@ use mailer_core::model::{
     AccountId, Address, Body, Content, EmailId, Entity, EntityRecord, EntityRef, FieldEntry, FieldId,
 };
 use mailer_core::template::{
-    CompileOptions, CompiledTemplate, EmailInfo, LinkBuilder, RenderContext, TokenKind, TrackingToken,
+    CompileOptions, CompiledTemplate, EmailInfo, ErrorKind, LinkBuilder, RenderContext, TokenKind, TrackingToken,
 };
 use proptest::prelude::*;
 
@@ -99,7 +99,14 @@ proptest! {
         let to = Address::parse("c@example.com").expect("addr");
         let body = pieces.concat();
         let content = Content { subject: "{{ lead.name }}".into(), body: Body::Html(body.clone()), text: None };
-        let c = CompiledTemplate::compile(&content, &CompileOptions::permissive()).expect("compiles");
+        // A value in a tag or attribute name is refused when compiling (issue 12); nothing to render then.
+        let c = match CompiledTemplate::compile(&content, &CompileOptions::permissive()) {
+            Ok(c) => c,
+            Err(e) => {
+                prop_assert!(matches!(e.kind, ErrorKind::UnsafeContext(_)), "{:?}", e);
+                return Ok(());
+            }
+        };
         let ctx = RenderContext::new(&rec, &links, now()).with_recipient(&to).with_email(EmailInfo {
             id: Some(EmailId(1)),
             ..EmailInfo::default()
@@ -113,10 +120,14 @@ proptest! {
             id: Some(EmailId(1)),
             ..EmailInfo::default()
         })).expect("renders");
+        // An empty value that starts an unquoted attribute renders as `""` (the compiler's quotes, issue
+        // 12): count quotes without them; a value's own `"` and `=` are always escaped.
+        out.html = out.html.replace("=\"\"", "=");
+        let reference_html = reference.html.replace("=\"\"", "=");
         for ch in ['<', '>', '"'] {
             prop_assert_eq!(
                 out.html.matches(ch).count(),
-                reference.html.matches(ch).count(),
+                reference_html.matches(ch).count(),
                 "{:?} leaked for body {:?}: {}", ch, body, out.html
             );
         }

@@ -1,6 +1,6 @@
 //! Downloads link attachments over HTTP(S), refusing private networks and stopping at the size limit.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,7 +16,9 @@ const MAX_REDIRECTS: usize = 5;
 /// loopback, private (RFC 1918, unique-local), link-local, shared (CGNAT), unspecified, multicast,
 /// documentation and benchmarking ranges are refused. The connection goes to the address that was checked
 /// (no second DNS lookup), so a name cannot be re-pointed at an internal host between check and request.
-/// The body is read in chunks and the download stops as soon as it passes the limit.
+/// No proxy is taken from the environment (`HTTP_PROXY` and the like): a proxy would resolve the name
+/// again and bypass the pinning. The body is read in chunks and the download stops as soon as it passes
+/// the limit.
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
     timeout: Duration,
@@ -72,36 +74,76 @@ impl HttpFetcher {
 }
 
 /// True for addresses on the public internet.
+///
+/// IPv6 addresses that embed or reach an IPv4 address are classed by that IPv4 address: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-translated (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
+/// (`64:ff9b::/96`) and 6to4 (`2002::/16`, the address in bits 16–47). Refused outright: Teredo
+/// (`2001::/32`, it tunnels to a client address the server only learns later), local-use NAT64
+/// (`64:ff9b:1::/48`), deprecated site-local (`fec0::/10`), discard-only (`100::/64`), ORCHID and
+/// benchmarking ranges, besides loopback, unspecified, multicast, unique-local, link-local and
+/// documentation.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-                || a >= 240) // reserved
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    !(v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_multicast()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240) // reserved
+}
+
+fn embedded_v4(hi: u16, lo: u16) -> Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
+fn is_public_v6(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    if v6.is_loopback() || v6.is_unspecified() {
+        return false;
+    }
+    // IPv4-mapped ::ffff:0:0/96, IPv4-translated ::ffff:0:0:0/96, IPv4-compatible ::/96.
+    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) {
+        return is_public_v4(embedded_v4(s[6], s[7]));
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        return is_public_v4(embedded_v4(s[6], s[7]));
+    }
+    // NAT64 well-known prefix 64:ff9b::/96.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(embedded_v4(s[6], s[7]));
+    }
+    // 6to4 2002::/16: the IPv4 address in the next 32 bits.
+    if s[0] == 0x2002 {
+        return is_public_v4(embedded_v4(s[1], s[2]));
+    }
+    let first = s[0];
+    !(v6.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link local
+        || (first & 0xffc0) == 0xfec0 // site local (deprecated)
+        || (first == 0x64 && s[1] == 0xff9b) // local-use NAT64 64:ff9b:1::/48 and the rest of 64:ff9b::/32
+        || (s[..4] == [0x100, 0, 0, 0]) // discard-only
+        || (first == 0x2001 && s[1] == 0) // Teredo
+        || (first == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking
+        || (first == 0x2001 && (s[1] & 0xfff0) == 0x0010) // ORCHID
+        || (first == 0x2001 && (s[1] & 0xfff0) == 0x0020) // ORCHIDv2
+        || (first == 0x2001 && s[1] == 0x0db8) // documentation
+        || (first & 0xe000) != 0x2000) // outside global unicast 2000::/3
 }
 
 fn file_name(url: &Url, response: &reqwest::Response) -> String {
@@ -130,6 +172,7 @@ impl Fetcher for HttpFetcher {
             let addr = self.resolve(&url).await?;
             let host = url.host_str().unwrap_or_default().to_owned();
             let client = reqwest::Client::builder()
+                .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(self.timeout)
                 .resolve(&host, addr)

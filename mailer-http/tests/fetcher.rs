@@ -102,3 +102,61 @@ fn classifies_addresses() {
         assert!(!is_public(ip.parse::<IpAddr>().expect("ip")), "{ip} allowed");
     }
 }
+
+/// IPv6 forms that embed or reach an IPv4 address are classed by that address; the rest of the
+/// special-purpose ranges are refused.
+#[test]
+fn classifies_ipv6_forms_by_the_ipv4_they_reach() {
+    let cases: &[(&str, &str, bool)] = &[
+        // (form, address, public)
+        ("ipv4-mapped", "::ffff:8.8.8.8", true),
+        ("ipv4-mapped", "::ffff:10.0.0.1", false),
+        ("ipv4-mapped", "::ffff:169.254.169.254", false),
+        ("ipv4-translated", "::ffff:0:8.8.8.8", true),
+        ("ipv4-translated", "::ffff:0:127.0.0.1", false),
+        ("ipv4-compatible", "::8.8.8.8", true),
+        ("ipv4-compatible", "::127.0.0.1", false),
+        ("ipv4-compatible", "::192.168.0.1", false),
+        ("ipv4-compatible", "::169.254.169.254", false),
+        ("nat64", "64:ff9b::8.8.8.8", true),
+        ("nat64", "64:ff9b::7f00:1", false),
+        ("nat64", "64:ff9b::a9fe:a9fe", false),
+        ("nat64", "64:ff9b::192.168.1.1", false),
+        ("nat64 local-use", "64:ff9b:1::8.8.8.8", false),
+        ("6to4", "2002:0808:0808::1", true),
+        ("6to4", "2002:7f00:0001::1", false),
+        ("6to4", "2002:0a00:0001::1", false),
+        ("6to4", "2002:a9fe:a9fe::", false),
+        ("teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2", false),
+        ("teredo", "2001::1", false),
+        ("site-local", "fec0::1", false),
+        ("site-local", "feff::1", false),
+        ("discard-only", "100::1", false),
+        ("orchid", "2001:10::1", false),
+        ("orchidv2", "2001:20::1", false),
+        ("benchmarking", "2001:2::1", false),
+        ("documentation", "2001:db8::1", false),
+        ("not global unicast", "4000::1", false),
+        ("global unicast", "2606:4700::1111", true),
+        ("global unicast", "2a00:1450:4001:81c::200e", true),
+    ];
+    for (form, ip, public) in cases {
+        let parsed = ip.parse::<IpAddr>().expect("ip");
+        assert_eq!(is_public(parsed), *public, "{form} {ip}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_ipv6_literals_that_reach_private_ipv4() {
+    let fetcher = HttpFetcher::new().expect("fetcher");
+    for url in [
+        "http://[::ffff:127.0.0.1]/x",
+        "http://[::127.0.0.1]/x",
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[2002:7f00:1::1]/x",
+        "http://[fec0::1]/x",
+    ] {
+        let err = fetcher.fetch(url, 1_000).await.expect_err(url);
+        assert!(matches!(err, FetchError::PrivateAddress(_)), "{url}: {err:?}");
+    }
+}

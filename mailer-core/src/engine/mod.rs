@@ -19,6 +19,7 @@ mod send_single;
 mod start_mailing;
 mod suppression;
 mod timers;
+mod token;
 mod tracking;
 mod views;
 mod worker_step;

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use crate::error::ValidationError;
 use crate::model::{AccountId, Address, EntityRef, Timestamp, WebPage, WebPageId};
 use crate::ports::{StoreError, StoreExt};
+use crate::template::TokenKindTag;
 use crate::template::{EmailInfo, Mode, RenderContext, TokenError, TokenKind};
 
 use super::render::{email_context, empty_record};
@@ -239,7 +240,7 @@ impl Engine {
     /// lifetime; [`EngineError::Invalid`] for a stored analytics id that is not valid; [`EngineError::Crm`],
     /// [`EngineError::Template`].
     pub async fn web_page(&self, token: &str, subdomain: Option<&str>, info: &HitInfo) -> Result<String, EngineError> {
-        let token = self.verify_kind(token, |k| matches!(k, TokenKind::Page(_))).await?;
+        let token = self.verify_kind(token, &[TokenKindTag::Page]).await?;
         let TokenKind::Page(page_id) = token.kind else {
             return Err(EngineError::Token(TokenError::Malformed));
         };
@@ -324,7 +325,7 @@ impl Engine {
     /// [`EngineError::Store`] (`NotFound`) for an unknown email; [`EngineError::Crm`],
     /// [`EngineError::Template`].
     pub async fn web_version(&self, token: &str) -> Result<String, EngineError> {
-        let token = self.verify_kind(token, |k| k == TokenKind::WebVersion).await?;
+        let token = self.verify_kind(token, &[TokenKindTag::WebVersion]).await?;
         let id = token
             .email
             .ok_or_else(|| StoreError::not_found("email", "(none in token)"))?;

@@ -255,7 +255,7 @@ pub(crate) fn recipients(spec: &EmailSpec, record: &EntityRecord) -> Vec<Address
         for contact in &record.contacts {
             for raw in &contact.emails {
                 if let Ok(mut address) = Address::new(raw) {
-                    address.name = Some(contact.name.clone()).filter(|n| !n.is_empty());
+                    address.name = Some(crate::model::DisplayName::new(&contact.name)).filter(|n| !n.is_empty());
                     to.push(address);
                 }
             }

@@ -4,7 +4,7 @@
 
 use crate::model::{AccountId, Address, EmailSpec, EntityRecord, EventKind, NewEvent, Role, Suppression, User, UserId};
 use crate::ports::StoreExt;
-use crate::template::TokenKind;
+use crate::template::TokenKindTag;
 
 use super::render::all_recipients;
 use super::{Engine, EngineError};
@@ -21,7 +21,7 @@ impl Engine {
     /// [`EngineError::Token`] for a bad token or one that is not an unsubscribe token;
     /// [`EngineError::Invalid`] when the token names no address; [`EngineError::Store`].
     pub async fn unsubscribe(&self, token: &str) -> Result<(), EngineError> {
-        let token = self.verify_kind(token, |k| k == TokenKind::Unsubscribe).await?;
+        let token = self.verify_kind(token, &[TokenKindTag::Unsubscribe]).await?;
         if token.preview {
             return Ok(());
         }

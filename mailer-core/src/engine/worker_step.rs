@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Claimed, Email, EntityRecord, EventKind, FileId, Mailbox, NewEvent, NewFile, NewTimer, TimerAction};
+use crate::model::{
+    Claimed, Email, EntityRecord, EventKind, FileId, Mailbox, NewEvent, NewFile, NewTimer, TimerAction,
+};
 use crate::ports::{Delivery, StoreError, StoreExt};
 use crate::queue::RetryDecision;
 use crate::template::Mode;

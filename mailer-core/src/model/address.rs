@@ -1,6 +1,7 @@
 //! Email addresses, checked once at the edge so the rest of the code never holds a bare string.
 
 use std::fmt;
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +14,8 @@ use crate::error::ValidationError;
 /// Non-ASCII (internationalised) domains and local parts are accepted as UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Address {
-    /// Display name, if any.
-    pub name: Option<String>,
+    /// Display name, if any: never holds a line break or other control character.
+    pub name: Option<DisplayName>,
     /// The address itself, `local@domain`.
     pub email: String,
 }
@@ -39,11 +40,11 @@ impl Address {
         if !is_valid_email(email) {
             return Err(invalid());
         }
-        if name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+        if name.as_deref().is_some_and(|n| n.chars().any(is_line_breaking)) {
             return Err(invalid());
         }
         Ok(Self {
-            name,
+            name: name.map(DisplayName::from),
             email: email.to_owned(),
         })
     }
@@ -73,6 +74,69 @@ impl fmt::Display for Address {
             None => f.write_str(&self.email),
         }
     }
+}
+
+/// A display name, e.g. the `Anna Smith` of `Anna Smith <anna@example.com>`: made on construction to hold
+/// no CR, LF, NEL (U+0085), LS (U+2028), PS (U+2029) or other control character (each becomes a space), so
+/// a name from the CRM can never start a new header line, whichever way it reaches the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// The name, cleaned: controls and line separators become spaces, the ends are trimmed.
+    pub fn new(name: &str) -> Self {
+        let cleaned: String = name
+            .chars()
+            .map(|c| if is_line_breaking(c) { ' ' } else { c })
+            .collect();
+        Self(cleaned.trim().to_owned())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for DisplayName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for DisplayName {
+    fn from(name: &str) -> Self {
+        Self::new(name)
+    }
+}
+
+impl From<String> for DisplayName {
+    fn from(name: String) -> Self {
+        if name.chars().any(is_line_breaking) || name.trim().len() != name.len() {
+            Self::new(&name)
+        } else {
+            Self(name)
+        }
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(name: DisplayName) -> Self {
+        name.0
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Control characters (CR, LF, NEL among them) and the Unicode line and paragraph separators.
+fn is_line_breaking(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
 fn is_valid_email(email: &str) -> bool {
@@ -116,6 +180,35 @@ mod tests {
     }
 
     #[test]
+    fn display_names_never_hold_a_line_break() {
+        for raw in [
+            "Anna\r\nBcc: x@y.z",
+            "Anna\nBcc",
+            "Anna\u{85}Bcc",
+            "Anna\u{2028}Bcc",
+            "Anna\u{2029}Bcc",
+            "Anna\u{0}\u{1b}Bcc",
+        ] {
+            for name in [
+                DisplayName::from(raw),
+                DisplayName::from(raw.to_owned()),
+                DisplayName::new(raw),
+            ] {
+                assert!(!name.chars().any(is_line_breaking), "{raw:?} kept {name:?}");
+                assert!(name.starts_with("Anna ") && name.contains("Bcc"), "{name:?}");
+            }
+            let json = serde_json::to_string(raw).expect("json");
+            let de: DisplayName = serde_json::from_str(&json).expect("de");
+            assert!(!de.chars().any(is_line_breaking), "deserialised {de:?}");
+        }
+        let a = Address {
+            name: Some("Eve\r\nBcc: all@x.y".into()),
+            email: "eve@example.com".into(),
+        };
+        assert_eq!(a.to_string(), "\"Eve  Bcc: all@x.y\" <eve@example.com>");
+    }
+
+    #[test]
     fn refuses_what_is_not_an_address() {
         for bad in [
             "",
@@ -129,6 +222,8 @@ mod tests {
             "Anna <anna@example.com",
             "a..b@example.com",
             "anna@example.com\r\nBcc: x@y.z",
+            "Anna\u{2028}Bcc: x@y.z <anna@example.com>",
+            "Anna\u{85}Bcc: x@y.z <anna@example.com>",
         ] {
             assert!(Address::parse(bad).is_err(), "accepted {bad:?}");
         }

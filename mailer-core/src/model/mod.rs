@@ -17,7 +17,7 @@ mod time;
 mod trigger;
 
 pub use account::{Account, NewAccount, Role, Secret, User};
-pub use address::Address;
+pub use address::{Address, DisplayName};
 pub use crm::{
     ActionOutcome, Assignee, CrmAction, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, EnumValue, FieldDef,
     FieldEntry, FieldKind, FieldValue, Pipeline, Stage,

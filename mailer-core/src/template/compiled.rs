@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::model::{Body, Content, Timestamp, TriggerLinkId, WebPageId};
 
 use super::data::{self, Map, Node};
-use super::engine::{self, LOOP_LIMIT_MARK, VALUE_LIMIT_MARK};
+use super::engine::{self, BUILD_LIMIT_MARK, LOOP_LIMIT_MARK, VALUE_LIMIT_MARK};
 use super::source::{self, Flavor, Rewritten, Rules, SysToken};
 use super::{ErrorKind, LinkBuilder, Mode, PartName, RenderContext, TemplateError, TokenKind, TrackingToken};
 use super::{escape, markdown, text};
@@ -95,6 +95,7 @@ struct Part {
     template: liquid::Template,
     paths: Vec<Vec<String>>,
     tokens: BTreeSet<SysToken>,
+    form_fields: BTreeSet<String>,
     size_hint: usize,
 }
 
@@ -128,6 +129,7 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
         template,
         paths: rewritten.paths,
         tokens: rewritten.tokens,
+        form_fields: rewritten.form_fields,
     })
 }
 
@@ -233,8 +235,9 @@ impl CompiledTemplate {
         let body = match &content.body {
             Body::Html(src) => compile_part(src, PartName::Body, Flavor::Html, opts)?,
             Body::Markdown(src) => {
-                // Check the Markdown source itself first, so that errors point into it.
-                compile_part(src, PartName::Body, Flavor::Html, opts)?;
+                // Check the Markdown source itself first (as text: it is not HTML yet), so that syntax
+                // errors point into it; the HTML context is checked on the HTML Markdown makes.
+                compile_part(src, PartName::Body, Flavor::Text, opts)?;
                 compile_part(&markdown::to_html(src), PartName::Body, Flavor::Html, opts)?
             }
         };
@@ -257,6 +260,13 @@ impl CompiledTemplate {
                 limits: opts.limits,
             }),
         })
+    }
+
+    /// The `name`s of the inputs, selects, text areas and buttons inside the body's `<form>` elements:
+    /// the fields a submission of this template's form may carry. Names written with a Liquid value in
+    /// them are not known here and are not listed.
+    pub fn form_fields(&self) -> &BTreeSet<String> {
+        &self.inner.body.form_fields
     }
 
     /// Renders for one recipient.
@@ -375,7 +385,7 @@ fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, T
     };
     if let Err(e) = part.template.render_to(&mut out, root) {
         let msg = e.to_string();
-        let kind = if out.overflow {
+        let kind = if out.overflow || msg.contains(BUILD_LIMIT_MARK) {
             ErrorKind::OutputTooLarge {
                 limit: limits.max_output_bytes,
             }

@@ -39,7 +39,8 @@ pub(crate) fn parser(limits: &Limits) -> LiquidResult<liquid::Parser> {
 
 fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
     let max = limits.max_value_size;
-    let b = |f: Box<dyn ParseFilter>| Bounded { inner: f, max };
+    let budget = limits.max_output_bytes;
+    let b = |f: Box<dyn ParseFilter>| Bounded { inner: f, max, budget };
     let mut builder = liquid::ParserBuilder::new()
         .tag(stdlib::AssignTag)
         .tag(stdlib::BreakTag)
@@ -56,10 +57,9 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         .block(stdlib::ForBlock)
         .block(stdlib::TableRowBlock)
         .block(stdlib::CommentBlock)
-        .block(stdlib::CaptureBlock)
+        .block(BoundedCapture { budget })
         .block(stdlib::CaseBlock);
     let filters: Vec<Box<dyn ParseFilter>> = vec![
-        Box::new(stdlib::Abs),
         Box::new(stdlib::Append),
         Box::new(stdlib::AtLeast),
         Box::new(stdlib::AtMost),
@@ -69,25 +69,18 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         Box::new(stdlib::Concat),
         Box::new(stdlib::Date),
         Box::new(stdlib::Default),
-        Box::new(stdlib::DividedBy),
         Box::new(stdlib::Downcase),
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
         Box::new(stdlib::First),
         Box::new(stdlib::Floor),
-        Box::new(stdlib::Join),
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
         Box::new(stdlib::Map),
-        Box::new(stdlib::Minus),
-        Box::new(stdlib::Modulo),
         Box::new(stdlib::NewlineToBr),
-        Box::new(stdlib::Plus),
         Box::new(stdlib::Prepend),
         Box::new(stdlib::Remove),
         Box::new(stdlib::RemoveFirst),
-        Box::new(stdlib::Replace),
-        Box::new(stdlib::ReplaceFirst),
         Box::new(stdlib::Reverse),
         Box::new(stdlib::Round),
         Box::new(stdlib::Rstrip),
@@ -99,7 +92,6 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         Box::new(stdlib::Strip),
         Box::new(stdlib::StripHtml),
         Box::new(stdlib::StripNewlines),
-        Box::new(stdlib::Times),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
         Box::new(stdlib::Uniq),
@@ -107,22 +99,103 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
         Box::new(stdlib::UrlDecode),
         Box::new(stdlib::UrlEncode),
         Box::new(stdlib::Where),
-        Box::new(Own(OwnFilter::Html)),
-        Box::new(Own(OwnFilter::Unquoted)),
-        Box::new(Own(OwnFilter::Line)),
-        Box::new(Own(OwnFilter::Raw)),
+        Box::new(Math(MathOp::Abs)),
+        Box::new(Math(MathOp::Plus)),
+        Box::new(Math(MathOp::Minus)),
+        Box::new(Math(MathOp::Times)),
+        Box::new(Math(MathOp::DividedBy)),
+        Box::new(Math(MathOp::Modulo)),
+        Box::new(SizedFilter(Sized::Replace, max)),
+        Box::new(SizedFilter(Sized::ReplaceFirst, max)),
+        Box::new(SizedFilter(Sized::Join, max)),
     ];
+    let own = OwnFilter::ALL.iter().map(|f| Box::new(Own(*f)) as Box<dyn ParseFilter>);
+    let filters: Vec<Box<dyn ParseFilter>> = filters.into_iter().chain(own).collect();
     for f in filters {
         builder = builder.filter(b(f));
     }
     builder.build()
 }
 
-/// Any filter, checked after it runs: a string over `max` bytes or an array over `max` items is an error.
+/// Every filter name templates may use (the compiler's own `__…` filters are not listed: a template cannot
+/// name them).
+pub(crate) const FILTER_NAMES: &[&str] = &[
+    "abs",
+    "append",
+    "at_least",
+    "at_most",
+    "capitalize",
+    "ceil",
+    "compact",
+    "concat",
+    "date",
+    "default",
+    "divided_by",
+    "downcase",
+    "escape",
+    "escape_once",
+    "first",
+    "floor",
+    "join",
+    "last",
+    "lstrip",
+    "map",
+    "minus",
+    "modulo",
+    "newline_to_br",
+    "plus",
+    "prepend",
+    "remove",
+    "remove_first",
+    "replace",
+    "replace_first",
+    "reverse",
+    "round",
+    "rstrip",
+    "size",
+    "slice",
+    "sort",
+    "sort_natural",
+    "split",
+    "strip",
+    "strip_html",
+    "strip_newlines",
+    "times",
+    "truncate",
+    "truncatewords",
+    "uniq",
+    "upcase",
+    "url_decode",
+    "url_encode",
+    "where",
+    "raw",
+];
+
+/// Marker in the message of the error raised when the values built in one part (filter results and
+/// captures together) pass the output limit.
+pub(crate) const BUILD_LIMIT_MARK: &str = "mailer: build limit";
+
+/// Bytes built so far in one render of a part: every filter result and every capture counts.
+#[derive(Debug, Default)]
+pub(crate) struct Built(pub(crate) usize);
+
+fn spend(runtime: &dyn Runtime, budget: usize, bytes: usize) -> LiquidResult<()> {
+    let mut built = runtime.registers().get_mut::<Built>();
+    built.0 = built.0.saturating_add(bytes);
+    if built.0 > budget {
+        return Err(Error::with_msg(BUILD_LIMIT_MARK));
+    }
+    Ok(())
+}
+
+/// Any filter, checked after it runs: a string over `max` bytes or an array over `max` items is an error,
+/// and the result counts against the part's build budget. A panic inside a filter (a bug in a library
+/// filter on an extreme argument) becomes an error instead of taking the worker down.
 #[derive(Clone)]
 struct Bounded {
     inner: Box<dyn ParseFilter>,
     max: usize,
+    budget: usize,
 }
 
 impl ParseFilter for Bounded {
@@ -130,6 +203,7 @@ impl ParseFilter for Bounded {
         Ok(Box::new(BoundedFilter {
             inner: self.inner.parse(arguments)?,
             max: self.max,
+            budget: self.budget,
         }))
     }
 
@@ -142,6 +216,7 @@ impl ParseFilter for Bounded {
 struct BoundedFilter {
     inner: Box<dyn liquid_core::parser::Filter>,
     max: usize,
+    budget: usize,
 }
 
 impl fmt::Display for BoundedFilter {
@@ -152,27 +227,427 @@ impl fmt::Display for BoundedFilter {
 
 impl liquid_core::parser::Filter for BoundedFilter {
     fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> LiquidResult<Value> {
-        let out = self.inner.evaluate(input, runtime)?;
-        let size = match &out {
-            Value::Scalar(s) => s.to_kstr().len(),
-            Value::Array(a) => a.len(),
-            Value::Object(o) => o.len(),
-            _ => 0,
+        let run = std::panic::AssertUnwindSafe(|| self.inner.evaluate(input, runtime));
+        let out = std::panic::catch_unwind(run)
+            .map_err(|_| Error::with_msg(format!("filter `{}` failed on its input", self.inner)))??;
+        let (size, bytes) = match &out {
+            Value::Scalar(s) => {
+                let n = s.to_kstr().len();
+                (n, n)
+            }
+            Value::Array(a) => (a.len(), a.len().saturating_mul(16)),
+            Value::Object(o) => (o.len(), o.len().saturating_mul(16)),
+            _ => (0, 0),
         };
         if size > self.max {
             return Err(Error::with_msg(VALUE_LIMIT_MARK));
         }
+        spend(runtime, self.budget, bytes)?;
         Ok(out)
+    }
+}
+
+/// `{% capture %}` that renders into a buffer bounded by the part's build budget and counts what it
+/// captured against it.
+#[derive(Debug, Clone, Copy)]
+struct BoundedCapture {
+    budget: usize,
+}
+
+impl liquid_core::BlockReflection for BoundedCapture {
+    fn start_tag(&self) -> &str {
+        "capture"
+    }
+    fn end_tag(&self) -> &str {
+        "endcapture"
+    }
+    fn description(&self) -> &str {
+        "Captures the output of its body into a variable, within the part's budget."
+    }
+}
+
+impl liquid_core::ParseBlock for BoundedCapture {
+    fn parse(
+        &self,
+        mut arguments: TagTokenIter<'_>,
+        mut tokens: liquid_core::TagBlock<'_, '_>,
+        options: &Language,
+    ) -> LiquidResult<Box<dyn Renderable>> {
+        let id: liquid_core::model::KString = arguments
+            .expect_next("Identifier expected")?
+            .expect_identifier()
+            .into_result()?
+            .to_owned()
+            .into();
+        arguments.expect_nothing()?;
+        let template = liquid_core::Template::new(tokens.parse_all(options)?);
+        tokens.assert_empty();
+        Ok(Box::new(CaptureRender {
+            id,
+            template,
+            budget: self.budget,
+        }))
+    }
+    fn reflection(&self) -> &dyn liquid_core::BlockReflection {
+        self
+    }
+}
+
+#[derive(Debug)]
+struct CaptureRender {
+    id: liquid_core::model::KString,
+    template: liquid_core::Template,
+    budget: usize,
+}
+
+/// A writer that refuses to grow past `limit`.
+struct LimitedWriter {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Write for LimitedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(data.len()) > self.limit {
+            return Err(std::io::Error::other(BUILD_LIMIT_MARK));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Renderable for CaptureRender {
+    fn render_to(&self, _writer: &mut dyn Write, runtime: &dyn Runtime) -> LiquidResult<()> {
+        let left = self.budget.saturating_sub(runtime.registers().get_mut::<Built>().0);
+        let mut out = LimitedWriter {
+            buf: Vec::new(),
+            limit: left,
+        };
+        if let Err(e) = self.template.render_to(&mut out, runtime) {
+            return Err(
+                if out.buf.len() >= left.saturating_sub(64 * 1024) || e.to_string().contains(BUILD_LIMIT_MARK) {
+                    Error::with_msg(BUILD_LIMIT_MARK)
+                } else {
+                    e
+                },
+            );
+        }
+        spend(runtime, self.budget, out.buf.len())?;
+        let text = String::from_utf8(out.buf).map_err(|_| Error::with_msg("capture is not UTF-8"))?;
+        runtime.set_global(self.id.clone(), Value::scalar(text));
+        Ok(())
+    }
+}
+
+/// The arithmetic filters, checked: an overflow (`i64::MIN | divided_by: -1`, `| abs` of `i64::MIN`,
+/// `| times` past `i64::MAX`) or a division by zero is an error, never a panic or a wrapped number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MathOp {
+    Abs,
+    Plus,
+    Minus,
+    Times,
+    DividedBy,
+    Modulo,
+}
+
+impl MathOp {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Abs => "abs",
+            Self::Plus => "plus",
+            Self::Minus => "minus",
+            Self::Times => "times",
+            Self::DividedBy => "divided_by",
+            Self::Modulo => "modulo",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Math(MathOp);
+
+static ONE_OPERAND: [ParameterReflection; 1] = [ParameterReflection {
+    name: "operand",
+    description: "The other number.",
+    is_optional: false,
+}];
+
+impl FilterReflection for Math {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn description(&self) -> &str {
+        "Arithmetic on integers (checked) or floats."
+    }
+    fn positional_parameters(&self) -> &'static [ParameterReflection] {
+        if self.0 == MathOp::Abs { &[] } else { &ONE_OPERAND }
+    }
+    fn keyword_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+}
+
+impl ParseFilter for Math {
+    fn parse(&self, mut arguments: FilterArguments<'_>) -> LiquidResult<Box<dyn liquid_core::parser::Filter>> {
+        let operand = arguments.positional.next();
+        let extra = arguments.positional.next().is_some() || arguments.keyword.next().is_some();
+        if extra || (operand.is_none() != (self.0 == MathOp::Abs)) {
+            return Err(Error::with_msg(format!(
+                "`{}` takes {} argument",
+                self.0.name(),
+                if self.0 == MathOp::Abs { "no" } else { "one" }
+            )));
+        }
+        Ok(Box::new(MathFilter { op: self.0, operand }))
+    }
+    fn reflection(&self) -> &dyn FilterReflection {
+        self
+    }
+}
+
+#[derive(Debug)]
+struct MathFilter {
+    op: MathOp,
+    operand: Option<liquid_core::runtime::Expression>,
+}
+
+impl fmt::Display for MathFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.op.name())
+    }
+}
+
+impl liquid_core::parser::Filter for MathFilter {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> LiquidResult<Value> {
+        let name = self.op.name();
+        let nan = || Error::with_msg(format!("`{name}`: number expected"));
+        let input = input.as_scalar().ok_or_else(nan)?;
+        let overflow = || Error::with_msg(format!("`{name}`: the result is out of range"));
+        if self.op == MathOp::Abs {
+            if let Some(i) = input.to_integer() {
+                return i.checked_abs().map(Value::scalar).ok_or_else(overflow);
+            }
+            return input.to_float().map(|f| Value::scalar(f.abs())).ok_or_else(nan);
+        }
+        let operand = match &self.operand {
+            Some(expr) => expr.evaluate(runtime)?,
+            None => return Err(nan()),
+        };
+        let operand = operand.as_scalar().ok_or_else(nan)?;
+        if let (Some(a), Some(b)) = (input.to_integer(), operand.to_integer()) {
+            if b == 0 && matches!(self.op, MathOp::DividedBy | MathOp::Modulo) {
+                return Err(Error::with_msg(format!("`{name}`: division by zero")));
+            }
+            let r = match self.op {
+                MathOp::Plus => a.checked_add(b),
+                MathOp::Minus => a.checked_sub(b),
+                MathOp::Times => a.checked_mul(b),
+                MathOp::DividedBy => a.checked_div(b),
+                MathOp::Modulo => a.checked_rem(b),
+                MathOp::Abs => None,
+            };
+            return r.map(Value::scalar).ok_or_else(overflow);
+        }
+        let (a, b) = (input.to_float().ok_or_else(nan)?, operand.to_float().ok_or_else(nan)?);
+        if b == 0.0 && matches!(self.op, MathOp::DividedBy | MathOp::Modulo) {
+            return Err(Error::with_msg(format!("`{name}`: division by zero")));
+        }
+        let r = match self.op {
+            MathOp::Plus => a + b,
+            MathOp::Minus => a - b,
+            MathOp::Times => a * b,
+            MathOp::DividedBy => a / b,
+            MathOp::Modulo => a % b,
+            MathOp::Abs => a.abs(),
+        };
+        if r.is_finite() {
+            Ok(Value::scalar(r))
+        } else {
+            Err(overflow())
+        }
+    }
+}
+
+/// Filters whose result can be far larger than their input and arguments together (`replace`,
+/// `replace_first`, `join`): the result's size is computed before it is built and refused over the value
+/// limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sized {
+    Replace,
+    ReplaceFirst,
+    Join,
+}
+
+impl Sized {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Replace => "replace",
+            Self::ReplaceFirst => "replace_first",
+            Self::Join => "join",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SizedFilter(Sized, usize);
+
+static TWO_STRINGS: [ParameterReflection; 2] = [
+    ParameterReflection {
+        name: "search",
+        description: "The text to replace.",
+        is_optional: false,
+    },
+    ParameterReflection {
+        name: "replace",
+        description: "The text to put instead.",
+        is_optional: true,
+    },
+];
+
+static SEPARATOR: [ParameterReflection; 1] = [ParameterReflection {
+    name: "separator",
+    description: "Put between items (a space by default).",
+    is_optional: true,
+}];
+
+impl FilterReflection for SizedFilter {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn description(&self) -> &str {
+        "A string filter whose result size is checked before it is built."
+    }
+    fn positional_parameters(&self) -> &'static [ParameterReflection] {
+        if self.0 == Sized::Join {
+            &SEPARATOR
+        } else {
+            &TWO_STRINGS
+        }
+    }
+    fn keyword_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+}
+
+impl ParseFilter for SizedFilter {
+    fn parse(&self, mut arguments: FilterArguments<'_>) -> LiquidResult<Box<dyn liquid_core::parser::Filter>> {
+        let first = arguments.positional.next();
+        let second = arguments.positional.next();
+        let extra = arguments.positional.next().is_some() || arguments.keyword.next().is_some();
+        let ok = match self.0 {
+            Sized::Join => second.is_none() && !extra,
+            _ => first.is_some() && !extra,
+        };
+        if !ok {
+            return Err(Error::with_msg(format!(
+                "`{}`: wrong number of arguments",
+                self.0.name()
+            )));
+        }
+        Ok(Box::new(SizedRun {
+            max: self.1,
+            kind: self.0,
+            first,
+            second,
+        }))
+    }
+    fn reflection(&self) -> &dyn FilterReflection {
+        self
+    }
+}
+
+#[derive(Debug)]
+struct SizedRun {
+    max: usize,
+    kind: Sized,
+    first: Option<liquid_core::runtime::Expression>,
+    second: Option<liquid_core::runtime::Expression>,
+}
+
+impl fmt::Display for SizedRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.name())
+    }
+}
+
+impl liquid_core::parser::Filter for SizedRun {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> LiquidResult<Value> {
+        let arg = |e: &Option<liquid_core::runtime::Expression>| -> LiquidResult<Option<String>> {
+            match e {
+                Some(e) => Ok(Some(e.evaluate(runtime)?.to_kstr().as_str().to_owned())),
+                None => Ok(None),
+            }
+        };
+        let max = self.max;
+        let too_big = || Error::with_msg(VALUE_LIMIT_MARK);
+        match self.kind {
+            Sized::Join => {
+                let sep = arg(&self.first)?.unwrap_or_else(|| " ".to_owned());
+                let items = input
+                    .as_array()
+                    .ok_or_else(|| Error::with_msg("`join`: array expected"))?;
+                let parts: Vec<_> = items.values().map(|v| v.to_kstr().into_owned()).collect();
+                let size = parts
+                    .iter()
+                    .map(|p| p.len())
+                    .fold(0usize, usize::saturating_add)
+                    .saturating_add(sep.len().saturating_mul(parts.len().saturating_sub(1)));
+                if size > max {
+                    return Err(too_big());
+                }
+                let strs: Vec<&str> = parts.iter().map(|p| p.as_str()).collect();
+                Ok(Value::scalar(strs.join(&sep)))
+            }
+            Sized::Replace | Sized::ReplaceFirst => {
+                let search = arg(&self.first)?.unwrap_or_default();
+                let with = arg(&self.second)?.unwrap_or_default();
+                let text = input.to_kstr();
+                let count = if self.kind == Sized::ReplaceFirst {
+                    usize::from(text.contains(search.as_str()))
+                } else if search.is_empty() {
+                    text.chars().count().saturating_add(1)
+                } else {
+                    text.matches(search.as_str()).count()
+                };
+                let size = text.len().saturating_add(count.saturating_mul(with.len()));
+                if size > max {
+                    return Err(too_big());
+                }
+                Ok(Value::scalar(if self.kind == Sized::ReplaceFirst {
+                    text.replacen(search.as_str(), &with, 1)
+                } else {
+                    text.replace(search.as_str(), &with)
+                }))
+            }
+        }
     }
 }
 
 /// Our filters: the escaping the compiler appends to every output, and `raw`, the explicit opt-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OwnFilter {
+pub(crate) enum OwnFilter {
     /// `__esc`: HTML text and quoted attribute values.
     Html,
+    /// `__esc1`: as `__esc`, keeping character references already there (captures, `escape_once`).
+    HtmlOnce,
     /// `__esc_unq`: unquoted attribute values (also encodes whitespace, `=` and backquote).
     Unquoted,
+    /// `__esc_unq1`: as `__esc_unq`, keeping character references.
+    UnquotedOnce,
+    /// `__url`: the start of a URL attribute: a refused scheme becomes `about:invalid#mailer`, then `__esc`.
+    Url,
+    /// `__url1`: as `__url` with `__esc1`.
+    UrlOnce,
+    /// `__url_unq`: as `__url`, in an unquoted attribute.
+    UrlUnquoted,
+    /// `__url_unq1`: as `__url_unq`, keeping character references.
+    UrlUnquotedOnce,
+    /// `__css`: a value in CSS, emptied unless it is made of safe characters.
+    Css,
     /// `__line`: subject values lose CR and LF.
     Line,
     /// `raw`: a trusted value, output as is.
@@ -180,10 +655,31 @@ enum OwnFilter {
 }
 
 impl OwnFilter {
-    fn name(self) -> &'static str {
+    const ALL: &'static [Self] = &[
+        Self::Html,
+        Self::HtmlOnce,
+        Self::Unquoted,
+        Self::UnquotedOnce,
+        Self::Url,
+        Self::UrlOnce,
+        Self::UrlUnquoted,
+        Self::UrlUnquotedOnce,
+        Self::Css,
+        Self::Line,
+        Self::Raw,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Html => "__esc",
+            Self::HtmlOnce => "__esc1",
             Self::Unquoted => "__esc_unq",
+            Self::UnquotedOnce => "__esc_unq1",
+            Self::Url => "__url",
+            Self::UrlOnce => "__url1",
+            Self::UrlUnquoted => "__url_unq",
+            Self::UrlUnquotedOnce => "__url_unq1",
+            Self::Css => "__css",
             Self::Line => "__line",
             Self::Raw => "raw",
         }
@@ -232,9 +728,25 @@ impl fmt::Display for Own {
 impl liquid_core::parser::Filter for Own {
     fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> LiquidResult<Value> {
         let s = input.to_kstr();
+        let html = |s: &str, once: bool| {
+            let mut out = String::with_capacity(s.len() + 8);
+            if once {
+                escape::push_html_once(&mut out, s);
+            } else {
+                escape::push_html(&mut out, s);
+            }
+            out
+        };
         let out = match self.0 {
-            OwnFilter::Html => escape::html(&s),
-            OwnFilter::Unquoted => escape::unquoted_attr(&s),
+            OwnFilter::Html => html(&s, false),
+            OwnFilter::HtmlOnce => html(&s, true),
+            OwnFilter::Unquoted => escape::unquoted_attr_with(&s, false),
+            OwnFilter::UnquotedOnce => escape::unquoted_attr_with(&s, true),
+            OwnFilter::Url => html(escape::safe_url(&s), false),
+            OwnFilter::UrlOnce => html(escape::safe_url(&s), true),
+            OwnFilter::UrlUnquoted => escape::unquoted_attr_with(escape::safe_url(&s), false),
+            OwnFilter::UrlUnquotedOnce => escape::unquoted_attr_with(escape::safe_url(&s), true),
+            OwnFilter::Css => escape::css_value(&s).to_owned(),
             OwnFilter::Line => escape::one_line(&s),
             OwnFilter::Raw => return Ok(input.to_value()),
         };

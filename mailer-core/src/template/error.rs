@@ -69,6 +69,16 @@ pub enum ErrorKind {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A value placed where no escaping makes it safe (a tag or attribute name, an event handler,
+    /// `srcdoc`, inside `<script>`), or a block whose branches end in different HTML contexts.
+    UnsafeContext(String),
+    /// Block tags or brackets nested deeper than the limit.
+    TooDeep {
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+    /// A filter this engine does not have.
+    UnknownFilter(String),
     /// Liquid failed while rendering (a filter given the wrong type, an index into a string, …).
     Render(String),
 }
@@ -92,6 +102,9 @@ impl fmt::Display for ErrorKind {
             Self::LoopLimit { limit } => write!(f, "more than {limit} loop iterations"),
             Self::ValueTooLarge { limit } => write!(f, "a value grew over {limit} bytes or items"),
             Self::OutputTooLarge { limit } => write!(f, "rendered output is over {limit} bytes"),
+            Self::UnsafeContext(what) => write!(f, "a value cannot be placed {what}"),
+            Self::TooDeep { limit } => write!(f, "nested deeper than {limit} levels"),
+            Self::UnknownFilter(name) => write!(f, "unknown filter `{name}`"),
             Self::Render(msg) => write!(f, "render error: {msg}"),
         }
     }

@@ -1,12 +1,5 @@
 //! Escaping of values by output context.
 
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and quoted attribute values.
-pub(crate) fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    push_html(&mut out, s);
-    out
-}
-
 /// Appends `s` escaped for HTML text and quoted attribute values.
 pub(crate) fn push_html(out: &mut String, s: &str) {
     let mut last = 0;
@@ -26,12 +19,55 @@ pub(crate) fn push_html(out: &mut String, s: &str) {
     out.push_str(&s[last..]);
 }
 
-/// Escapes for an unquoted attribute value: as [`html`], plus whitespace, `=` and `` ` ``, so the value
-/// cannot end the attribute.
-pub(crate) fn unquoted_attr(s: &str) -> String {
+/// Replaces CR and LF (and other control characters) with spaces: header values stay on one line.
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// The length of the character reference (`&amp;`, `&#39;`, `&#x27;`) at the start of `s`, if it is one.
+fn entity_len(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'&') {
+        return None;
+    }
+    let (start, ok): (usize, fn(u8) -> bool) = match (s.get(1), s.get(2)) {
+        (Some(b'#'), Some(b'x' | b'X')) => (3, |b: u8| b.is_ascii_hexdigit()),
+        (Some(b'#'), _) => (2, |b: u8| b.is_ascii_digit()),
+        (Some(b), _) if b.is_ascii_alphabetic() => (1, |b: u8| b.is_ascii_alphanumeric()),
+        _ => return None,
+    };
+    let body = s[start..].iter().take(32).take_while(|b| ok(**b)).count();
+    (body > 0 && s.get(start + body) == Some(&b';')).then_some(start + body + 1)
+}
+
+/// As [`push_html`], but a character reference already in `s` is kept (`&amp;` stays `&amp;`): for values
+/// that were escaped before (a `capture`, `| escape_once`).
+pub(crate) fn push_html_once(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep = match b {
+            b'&' if entity_len(&bytes[i..]).is_some() => continue,
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+}
+
+/// As [`unquoted_attr`], keeping character references already in `s` when `once`.
+pub(crate) fn unquoted_attr_with(s: &str, once: bool) -> String {
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
+            '&' if once && entity_len(&bytes[i..]).is_some() => out.push('&'),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -39,7 +75,7 @@ pub(crate) fn unquoted_attr(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             '=' => out.push_str("&#61;"),
             '`' => out.push_str("&#96;"),
-            c if c.is_whitespace() => {
+            c if c.is_whitespace() || c.is_control() => {
                 out.push_str("&#");
                 out.push_str(&u32::from(c).to_string());
                 out.push(';');
@@ -50,7 +86,175 @@ pub(crate) fn unquoted_attr(s: &str) -> String {
     out
 }
 
-/// Replaces CR and LF (and other control characters) with spaces: header values stay on one line.
-pub(crate) fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+/// What a URL value that is refused becomes: a URL that goes nowhere and says why.
+pub(crate) const INVALID_URL: &str = "about:invalid#mailer";
+
+/// The URL schemes a value may bring into a URL attribute; relative URLs pass too.
+const ALLOWED_SCHEMES: &[&str] = &["http", "https", "mailto", "tel"];
+
+/// Decodes the character references a browser would decode in an attribute (numeric ones, with or
+/// without `;`, and the named ones that can spell a scheme: `&colon;`, `&Tab;`, `&NewLine;`), for checking.
+fn decode_for_check(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'&' {
+            let rest = &s[i + 1..];
+            let named = [
+                ("colon", ':'),
+                ("tab", '\t'),
+                ("newline", '\n'),
+                ("sol", '/'),
+                ("num", '#'),
+            ];
+            if let Some((name, c)) = named
+                .iter()
+                .find(|(n, _)| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n))
+            {
+                out.push(*c);
+                i += 1 + name.len();
+                if bytes.get(i) == Some(&b';') {
+                    i += 1;
+                }
+                continue;
+            }
+            if bytes.get(i + 1) == Some(&b'#') {
+                let hex = matches!(bytes.get(i + 2), Some(b'x' | b'X'));
+                let start = i + 2 + usize::from(hex);
+                let digits = bytes[start..]
+                    .iter()
+                    .take(16)
+                    .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+                    .count();
+                if digits > 0 {
+                    let text = &s[start..start + digits];
+                    let code = u32::from_str_radix(text, if hex { 16 } else { 10 }).unwrap_or(0xfffd);
+                    out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    i = start + digits;
+                    if bytes.get(i) == Some(&b';') {
+                        i += 1;
+                    }
+                    continue;
+                }
+            }
+        }
+        let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// True when `s`, put at the start of a URL attribute, is a relative URL or one of the allowed schemes;
+/// entities are decoded and whitespace and control characters dropped first, as a browser would.
+pub(crate) fn url_is_safe(s: &str) -> bool {
+    let decoded = decode_for_check(s);
+    let mut scheme = String::new();
+    for c in decoded.chars() {
+        if c <= ' ' || c == '\u{7f}' || c.is_control() || c.is_whitespace() {
+            continue;
+        }
+        match c {
+            ':' => {
+                let scheme = scheme.to_ascii_lowercase();
+                return ALLOWED_SCHEMES.contains(&scheme.as_str());
+            }
+            '/' | '?' | '#' => return true,
+            c => {
+                if scheme.len() > 16 {
+                    // No allowed scheme is this long: a scheme here would be refused anyway.
+                    return !decoded.contains(':') && !decoded.contains('&');
+                }
+                scheme.push(c);
+            }
+        }
+    }
+    true
+}
+
+/// A value for a URL attribute: the value itself when [`url_is_safe`], else [`INVALID_URL`].
+pub(crate) fn safe_url(s: &str) -> &str {
+    if url_is_safe(s) { s } else { INVALID_URL }
+}
+
+/// A value for CSS (a `style` attribute or a `<style>` element): kept only when it is made of letters,
+/// digits, spaces and `# . , % - + _ /`, enough for colours, lengths and font names; anything else (quotes,
+/// parentheses, `:`, `;`, `\`, `*`, braces, `<`, `&`) empties it, so that it cannot leave its declaration,
+/// open a `url(…)` or `expression(…)`, or close the element.
+pub(crate) fn css_value(s: &str) -> &str {
+    let ok = s
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '#' | '.' | ',' | '%' | '-' | '+' | '_' | '/'));
+    if ok && !s.contains("/*") && !s.contains("*/") {
+        s
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entities_are_kept_once() {
+        let mut out = String::new();
+        push_html_once(&mut out, "a &amp; b &#39; &#x27; & c < \"&nope");
+        assert_eq!(out, "a &amp; b &#39; &#x27; &amp; c &lt; &quot;&amp;nope");
+    }
+
+    #[test]
+    fn urls_are_checked_as_a_browser_reads_them() {
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "java\nscript:alert(1)",
+            "java\u{0}script:alert(1)",
+            "javascript&colon;alert(1)",
+            "&#106;avascript:alert(1)",
+            "&#x6A;avascript:alert(1)",
+            "&#0000106avascript:alert(1)",
+            "vbscript:msgbox(1)",
+            "data:text/html,<script>",
+            "DATA:image/svg+xml;base64,PHN2Zz4=",
+            ":alert(1)",
+            "file:///etc/passwd",
+        ] {
+            assert!(!url_is_safe(bad), "{bad:?} passed");
+            assert_eq!(safe_url(bad), INVALID_URL);
+        }
+        for good in [
+            "https://example.com/a?b=c:d",
+            "http://example.com",
+            "HTTPS://EXAMPLE.COM",
+            "mailto:anna@example.com",
+            "tel:+1-555",
+            "/relative/path:x",
+            "relative?x=javascript:y",
+            "#anchor",
+            "",
+        ] {
+            assert!(url_is_safe(good), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn css_values_are_allow_listed() {
+        for good in ["red", "#ff0000", "12px", "Arial, sans-serif", "50%", "1.5em"] {
+            assert_eq!(css_value(good), good);
+        }
+        for bad in [
+            "red;background:url(x)",
+            "expression(alert(1))",
+            "</style>",
+            "a\\62",
+            "\"",
+            "a/**/b",
+        ] {
+            assert_eq!(css_value(bad), "", "{bad:?}");
+        }
+    }
 }

@@ -1,49 +1,30 @@
-//! Signed tracking URLs: the open pixel, trigger links, the web version, forms, web pages and unsubscribe.
+//! Signed and encrypted tracking URLs: the open pixel, trigger links, the web version, forms, web pages and
+//! unsubscribe.
 //!
-//! A token is `base64url(payload ‖ mac)` without padding, where `mac` is the first 16 bytes of
-//! HMAC-SHA256 under the account's signing key over the whole payload. The payload (version 1) is:
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 1 | version (`1`) |
-//! | 1 | kind: 1 open, 2 click, 3 web version, 4 form, 5 page, 6 unsubscribe |
-//! | 1 | flags: bit 0 preview, bit 1 an email id is present |
-//! | 8 | account id (big-endian) |
-//! | 8 | email id (0 when absent) |
-//! | 8 | trigger link id (click) or web page id (page), else 0 |
-//! | 1 | entity kind: 0 lead, 1 contact, 2 company |
-//! | 8 | entity id |
-//! | 8 | issued at, Unix seconds |
-//! | rest | recipient address, UTF-8 (may be empty) |
-//!
-//! The host routes each kind under its own path, which [`TokenKind::route`] gives:
-//!
-//! | kind | URL |
-//! |---|---|
-//! | open pixel | `{base}/t/o/{token}` |
-//! | trigger link click | `{base}/t/l/{token}` |
-//! | web version of the email | `{base}/w/{token}` |
-//! | form answers | `{base}/f/{token}` |
-//! | public web page | `{base}/p/{token}` |
-//! | unsubscribe | `{base}/u/{token}` |
-//!
-//! Verification recomputes the MAC and compares it in constant time; changing any byte of a token makes it
-//! fail. A preview token carries the preview flag: the host serves it but records nothing.
+//! The token format is described on [`TokenKey`].
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::model::{AccountId, CrmId, EmailId, EntityKind, EntityRef, Timestamp, TriggerLinkId, WebPageId};
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION: u8 = 1;
-const MAC_LEN: usize = 16;
-const FIXED_LEN: usize = 3 + 8 + 8 + 8 + 1 + 8 + 8;
+const VERSION: u8 = 2;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN;
+/// Kind, flags, entity kind and at least one byte for each of account, entity id and issued at.
+const MIN_PLAIN: usize = 6;
+/// The longest token accepted, in characters (a 254-byte address and every field at its widest fit).
+const MAX_TOKEN_CHARS: usize = 600;
 /// The shortest signing key accepted, in bytes.
 pub const MIN_KEY_LEN: usize = 16;
 
@@ -64,6 +45,35 @@ pub enum TokenKind {
     Unsubscribe,
 }
 
+/// A [`TokenKind`] without its id: what a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenKindTag {
+    /// [`TokenKind::Open`].
+    Open,
+    /// [`TokenKind::Click`].
+    Click,
+    /// [`TokenKind::WebVersion`].
+    WebVersion,
+    /// [`TokenKind::Form`].
+    Form,
+    /// [`TokenKind::Page`].
+    Page,
+    /// [`TokenKind::Unsubscribe`].
+    Unsubscribe,
+}
+
+impl TokenKindTag {
+    /// Every kind.
+    pub const ALL: &'static [Self] = &[
+        Self::Open,
+        Self::Click,
+        Self::WebVersion,
+        Self::Form,
+        Self::Page,
+        Self::Unsubscribe,
+    ];
+}
+
 impl TokenKind {
     /// The path prefix the host routes this kind under, e.g. `/t/l/`; the token follows it.
     pub fn route(self) -> &'static str {
@@ -77,27 +87,27 @@ impl TokenKind {
         }
     }
 
-    fn code(self) -> (u8, i64) {
+    /// The kind without its id.
+    pub fn tag(self) -> TokenKindTag {
         match self {
-            Self::Open => (1, 0),
-            Self::Click(id) => (2, id.0),
-            Self::WebVersion => (3, 0),
-            Self::Form => (4, 0),
-            Self::Page(id) => (5, id.0),
-            Self::Unsubscribe => (6, 0),
+            Self::Open => TokenKindTag::Open,
+            Self::Click(_) => TokenKindTag::Click,
+            Self::WebVersion => TokenKindTag::WebVersion,
+            Self::Form => TokenKindTag::Form,
+            Self::Page(_) => TokenKindTag::Page,
+            Self::Unsubscribe => TokenKindTag::Unsubscribe,
         }
     }
 
-    fn from_code(code: u8, target: i64) -> Option<Self> {
-        Some(match code {
-            1 => Self::Open,
-            2 => Self::Click(TriggerLinkId(target)),
-            3 => Self::WebVersion,
-            4 => Self::Form,
-            5 => Self::Page(WebPageId(target)),
-            6 => Self::Unsubscribe,
-            _ => return None,
-        })
+    fn code(self) -> (u8, Option<i64>) {
+        match self {
+            Self::Open => (1, None),
+            Self::Click(id) => (2, Some(id.0)),
+            Self::WebVersion => (3, None),
+            Self::Form => (4, None),
+            Self::Page(id) => (5, Some(id.0)),
+            Self::Unsubscribe => (6, None),
+        }
     }
 }
 
@@ -110,7 +120,7 @@ pub struct TrackingToken {
     pub account: AccountId,
     /// The email it was rendered into; `None` for a web page link written into a CRM field outside an email.
     pub email: Option<EmailId>,
-    /// The recipient's address (empty when there is none).
+    /// The recipient's address (empty when there is none); encrypted in the URL.
     pub recipient: String,
     /// The CRM entity the email or page is about.
     pub entity: EntityRef,
@@ -124,18 +134,219 @@ pub struct TrackingToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// Not base64url, too short, or of an unknown version or kind.
+    /// Not base64url, too short or too long, or its content does not decode.
     #[error("malformed tracking token")]
     Malformed,
-    /// The MAC does not match: the token was changed or signed with another key.
+    /// A token of another format version (version 1 tokens are no longer accepted).
+    #[error("tracking token version {0} is not supported")]
+    UnsupportedVersion(u8),
+    /// The tag does not match: the token was changed or made with another key.
     #[error("tracking token signature does not match")]
     BadSignature,
     /// The token verifies but belongs to another account than the verifying builder's.
     #[error("tracking token belongs to another account")]
     OtherAccount,
+    /// The token verifies but is of a kind this route does not accept.
+    #[error("tracking token of kind {0:?} is not accepted here")]
+    WrongKind(TokenKindTag),
     /// The signing key is shorter than [`MIN_KEY_LEN`] bytes.
     #[error("signing key must be at least {MIN_KEY_LEN} bytes")]
     KeyTooShort,
+}
+
+/// Which signing key made a token: 4 bytes derived from the key, readable without the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(pub [u8; KEY_ID_LEN]);
+
+impl KeyId {
+    /// The id of the signing key `secret` (as configured, before derivation).
+    pub fn of(secret: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"mailer-token-v2 key-id\0");
+        h.update(secret);
+        let digest = h.finalize();
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        Self(id)
+    }
+}
+
+/// The key id of a token, read **without** checking anything else: use it only to pick the key, then
+/// [`TokenKey::open`] (or [`LinkBuilder::verify_kind`]) authenticates the token.
+///
+/// # Errors
+/// [`TokenError::Malformed`] when the token cannot be decoded, [`TokenError::UnsupportedVersion`] for a
+/// token of another version.
+pub fn token_key_id(token: &str) -> Result<KeyId, TokenError> {
+    let bytes = decode_outer(token)?;
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&bytes[1..HEADER_LEN]);
+    Ok(KeyId(id))
+}
+
+fn decode_outer(token: &str) -> Result<Vec<u8>, TokenError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(TokenError::Malformed);
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed)?;
+    match bytes.first() {
+        Some(&VERSION) => {}
+        Some(&v) => return Err(TokenError::UnsupportedVersion(v)),
+        None => return Err(TokenError::Malformed),
+    }
+    if bytes.len() < HEADER_LEN + NONCE_LEN + MIN_PLAIN + TAG_LEN {
+        return Err(TokenError::Malformed);
+    }
+    Ok(bytes)
+}
+
+/// One signing key, derived once: seals tokens of any account and opens them.
+///
+/// # Token format, version 2
+///
+/// A token is `base64url(version ‖ key id ‖ nonce ‖ ciphertext ‖ tag)` without padding:
+///
+/// | bytes | field |
+/// |---|---|
+/// | 1 | version (`2`) |
+/// | 4 | key id: which signing key made it (see below), in clear |
+/// | 12 | nonce |
+/// | n | the payload, encrypted with ChaCha20-Poly1305 |
+/// | 16 | the Poly1305 tag, over the version, key id and ciphertext |
+///
+/// The payload (plaintext) is `kind (1) ‖ flags (1) ‖ entity kind (1) ‖ account ‖ [email] ‖ [target] ‖
+/// entity id ‖ issued at ‖ recipient`, the numbers as zig-zag LEB128 varints, the email id only when flag
+/// bit 1 is set, the target (trigger link or web page id) only for clicks and pages, and the recipient's
+/// address as UTF-8 to the end. Kinds: 1 open, 2 click, 3 web version, 4 form, 5 page, 6 unsubscribe;
+/// flags: bit 0 preview, bit 1 an email id is present; entity kinds: 0 lead, 1 contact, 2 company.
+///
+/// **Why encrypted.** A tracking URL is seen by proxies, link scanners and server logs; version 1 carried
+/// the recipient's address in clear base64. Version 2 encrypts the whole payload, so the URL shows nothing
+/// but the version and the key id. The recipient stays in the token (rather than only server-side) because
+/// an unsubscribe or page link must work for a recipient even when no email record holds it (a page link
+/// written into a CRM field).
+///
+/// **Keys.** Every key is derived from the host's configured signing key `K` with HMAC-SHA256 and a label:
+/// the key id (`SHA-256(label ‖ K)`, first 4 bytes), the ChaCha20-Poly1305 key and the nonce key. The
+/// nonce is synthetic: `HMAC(nonce key, version ‖ key id ‖ plaintext)`, first 12 bytes, so a token is a
+/// pure function of its contents (the core has no randomness) and two different payloads never share a
+/// nonce.
+///
+/// **Verification order.** The key id, the only unauthenticated field that is used, serves solely to pick
+/// the key; the tag is checked (in constant time, before decrypting) before any field of the payload is
+/// read, and only then may the caller look anything up (see `Engine::verify_kind`). A changed byte, a token
+/// of another key, or a truncated token fails with [`TokenError::BadSignature`] or [`TokenError::Malformed`].
+///
+/// **Kinds.** [`LinkBuilder::verify_kind`] and [`TokenKey::open`] take the kinds the route accepts: a pixel
+/// or unsubscribe token cannot submit a form ([`TokenError::WrongKind`]).
+///
+/// **Version 1** tokens (the recipient in clear) are refused with [`TokenError::UnsupportedVersion`]: none
+/// were ever in production.
+///
+/// The host routes each kind under its own path, which [`TokenKind::route`] gives:
+///
+/// | kind | URL |
+/// |---|---|
+/// | open pixel | `{base}/t/o/{token}` |
+/// | trigger link click | `{base}/t/l/{token}` |
+/// | web version of the email | `{base}/w/{token}` |
+/// | form answers | `{base}/f/{token}` |
+/// | public web page | `{base}/p/{token}` |
+/// | unsubscribe | `{base}/u/{token}` |
+///
+/// A preview token carries the preview flag: the host serves it but records nothing.
+#[derive(Clone)]
+pub struct TokenKey {
+    id: KeyId,
+    cipher: ChaCha20Poly1305,
+    nonce_mac: HmacSha256,
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKey").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl TokenKey {
+    /// Derives the token keys from a configured signing key.
+    ///
+    /// # Errors
+    /// [`TokenError::KeyTooShort`] when `secret` has fewer than [`MIN_KEY_LEN`] bytes.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, TokenError> {
+        let secret = secret.as_ref();
+        if secret.len() < MIN_KEY_LEN {
+            return Err(TokenError::KeyTooShort);
+        }
+        let derive = |label: &[u8]| -> Result<[u8; 32], TokenError> {
+            let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).map_err(|_| TokenError::KeyTooShort)?;
+            mac.update(label);
+            Ok(mac.finalize().into_bytes().into())
+        };
+        let enc = derive(b"mailer-token-v2 encryption")?;
+        let nonce = derive(b"mailer-token-v2 nonce")?;
+        Ok(Self {
+            id: KeyId::of(secret),
+            cipher: ChaCha20Poly1305::new_from_slice(&enc).map_err(|_| TokenError::KeyTooShort)?,
+            nonce_mac: <HmacSha256 as Mac>::new_from_slice(&nonce).map_err(|_| TokenError::KeyTooShort)?,
+        })
+    }
+
+    /// This key's id, as written into its tokens.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// Seals `token` (whatever its account): the string that follows the route in the URL.
+    pub fn seal(&self, token: &TrackingToken) -> String {
+        let mut bytes = Vec::with_capacity(HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&self.id.0);
+        bytes.extend_from_slice(&[0u8; NONCE_LEN]);
+        let plain_at = bytes.len();
+        encode_payload(token, &mut bytes);
+        let mut mac = self.nonce_mac.clone();
+        mac.update(&bytes[..HEADER_LEN]);
+        mac.update(&bytes[plain_at..]);
+        let digest = mac.finalize().into_bytes();
+        bytes[HEADER_LEN..plain_at].copy_from_slice(&digest[..NONCE_LEN]);
+        let (head, plain) = bytes.split_at_mut(plain_at);
+        let nonce = Nonce::clone_from_slice(&head[HEADER_LEN..]);
+        // Encryption fails only for messages of more than 256 GiB.
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(&nonce, &head[..HEADER_LEN], plain)
+            .unwrap_or_default();
+        bytes.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(&bytes)
+    }
+
+    /// Authenticates and decrypts a token made with this key, of any account, and checks that its kind is
+    /// one of `kinds`. Nothing of the payload is read before the tag is verified.
+    ///
+    /// # Errors
+    /// [`TokenError::Malformed`], [`TokenError::UnsupportedVersion`], [`TokenError::BadSignature`] (changed,
+    /// truncated, or another key's), [`TokenError::WrongKind`].
+    pub fn open(&self, token: &str, kinds: &[TokenKindTag]) -> Result<TrackingToken, TokenError> {
+        let mut bytes = decode_outer(token)?;
+        if bytes[1..HEADER_LEN] != self.id.0 {
+            return Err(TokenError::BadSignature);
+        }
+        let tag_at = bytes.len() - TAG_LEN;
+        let tag = Tag::clone_from_slice(&bytes[tag_at..]);
+        let (head, rest) = bytes.split_at_mut(HEADER_LEN + NONCE_LEN);
+        let nonce = Nonce::clone_from_slice(&head[HEADER_LEN..]);
+        let cipher = &mut rest[..tag_at - HEADER_LEN - NONCE_LEN];
+        self.cipher
+            .decrypt_in_place_detached(&nonce, &head[..HEADER_LEN], cipher, &tag)
+            .map_err(|_| TokenError::BadSignature)?;
+        let decoded = decode_payload(cipher)?;
+        let tag = decoded.kind.tag();
+        if !kinds.contains(&tag) {
+            return Err(TokenError::WrongKind(tag));
+        }
+        Ok(decoded)
+    }
 }
 
 /// Makes and checks the signed URLs of one account.
@@ -143,7 +354,7 @@ pub enum TokenError {
 /// # Example
 /// ```
 /// use mailer_core::model::{AccountId, EntityRef};
-/// use mailer_core::template::{LinkBuilder, TokenKind, TrackingToken};
+/// use mailer_core::template::{LinkBuilder, TokenError, TokenKind, TokenKindTag, TrackingToken};
 ///
 /// let links = LinkBuilder::new("https://mail.example.com", AccountId(7), b"0123456789abcdef-secret".to_vec())?;
 /// let token = TrackingToken {
@@ -157,15 +368,17 @@ pub enum TokenError {
 /// };
 /// let url = links.url(&token);
 /// assert!(url.starts_with("https://mail.example.com/t/o/"));
+/// assert!(!url.contains("anna"));
 /// let signed = &url["https://mail.example.com/t/o/".len()..];
-/// assert_eq!(links.verify(signed)?, token);
+/// assert_eq!(links.verify_kind(signed, &[TokenKindTag::Open])?, token);
+/// assert_eq!(links.verify_kind(signed, &[TokenKindTag::Form]), Err(TokenError::WrongKind(TokenKindTag::Open)));
 /// # Ok::<(), mailer_core::template::TokenError>(())
 /// ```
 #[derive(Clone)]
 pub struct LinkBuilder {
     base_url: String,
     account: AccountId,
-    mac: HmacSha256,
+    key: TokenKey,
 }
 
 impl fmt::Debug for LinkBuilder {
@@ -173,7 +386,7 @@ impl fmt::Debug for LinkBuilder {
         f.debug_struct("LinkBuilder")
             .field("base_url", &self.base_url)
             .field("account", &self.account)
-            .field("key", &"***")
+            .field("key", &self.key.id)
             .finish()
     }
 }
@@ -184,16 +397,12 @@ impl LinkBuilder {
     /// # Errors
     /// [`TokenError::KeyTooShort`] when `key` has fewer than [`MIN_KEY_LEN`] bytes.
     pub fn new(base_url: impl Into<String>, account: AccountId, key: impl AsRef<[u8]>) -> Result<Self, TokenError> {
-        let key = key.as_ref();
-        if key.len() < MIN_KEY_LEN {
-            return Err(TokenError::KeyTooShort);
-        }
-        let mac = HmacSha256::new_from_slice(key).map_err(|_| TokenError::KeyTooShort)?;
+        let key = TokenKey::new(key)?;
         let mut base_url = base_url.into();
         while base_url.ends_with('/') {
             base_url.pop();
         }
-        Ok(Self { base_url, account, mac })
+        Ok(Self { base_url, account, key })
     }
 
     /// The base URL, without a trailing `/`.
@@ -206,15 +415,14 @@ impl LinkBuilder {
         self.account
     }
 
+    /// The id of this builder's key.
+    pub fn key_id(&self) -> KeyId {
+        self.key.id
+    }
+
     /// The signed token alone (what follows the route in the URL).
     pub fn sign(&self, token: &TrackingToken) -> String {
-        let mut bytes = Vec::with_capacity(FIXED_LEN + token.recipient.len() + MAC_LEN);
-        encode_payload(token, &mut bytes);
-        let mut mac = self.mac.clone();
-        mac.update(&bytes);
-        let tag = mac.finalize().into_bytes();
-        bytes.extend_from_slice(&tag[..MAC_LEN]);
-        URL_SAFE_NO_PAD.encode(&bytes)
+        self.key.seal(token)
     }
 
     /// The full URL: base URL, the route of the token's kind, and the signed token.
@@ -228,21 +436,23 @@ impl LinkBuilder {
         url
     }
 
-    /// Checks a token made by [`LinkBuilder::sign`] with this account's key and decodes it.
+    /// Checks a token made by [`LinkBuilder::sign`] with this account's key and decodes it, whatever its
+    /// kind. Routes should call [`LinkBuilder::verify_kind`].
     ///
     /// # Errors
-    /// [`TokenError::Malformed`] for anything that is not a token, [`TokenError::BadSignature`] when the MAC
-    /// does not match (any changed byte), [`TokenError::OtherAccount`] when it is another account's.
+    /// As [`LinkBuilder::verify_kind`].
     pub fn verify(&self, token: &str) -> Result<TrackingToken, TokenError> {
-        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed)?;
-        if bytes.len() < FIXED_LEN + MAC_LEN {
-            return Err(TokenError::Malformed);
-        }
-        let (payload, tag) = bytes.split_at(bytes.len() - MAC_LEN);
-        let mut mac = self.mac.clone();
-        mac.update(payload);
-        mac.verify_truncated_left(tag).map_err(|_| TokenError::BadSignature)?;
-        let decoded = decode_payload(payload)?;
+        self.verify_kind(token, TokenKindTag::ALL)
+    }
+
+    /// Checks a token with this account's key and decodes it; its kind must be one of `kinds`.
+    ///
+    /// # Errors
+    /// [`TokenError::Malformed`] for anything that is not a token, [`TokenError::UnsupportedVersion`] for a
+    /// version 1 token, [`TokenError::BadSignature`] when the tag does not match (any changed byte, another
+    /// key), [`TokenError::WrongKind`], [`TokenError::OtherAccount`] when it is another account's.
+    pub fn verify_kind(&self, token: &str, kinds: &[TokenKindTag]) -> Result<TrackingToken, TokenError> {
+        let decoded = self.key.open(token, kinds)?;
         if decoded.account != self.account {
             return Err(TokenError::OtherAccount);
         }
@@ -250,67 +460,162 @@ impl LinkBuilder {
     }
 }
 
-/// The account a token claims to belong to, read **without** checking its signature: the host uses it to
-/// pick the account's key, then calls [`LinkBuilder::verify`].
-///
-/// # Errors
-/// [`TokenError::Malformed`] when the token cannot be decoded.
-pub fn token_account(token: &str) -> Result<AccountId, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed)?;
-    if bytes.len() < FIXED_LEN + MAC_LEN {
-        return Err(TokenError::Malformed);
+fn put_varint(out: &mut Vec<u8>, v: i64) {
+    // Zig-zag, then LEB128.
+    #[allow(clippy::cast_sign_loss)]
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        let byte = (z & 0x7f) as u8;
+        z >>= 7;
+        if z == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
-    decode_payload(&bytes[..bytes.len() - MAC_LEN]).map(|t| t.account)
+}
+
+fn get_varint(p: &[u8], at: &mut usize) -> Result<i64, TokenError> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *p.get(*at).ok_or(TokenError::Malformed)?;
+        *at += 1;
+        z |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            #[allow(clippy::cast_possible_wrap)]
+            return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+        }
+    }
+    Err(TokenError::Malformed)
 }
 
 fn encode_payload(token: &TrackingToken, out: &mut Vec<u8>) {
     let (kind, target) = token.kind.code();
     let flags = u8::from(token.preview) | (u8::from(token.email.is_some()) << 1);
-    out.push(VERSION);
     out.push(kind);
     out.push(flags);
-    out.extend_from_slice(&token.account.0.to_be_bytes());
-    out.extend_from_slice(&token.email.map_or(0, |e| e.0).to_be_bytes());
-    out.extend_from_slice(&target.to_be_bytes());
     out.push(match token.entity.kind {
         EntityKind::Lead => 0,
         EntityKind::Contact => 1,
         EntityKind::Company => 2,
     });
-    out.extend_from_slice(&token.entity.id.0.to_be_bytes());
-    out.extend_from_slice(&token.issued_at.timestamp().to_be_bytes());
+    put_varint(out, token.account.0);
+    if let Some(email) = token.email {
+        put_varint(out, email.0);
+    }
+    if let Some(target) = target {
+        put_varint(out, target);
+    }
+    put_varint(out, token.entity.id.0);
+    put_varint(out, token.issued_at.timestamp());
     out.extend_from_slice(token.recipient.as_bytes());
 }
 
 fn decode_payload(p: &[u8]) -> Result<TrackingToken, TokenError> {
-    let int = |at: usize| -> Result<i64, TokenError> {
-        let raw: [u8; 8] = p
-            .get(at..at + 8)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(TokenError::Malformed)?;
-        Ok(i64::from_be_bytes(raw))
+    let [kind, flags, entity_kind, ..] = *p else {
+        return Err(TokenError::Malformed);
     };
-    if p.len() < FIXED_LEN || p[0] != VERSION || p[2] > 0b11 {
+    if flags > 0b11 {
         return Err(TokenError::Malformed);
     }
-    let kind = TokenKind::from_code(p[1], int(19)?).ok_or(TokenError::Malformed)?;
-    let entity_kind = match p[27] {
+    let entity_kind = match entity_kind {
         0 => EntityKind::Lead,
         1 => EntityKind::Contact,
         2 => EntityKind::Company,
         _ => return Err(TokenError::Malformed),
     };
-    let recipient = std::str::from_utf8(&p[FIXED_LEN..]).map_err(|_| TokenError::Malformed)?;
+    let mut at = 3;
+    let account = AccountId(get_varint(p, &mut at)?);
+    let email = if flags & 0b10 != 0 {
+        Some(EmailId(get_varint(p, &mut at)?))
+    } else {
+        None
+    };
+    let kind = match kind {
+        1 => TokenKind::Open,
+        2 => TokenKind::Click(TriggerLinkId(get_varint(p, &mut at)?)),
+        3 => TokenKind::WebVersion,
+        4 => TokenKind::Form,
+        5 => TokenKind::Page(WebPageId(get_varint(p, &mut at)?)),
+        6 => TokenKind::Unsubscribe,
+        _ => return Err(TokenError::Malformed),
+    };
+    let entity = EntityRef {
+        kind: entity_kind,
+        id: CrmId(get_varint(p, &mut at)?),
+    };
+    let issued_at = chrono::DateTime::from_timestamp(get_varint(p, &mut at)?, 0).ok_or(TokenError::Malformed)?;
+    let recipient = std::str::from_utf8(p.get(at..).unwrap_or_default()).map_err(|_| TokenError::Malformed)?;
     Ok(TrackingToken {
         kind,
-        account: AccountId(int(3)?),
-        email: (p[2] & 0b10 != 0).then(|| int(11).map(EmailId)).transpose()?,
+        account,
+        email,
         recipient: recipient.to_owned(),
-        entity: EntityRef {
-            kind: entity_kind,
-            id: CrmId(int(28)?),
-        },
-        preview: p[2] & 1 != 0,
-        issued_at: chrono::DateTime::from_timestamp(int(36)?, 0).ok_or(TokenError::Malformed)?,
+        entity,
+        preview: flags & 1 != 0,
+        issued_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(kind: TokenKind, recipient: &str) -> TrackingToken {
+        TrackingToken {
+            kind,
+            account: AccountId(i64::MAX),
+            email: Some(EmailId(i64::MIN)),
+            recipient: recipient.into(),
+            entity: EntityRef::company(-5),
+            preview: true,
+            issued_at: chrono::DateTime::from_timestamp(-62_000_000_000, 0).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn extreme_values_round_trip_and_the_address_is_not_readable() {
+        let key = TokenKey::new(b"0123456789abcdef").expect("key");
+        for kind in [
+            TokenKind::Open,
+            TokenKind::Click(TriggerLinkId(i64::MIN)),
+            TokenKind::Page(WebPageId(0)),
+            TokenKind::Unsubscribe,
+        ] {
+            let t = token(kind, "anna.secret@example.com");
+            let sealed = key.seal(&t);
+            assert_eq!(key.open(&sealed, TokenKindTag::ALL), Ok(t));
+            let raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
+            assert!(!raw.windows(6).any(|w| w == b"secret"), "address readable");
+            assert!(!sealed.contains("secret"));
+        }
+    }
+
+    #[test]
+    fn version_one_tokens_are_refused() {
+        let mut v1 = vec![1u8; 70];
+        v1[1] = 1;
+        let s = URL_SAFE_NO_PAD.encode(&v1);
+        assert_eq!(token_key_id(&s), Err(TokenError::UnsupportedVersion(1)));
+        let key = TokenKey::new(b"0123456789abcdef").expect("key");
+        assert_eq!(key.open(&s, TokenKindTag::ALL), Err(TokenError::UnsupportedVersion(1)));
+    }
+
+    #[test]
+    fn another_keys_token_fails_and_the_key_id_picks_the_key() {
+        let a = TokenKey::new(b"0123456789abcdef").expect("key");
+        let b = TokenKey::new(b"0123456789abcdeF").expect("key");
+        assert_ne!(a.id(), b.id());
+        let sealed = a.seal(&token(TokenKind::Form, ""));
+        assert_eq!(token_key_id(&sealed), Ok(a.id()));
+        assert_eq!(b.open(&sealed, TokenKindTag::ALL), Err(TokenError::BadSignature));
+        assert_eq!(
+            a.open(&sealed, &[TokenKindTag::Open, TokenKindTag::Click]),
+            Err(TokenError::WrongKind(TokenKindTag::Form))
+        );
+        assert_eq!(
+            a.open(&"A".repeat(MAX_TOKEN_CHARS + 1), TokenKindTag::ALL),
+            Err(TokenError::Malformed)
+        );
+    }
 }

@@ -12,20 +12,29 @@ pub(crate) fn to_html(src: &str) -> String {
     let mut protected = String::with_capacity(src.len());
     let mut i = 0;
     let mut lit = 0;
+    // Once a closer is not found after some offset, it is not found after any later one: remembering
+    // that keeps this pass linear.
+    let mut no_output_close = false;
+    let mut no_tag_close = false;
     while let Some(rel) = src[i..].find('{') {
         let j = i + rel;
         let end = if src[j..].starts_with("{{") {
-            src[j + 2..].find("}}").map(|e| j + 2 + e + 2)
+            let found = if no_output_close { None } else { src[j + 2..].find("}}") };
+            no_output_close = found.is_none();
+            found.map(|e| j + 2 + e + 2)
         } else if src[j..].starts_with("{%") {
-            src[j + 2..].find("%}").map(|e| j + 2 + e + 2)
+            let found = if no_tag_close { None } else { src[j + 2..].find("%}") };
+            no_tag_close = found.is_none();
+            found.map(|e| j + 2 + e + 2)
         } else {
-            src[j + 1..]
-                .find('}')
+            src.as_bytes()[j + 1..]
+                .iter()
+                .take(32)
+                .position(|&b| b == b'}')
                 .filter(|e| {
-                    *e < 32
-                        && src[j + 1..j + 1 + e]
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+                    src[j + 1..j + 1 + e]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
                 })
                 .map(|e| j + 1 + e + 1)
         };

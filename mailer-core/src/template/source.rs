@@ -1,20 +1,31 @@
-//! The pre-compiler: reads a part's source once, before Liquid does, and rewrites it.
+//! The pre-compiler: reads a part's source once, in one linear pass, before Liquid does, and rewrites it.
 //!
 //! - The widget's `{tokens}` become outputs of `__sys.<name>`; any other `{…}` (CSS, JSON) stays literal.
-//! - Every `{{ … }}` gets the escaping filter of its context appended (`__esc` in HTML text and quoted
-//!   attributes, `__esc_unq` in unquoted attributes, `__line` in the subject, nothing in text parts),
-//!   unless its last filter is `raw` (the trusted opt-out) or, in HTML, `escape`/`escape_once`.
-//!   `newline_to_br` at the end keeps working: the escaping goes before it.
+//! - Every `{{ … }}` gets the escaping of the place it stands in, decided here from the HTML around it
+//!   (see [`Ctx`]); in the subject `__line`, in text parts nothing. `raw` as the last filter is the trusted
+//!   opt-out; a trailing `escape` or `escape_once` is replaced by the context's own escaping (never weaker).
+//! - Places where no escaping makes a value safe are refused with the line and column: a tag or
+//!   attribute name, an event handler (`on…=`), `srcdoc`, and the inside of `<script>`.
+//! - Every branch of an `if`/`unless`/`case` and every loop body must end in the same HTML context it
+//!   started in, so the context decided here is the one the value lands in whichever branch runs.
 //! - `lead.cf.657261` becomes `lead.cf["657261"]` (Liquid names cannot start with a digit).
 //! - `for`/`tablerow` bodies start with `{% __tick %}`; ranges must have literal bounds within the limit.
-//! - `include`, `render` and `cycle` are refused.
-//! - The variable paths read are collected, for strict mode.
+//! - `include`, `render` and `cycle` are refused; so are unknown filters, block nesting deeper than
+//!   [`MAX_NESTING`] and brackets nested deeper than [`MAX_EXPR_DEPTH`], before Liquid (whose parser
+//!   recurses) sees them.
+//! - The variable paths read are collected, for strict mode; the `name`s of a form's inputs, for the
+//!   form allow-list.
 
 use std::collections::BTreeSet;
 
-use super::engine::TICK_TAG;
+use super::engine::{FILTER_NAMES, OwnFilter, TICK_TAG};
 use super::{ErrorKind, PartName, TemplateError};
 use crate::model::{TriggerLinkId, WebPageId};
+
+/// The deepest nesting of block tags (`if`, `for`, `capture`, …) accepted.
+pub(crate) const MAX_NESTING: usize = 24;
+/// The deepest nesting of brackets and parentheses in one expression.
+pub(crate) const MAX_EXPR_DEPTH: usize = 8;
 
 /// How values are escaped in a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +80,9 @@ pub(crate) struct Rewritten {
     pub(crate) paths: Vec<Vec<String>>,
     /// Widget tokens used.
     pub(crate) tokens: BTreeSet<SysToken>,
+    /// The `name`s of the inputs, selects, text areas and buttons inside `<form>` elements (static names
+    /// only).
+    pub(crate) form_fields: BTreeSet<String>,
     /// (output offset, source offset, exact) anchors to map Liquid's positions back to the source.
     anchors: Vec<(usize, usize, bool)>,
 }
@@ -102,6 +116,22 @@ const KEYWORDS: &[&str] = &[
 
 /// Rewrites `src`.
 pub(crate) fn rewrite(src: &str, rules: &Rules<'_>) -> Result<Rewritten, TemplateError> {
+    let first = run_writer(src, rules, &BTreeSet::new())?;
+    // A capture variable is printed without escaping again only when nothing else ever sets it; if the
+    // first pass trusted one that is also set elsewhere, run again without trusting those.
+    if first.trusted_used.iter().any(|n| first.other_defs.contains(n)) {
+        return run_writer(src, rules, &first.other_defs).map(|w| w.out);
+    }
+    Ok(first.out)
+}
+
+struct Done {
+    out: Rewritten,
+    trusted_used: BTreeSet<String>,
+    other_defs: BTreeSet<String>,
+}
+
+fn run_writer(src: &str, rules: &Rules<'_>, untrusted: &BTreeSet<String>) -> Result<Done, TemplateError> {
     let mut w = Writer {
         src,
         rules,
@@ -110,25 +140,222 @@ pub(crate) fn rewrite(src: &str, rules: &Rules<'_>) -> Result<Rewritten, Templat
             ..Rewritten::default()
         },
         locals: BTreeSet::from(["forloop".to_owned(), "tablerowloop".to_owned()]),
-        html: HtmlState::Text,
+        html: Html::default(),
+        blocks: Vec::new(),
+        captured: BTreeSet::new(),
+        other_defs: BTreeSet::new(),
+        untrusted,
+        trusted_used: BTreeSet::new(),
+        field: None,
+        close_cache: None,
     };
     w.run()?;
-    let Writer { mut out, locals, .. } = w;
+    let Writer {
+        mut out,
+        locals,
+        trusted_used,
+        other_defs,
+        ..
+    } = w;
     out.paths
         .retain(|p| p.first().is_some_and(|root| !locals.contains(root)));
     out.paths.sort();
     out.paths.dedup();
-    Ok(out)
+    Ok(Done {
+        out,
+        trusted_used,
+        other_defs,
+    })
 }
 
+/// The raw-text elements whose content is another language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HtmlState {
+enum RawText {
+    Script,
+    Style,
+}
+
+/// What an attribute's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum AttrKind {
+    #[default]
+    Plain,
+    /// A URL: its scheme is checked.
+    Url,
+    /// `style`: CSS.
+    Style,
+    /// `on…`: JavaScript.
+    Script,
+    /// `srcdoc`: HTML inside an attribute.
+    Srcdoc,
+}
+
+/// Whether a URL attribute's scheme is settled yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+enum UrlState {
+    /// Fixed by literal text (`https://…{{ x }}`, `/path/{{ x }}`): values cannot change it.
+    Fixed,
+    /// Nothing but whitespace so far: a value here chooses the scheme.
+    #[default]
+    Open,
+    /// A value came first: literal text after it must not make it a scheme.
+    AfterValue,
+}
+
+/// Where the scanner is in the HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum St {
+    #[default]
     Text,
     Lt,
+    TagName,
     InTag,
+    AttrName,
+    AfterAttrName,
     AfterEq,
     Unquoted,
     Quoted(u8),
+    Raw(RawText),
+}
+
+const NAME_LEN: usize = 16;
+
+/// The HTML context of the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Html {
+    st: St,
+    tag: [u8; NAME_LEN],
+    tag_len: usize,
+    end_tag: bool,
+    attr: [u8; NAME_LEN],
+    attr_len: usize,
+    kind: AttrKind,
+    url: UrlState,
+    prev_amp: bool,
+    raw_match: usize,
+    in_form: bool,
+}
+
+/// The attributes whose value is a URL a browser may follow or load.
+const URL_ATTRS: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "background",
+    "poster",
+    "cite",
+    "longdesc",
+    "usemap",
+    "codebase",
+    "data",
+    "manifest",
+    "icon",
+    "profile",
+    "ping",
+    "lowsrc",
+    "dynsrc",
+    "archive",
+    "classid",
+    "xlink:href",
+    "xml:base",
+    "to",
+    "from",
+    "values",
+    "by",
+];
+
+impl Html {
+    fn tag(&self) -> &[u8] {
+        &self.tag[..self.tag_len]
+    }
+
+    fn attr(&self) -> &[u8] {
+        &self.attr[..self.attr_len]
+    }
+
+    /// The part of the state that must agree at the ends of a block's branches.
+    fn coarse(&self) -> (St, AttrKind) {
+        let st = match self.st {
+            St::AfterEq => St::Unquoted,
+            other => other,
+        };
+        (st, self.kind)
+    }
+
+    fn classify(&mut self) {
+        let name = self.attr();
+        self.kind = if name.starts_with(b"on") {
+            AttrKind::Script
+        } else if name == b"style" {
+            AttrKind::Style
+        } else if name == b"srcdoc" {
+            AttrKind::Srcdoc
+        } else if URL_ATTRS.iter().any(|a| a.as_bytes() == name) || (self.tag() == b"meta" && name == b"content") {
+            AttrKind::Url
+        } else {
+            AttrKind::Plain
+        };
+    }
+
+    fn push_name(buf: &mut [u8; NAME_LEN], len: &mut usize, b: u8) {
+        if *len < NAME_LEN {
+            buf[*len] = b.to_ascii_lowercase();
+            *len += 1;
+        } else {
+            // A name longer than any we look for: make it match none (but keep an `on` prefix).
+            buf[NAME_LEN - 1] = b'\0';
+        }
+    }
+}
+
+/// How a value is escaped where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// HTML text.
+    Text,
+    /// An attribute value (quoted or not).
+    Attr { unquoted: bool },
+    /// The start of a URL attribute value.
+    Url { unquoted: bool },
+    /// CSS in a `style` attribute (`Some(unquoted)`) or a `<style>` element (`None`).
+    Css(Option<bool>),
+    /// The subject.
+    Line,
+    /// A text part.
+    Plain,
+}
+
+impl Ctx {
+    /// The filters that make a value safe here; `once` keeps character references already in the value.
+    fn filters(self, once: bool) -> &'static [OwnFilter] {
+        use OwnFilter as F;
+        match (self, once) {
+            (Self::Text | Self::Attr { unquoted: false }, false) => &[F::Html],
+            (Self::Text | Self::Attr { unquoted: false }, true) => &[F::HtmlOnce],
+            (Self::Attr { unquoted: true }, false) => &[F::Unquoted],
+            (Self::Attr { unquoted: true }, true) => &[F::UnquotedOnce],
+            (Self::Url { unquoted: false }, false) => &[F::Url],
+            (Self::Url { unquoted: false }, true) => &[F::UrlOnce],
+            (Self::Url { unquoted: true }, false) => &[F::UrlUnquoted],
+            (Self::Url { unquoted: true }, true) => &[F::UrlUnquotedOnce],
+            (Self::Css(Some(true)), _) => &[F::Css, F::Unquoted],
+            (Self::Css(_), _) => &[F::Css],
+            (Self::Line, _) => &[F::Line],
+            (Self::Plain, _) => &[],
+        }
+    }
+}
+
+/// An open block tag.
+#[derive(Debug, Clone)]
+struct Block {
+    name: String,
+    start: Html,
+    /// The most careful URL state any branch ended in.
+    url: UrlState,
+    /// The context outside a `capture`, put back at `endcapture`.
+    outer: Option<Html>,
 }
 
 struct Writer<'s, 'r> {
@@ -136,24 +363,270 @@ struct Writer<'s, 'r> {
     rules: &'r Rules<'r>,
     out: Rewritten,
     locals: BTreeSet<String>,
-    html: HtmlState,
+    html: Html,
+    blocks: Vec<Block>,
+    /// Variables set by `capture` in this part.
+    captured: BTreeSet<String>,
+    /// Variables set by anything else (`assign`, `for`, `increment`, …).
+    other_defs: BTreeSet<String>,
+    /// Names a previous pass found set both ways: never printed unescaped.
+    untrusted: &'r BTreeSet<String>,
+    /// Capture variables printed without escaping again.
+    trusted_used: BTreeSet<String>,
+    /// The `name` of a form input being read: its text, or `None` once a value made it dynamic.
+    field: Option<Option<Vec<u8>>>,
+    /// The last `%}` found while looking for an end tag, so that the search stays linear.
+    close_cache: Option<(usize, Option<usize>)>,
 }
+
+/// An empty value that starts an unquoted attribute value becomes `""`, else the next attribute would
+/// become this one's value (`title= id=b`).
+const EMPTY_UNQUOTED: &str = " | default: '\"\"'";
+
+const BLOCKS: &[&str] = &["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"];
 
 impl Writer<'_, '_> {
     fn err(&self, kind: ErrorKind, at: usize) -> TemplateError {
         TemplateError::at(self.rules.part, kind, self.src, at)
     }
 
-    fn literal(&mut self, from: usize, to: usize) {
+    fn literal(&mut self, from: usize, to: usize) -> Result<(), TemplateError> {
         if from >= to {
-            return;
+            return Ok(());
         }
         let text = &self.src[from..to];
         self.out.anchors.push((self.out.liquid.len(), from, true));
         self.out.liquid.push_str(text);
         if self.rules.flavor == Flavor::Html {
-            for &b in text.as_bytes() {
-                self.html = step_html(self.html, b);
+            for (i, &b) in text.as_bytes().iter().enumerate() {
+                self.step(b).map_err(|kind| self.err(kind, from + i))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts an attribute value.
+    fn begin_value(&mut self) {
+        self.html.url = UrlState::Open;
+        self.html.prev_amp = false;
+        let input = matches!(self.html.tag(), b"input" | b"select" | b"textarea" | b"button");
+        self.field = (input && self.html.in_form && self.html.attr() == b"name").then(|| Some(Vec::new()));
+    }
+
+    /// One literal byte of an attribute value.
+    fn value_byte(&mut self, b: u8) -> Result<(), ErrorKind> {
+        if let Some(Some(name)) = &mut self.field
+            && name.len() < 256
+        {
+            name.push(b);
+        }
+        if self.html.kind == AttrKind::Url {
+            let delimiter = matches!(b, b':' | b'/' | b'?') || (b == b'#' && !self.html.prev_amp);
+            self.html.url = match (self.html.url, b) {
+                (UrlState::AfterValue, b':') => {
+                    return Err(ErrorKind::UnsafeContext(
+                        "`:` after a value at the start of a URL attribute (the value would choose the scheme)".into(),
+                    ));
+                }
+                (UrlState::Open | UrlState::AfterValue, _) if delimiter => UrlState::Fixed,
+                (state, _) => state,
+            };
+            self.html.prev_amp = b == b'&';
+        }
+        Ok(())
+    }
+
+    /// Ends an attribute value.
+    fn end_value(&mut self) {
+        if let Some(Some(name)) = self.field.take() {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            if !name.is_empty() {
+                self.out.form_fields.insert(name);
+            }
+        }
+    }
+
+    fn end_tag(&mut self) {
+        let h = &mut self.html;
+        h.st = St::Text;
+        match (h.end_tag, h.tag()) {
+            (false, b"script") => h.st = St::Raw(RawText::Script),
+            (false, b"style") => h.st = St::Raw(RawText::Style),
+            (false, b"form") => h.in_form = true,
+            (true, b"form") => h.in_form = false,
+            _ => {}
+        }
+        h.raw_match = 0;
+    }
+
+    fn new_attr(&mut self, b: u8) {
+        self.html.attr_len = 0;
+        self.html.kind = AttrKind::Plain;
+        Html::push_name(&mut self.html.attr, &mut self.html.attr_len, b);
+        self.html.st = St::AttrName;
+    }
+
+    fn step(&mut self, b: u8) -> Result<(), ErrorKind> {
+        let ws = b.is_ascii_whitespace();
+        match self.html.st {
+            St::Text if b == b'<' => self.html.st = St::Lt,
+            St::Text => {}
+            St::Lt if b.is_ascii_alphabetic() || b == b'/' => {
+                let h = &mut self.html;
+                h.end_tag = b == b'/';
+                h.tag_len = 0;
+                if b != b'/' {
+                    Html::push_name(&mut h.tag, &mut h.tag_len, b);
+                }
+                h.st = St::TagName;
+            }
+            St::Lt if b == b'<' => {}
+            St::Lt => self.html.st = St::Text,
+            St::TagName => match b {
+                b'>' => self.end_tag(),
+                b'/' => self.html.st = St::InTag,
+                _ if ws => self.html.st = St::InTag,
+                _ => {
+                    let h = &mut self.html;
+                    Html::push_name(&mut h.tag, &mut h.tag_len, b);
+                }
+            },
+            St::InTag => match b {
+                b'>' => self.end_tag(),
+                b'/' => {}
+                _ if ws => {}
+                _ => self.new_attr(b),
+            },
+            St::AttrName => match b {
+                b'>' => self.end_tag(),
+                b'/' => self.html.st = St::InTag,
+                b'=' => {
+                    self.html.classify();
+                    self.html.st = St::AfterEq;
+                }
+                _ if ws => {
+                    self.html.classify();
+                    self.html.st = St::AfterAttrName;
+                }
+                _ => {
+                    let h = &mut self.html;
+                    Html::push_name(&mut h.attr, &mut h.attr_len, b);
+                }
+            },
+            St::AfterAttrName => match b {
+                b'>' => self.end_tag(),
+                b'/' => self.html.st = St::InTag,
+                b'=' => self.html.st = St::AfterEq,
+                _ if ws => {}
+                _ => self.new_attr(b),
+            },
+            St::AfterEq => match b {
+                b'"' | b'\'' => {
+                    self.begin_value();
+                    self.html.st = St::Quoted(b);
+                }
+                b'>' => self.end_tag(),
+                _ if ws => {}
+                _ => {
+                    self.begin_value();
+                    self.html.st = St::Unquoted;
+                    self.value_byte(b)?;
+                }
+            },
+            St::Unquoted => match b {
+                b'>' => {
+                    self.end_value();
+                    self.end_tag();
+                }
+                _ if ws => {
+                    self.end_value();
+                    self.html.st = St::InTag;
+                }
+                _ => self.value_byte(b)?,
+            },
+            St::Quoted(q) if b == q => {
+                self.end_value();
+                self.html.st = St::InTag;
+            }
+            St::Quoted(_) => self.value_byte(b)?,
+            St::Raw(kind) => {
+                let close: &[u8] = match kind {
+                    RawText::Script => b"</script",
+                    RawText::Style => b"</style",
+                };
+                let h = &mut self.html;
+                if b.to_ascii_lowercase() == close[h.raw_match] {
+                    h.raw_match += 1;
+                    if h.raw_match == close.len() {
+                        h.raw_match = 0;
+                        h.end_tag = true;
+                        h.tag_len = 0;
+                        for &c in &close[2..] {
+                            Html::push_name(&mut h.tag, &mut h.tag_len, c);
+                        }
+                        h.st = St::TagName;
+                    }
+                } else {
+                    h.raw_match = usize::from(b == b'<');
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The context a value printed here lands in; an error where no escaping can make it safe.
+    fn context(&self) -> Result<Ctx, ErrorKind> {
+        let refuse = |what: &str| Err(ErrorKind::UnsafeContext(what.to_owned()));
+        match self.rules.flavor {
+            Flavor::Subject => return Ok(Ctx::Line),
+            Flavor::Text => return Ok(Ctx::Plain),
+            Flavor::Html => {}
+        }
+        let h = &self.html;
+        let unquoted = matches!(h.st, St::AfterEq | St::Unquoted);
+        match h.st {
+            St::Text => Ok(Ctx::Text),
+            St::Lt | St::TagName => refuse("in a tag name"),
+            St::InTag | St::AttrName | St::AfterAttrName => refuse("in an attribute name"),
+            St::Raw(RawText::Script) => refuse("inside <script> (JavaScript cannot be escaped safely here)"),
+            St::Raw(RawText::Style) => Ok(Ctx::Css(None)),
+            St::AfterEq | St::Unquoted | St::Quoted(_) => match h.kind {
+                AttrKind::Script => refuse("in an event handler attribute (JavaScript)"),
+                AttrKind::Srcdoc => refuse("in a srcdoc attribute (HTML inside an attribute)"),
+                AttrKind::Style => Ok(Ctx::Css(Some(unquoted))),
+                AttrKind::Url if h.url != UrlState::Fixed => Ok(Ctx::Url { unquoted }),
+                AttrKind::Url | AttrKind::Plain => Ok(Ctx::Attr { unquoted }),
+            },
+        }
+    }
+
+    /// True when a value printed here is the whole start of an unquoted attribute value (`title={{ x }}`).
+    fn starts_unquoted_value(&self) -> bool {
+        // Inside a loop the same output also runs after its own first value: no quotes there.
+        self.rules.flavor == Flavor::Html
+            && self.html.st == St::AfterEq
+            && !self
+                .blocks
+                .iter()
+                .any(|b| matches!(b.name.as_str(), "for" | "tablerow"))
+    }
+
+    /// Bookkeeping after a value was printed.
+    fn after_value(&mut self) {
+        if self.rules.flavor != Flavor::Html {
+            return;
+        }
+        if self.html.st == St::AfterEq {
+            self.begin_value();
+            self.html.st = St::Unquoted;
+        }
+        if matches!(self.html.st, St::Unquoted | St::Quoted(_)) {
+            if self.html.url == UrlState::Open {
+                self.html.url = UrlState::AfterValue;
+            }
+            self.html.prev_amp = false;
+            if self.field.is_some() {
+                self.field = Some(None);
             }
         }
     }
@@ -167,21 +640,21 @@ impl Writer<'_, '_> {
             let j = i + rel;
             match bytes.get(j + 1) {
                 Some(b'{') => {
-                    self.literal(lit, j);
+                    self.literal(lit, j)?;
                     let end = find_close(src, j + 2, "}}").ok_or_else(|| self.err(ErrorKind::Unclosed("{{"), j))?;
                     self.output(j, &src[j + 2..end])?;
                     i = end + 2;
                     lit = i;
                 }
                 Some(b'%') => {
-                    self.literal(lit, j);
+                    self.literal(lit, j)?;
                     let end = find_close(src, j + 2, "%}").ok_or_else(|| self.err(ErrorKind::Unclosed("{%"), j))?;
                     i = self.tag(j, end)?;
                     lit = i;
                 }
                 _ => match parse_token(&src[j..]) {
                     Some((token, len)) => {
-                        self.literal(lit, j);
+                        self.literal(lit, j)?;
                         self.token(token, j)?;
                         i = j + len;
                         lit = i;
@@ -190,17 +663,8 @@ impl Writer<'_, '_> {
                 },
             }
         }
-        self.literal(lit, src.len());
+        self.literal(lit, src.len())?;
         Ok(())
-    }
-
-    fn escape_filter(&self, unquoted: bool) -> Option<&'static str> {
-        match self.rules.flavor {
-            Flavor::Html if unquoted => Some("__esc_unq"),
-            Flavor::Html => Some("__esc"),
-            Flavor::Subject => Some("__line"),
-            Flavor::Text => None,
-        }
     }
 
     fn token(&mut self, token: SysToken, at: usize) -> Result<(), TemplateError> {
@@ -216,59 +680,209 @@ impl Writer<'_, '_> {
             }
             _ => {}
         }
+        let ctx = self.context().map_err(|kind| self.err(kind, at))?;
         self.out.tokens.insert(token);
         self.out.anchors.push((self.out.liquid.len(), at, false));
-        let unquoted = matches!(self.html, HtmlState::AfterEq | HtmlState::Unquoted);
         self.out.liquid.push_str("{{ __sys.");
         self.out.liquid.push_str(&token.key());
-        if let Some(f) = self.escape_filter(unquoted) {
+        for f in ctx.filters(false) {
             self.out.liquid.push_str(" | ");
-            self.out.liquid.push_str(f);
+            self.out.liquid.push_str(f.name());
+        }
+        if self.starts_unquoted_value() {
+            self.out.liquid.push_str(EMPTY_UNQUOTED);
         }
         self.out.liquid.push_str(" }}");
-        if self.html == HtmlState::AfterEq {
-            self.html = HtmlState::Unquoted;
+        self.after_value();
+        Ok(())
+    }
+
+    /// Checks bracket depth and filter names of the expression `body` that starts at source offset `at`.
+    fn check_expr(&self, body: &str, at: usize, filters: bool) -> Result<(), TemplateError> {
+        let mut depth = 0usize;
+        let mut quote: Option<u8> = None;
+        for (i, &b) in body.as_bytes().iter().enumerate() {
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None => match b {
+                    b'"' | b'\'' => quote = Some(b),
+                    b'[' | b'(' => {
+                        depth += 1;
+                        if depth > MAX_EXPR_DEPTH {
+                            return Err(self.err(ErrorKind::TooDeep { limit: MAX_EXPR_DEPTH }, at + i));
+                        }
+                    }
+                    b']' | b')' => depth = depth.saturating_sub(1),
+                    b'0'..=b'9' if starts_number(body.as_bytes(), i) => {
+                        // Liquid panics on an integer literal that does not fit in 64 bits.
+                        let digits = &body.as_bytes()[i..];
+                        let len = digits.iter().take_while(|d| d.is_ascii_digit()).count();
+                        let float =
+                            digits.get(len) == Some(&b'.') && digits.get(len + 1).is_some_and(u8::is_ascii_digit);
+                        let negative = i > 0 && body.as_bytes()[i - 1] == b'-';
+                        let text = &body[i..i + len];
+                        let fits = if negative {
+                            format!("-{text}").parse::<i64>().is_ok()
+                        } else {
+                            text.parse::<i64>().is_ok()
+                        };
+                        if !float && !fits {
+                            let kind = ErrorKind::Syntax(format!("the number {text} is out of range"));
+                            return Err(self.err(kind, at + i));
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+        if filters {
+            let mut offset = 0;
+            for (n, seg) in top_level_split(body, b'|').into_iter().enumerate() {
+                if n > 0 {
+                    let name = first_word(seg);
+                    // An empty name is a syntax error Liquid reports.
+                    if !name.is_empty() && !FILTER_NAMES.contains(&name) {
+                        let lead = seg.len() - seg.trim_start().len();
+                        let name = name.chars().take(40).collect();
+                        return Err(self.err(ErrorKind::UnknownFilter(name), at + offset + lead));
+                    }
+                }
+                offset += seg.len() + 1;
+            }
         }
         Ok(())
     }
 
     fn output(&mut self, at: usize, inner: &str) -> Result<(), TemplateError> {
         let (lead, body, trail) = split_dashes(inner);
+        let body_at = at + 2 + usize::from(lead);
+        self.check_expr(body, body_at, true)?;
         let expr = rewrite_expr(body, &mut self.out.paths);
-        let filters = top_level_split(&expr, b'|');
+        let mut filters = top_level_split(&expr, b'|');
         let last = filters.last().map(|f| first_word(f)).unwrap_or_default();
-        let unquoted = matches!(self.html, HtmlState::AfterEq | HtmlState::Unquoted);
-        let escape = match self.escape_filter(unquoted) {
-            _ if filters.len() > 1 && last == "raw" => None,
-            Some("__esc" | "__esc_unq") if filters.len() > 1 && matches!(last, "escape" | "escape_once") => None,
-            other => other,
+        let raw = filters.len() > 1 && last == "raw";
+        // A capture variable printed alone was escaped where its body was written.
+        let single = filters.len() == 1 && is_ident(filters[0].trim());
+        let trusted = single
+            && self.rules.flavor == Flavor::Html
+            && self.captured.contains(filters[0].trim())
+            && !self.untrusted.contains(filters[0].trim());
+        let ctx = if raw {
+            None
+        } else {
+            Some(self.context().map_err(|kind| self.err(kind, at))?)
         };
+        // `newline_to_br` makes HTML: in text it goes after the escaping.
+        let mut tail: Vec<&str> = Vec::new();
+        if ctx == Some(Ctx::Text) {
+            while filters.len() > 1 && first_word(filters[filters.len() - 1]) == "newline_to_br" {
+                tail.insert(0, filters.pop().unwrap_or_default());
+            }
+        }
+        // A trailing `escape` / `escape_once` is the context's own escaping (never weaker).
+        let mut once = false;
+        if ctx.is_some() {
+            while filters.len() > 1 {
+                match first_word(filters[filters.len() - 1]) {
+                    "escape" => {}
+                    "escape_once" => once = true,
+                    _ => break,
+                }
+                filters.pop();
+            }
+        }
+        let escapes: &[OwnFilter] = match ctx {
+            None => &[],
+            Some(Ctx::Text) if trusted => &[],
+            Some(ctx) => ctx.filters(once || trusted),
+        };
+        if trusted && ctx.is_some() {
+            self.trusted_used.insert(filters[0].trim().to_owned());
+        }
+        let starts_unquoted = self.starts_unquoted_value();
         self.out.anchors.push((self.out.liquid.len(), at, false));
         let l = &mut self.out.liquid;
         l.push_str(if lead { "{{-" } else { "{{" });
         l.push(' ');
-        match escape {
-            None => l.push_str(expr.trim()),
-            Some(f) => {
-                // `newline_to_br` makes HTML: escape before it.
-                let mut keep = filters.len();
-                while keep > 1 && first_word(filters[keep - 1]) == "newline_to_br" {
-                    keep -= 1;
-                }
-                let joined_head = filters[..keep].join("|");
-                l.push_str(joined_head.trim());
-                l.push_str(" | ");
-                l.push_str(f);
-                for tail in &filters[keep..] {
-                    l.push_str(" |");
-                    l.push_str(tail);
-                }
-            }
+        l.push_str(filters.join("|").trim());
+        for f in escapes {
+            l.push_str(" | ");
+            l.push_str(f.name());
+        }
+        for t in tail {
+            l.push_str(" |");
+            l.push_str(t);
+        }
+        if ctx.is_some() && starts_unquoted {
+            l.push_str(EMPTY_UNQUOTED);
         }
         l.push(' ');
         l.push_str(if trail { "-}}" } else { "}}" });
-        if self.html == HtmlState::AfterEq {
-            self.html = HtmlState::Unquoted;
+        self.after_value();
+        Ok(())
+    }
+
+    /// Opens, continues or closes a block for the nesting limit and the HTML context of its branches.
+    fn block(&mut self, name: &str, rest: &str, at: usize) -> Result<(), TemplateError> {
+        let html = self.rules.flavor == Flavor::Html;
+        if BLOCKS.contains(&name) {
+            if self.blocks.len() >= MAX_NESTING {
+                return Err(self.err(ErrorKind::TooDeep { limit: MAX_NESTING }, at));
+            }
+            let mut block = Block {
+                name: name.to_owned(),
+                start: self.html,
+                url: self.html.url,
+                outer: None,
+            };
+            if name == "capture" && html {
+                let var = first_word(rest.trim_start());
+                if !var.is_empty() {
+                    self.captured.insert(var.to_owned());
+                }
+                block.outer = Some(self.html);
+                self.html = Html {
+                    in_form: self.html.in_form,
+                    ..Html::default()
+                };
+                block.start = self.html;
+            }
+            self.blocks.push(block);
+            return Ok(());
+        }
+        let is_branch = matches!(name, "else" | "elsif" | "when");
+        let is_end = name.strip_prefix("end").is_some_and(|b| BLOCKS.contains(&b));
+        if !is_branch && !is_end {
+            return Ok(());
+        }
+        let Some(top) = self.blocks.last_mut() else {
+            return Ok(());
+        };
+        if html && top.start.coarse() != self.html.coarse() {
+            let what = format!(
+                "a branch or loop body of `{}` must end in the HTML context it started in (the same tag, attribute or text)",
+                top.name
+            );
+            return Err(TemplateError::at(
+                self.rules.part,
+                ErrorKind::UnsafeContext(what),
+                self.src,
+                at,
+            ));
+        }
+        top.url = top.url.max(self.html.url);
+        if is_branch {
+            let url = top.url;
+            self.html = Html { url, ..top.start };
+            return Ok(());
+        }
+        let Some(block) = self.blocks.pop() else {
+            return Ok(());
+        };
+        match block.outer {
+            Some(outer) => self.html = outer,
+            None => self.html.url = block.url.max(block.start.url),
         }
         Ok(())
     }
@@ -276,28 +890,39 @@ impl Writer<'_, '_> {
     /// Handles the tag `{% … %}` at `at` whose `%}` is at `end`; returns where scanning resumes.
     fn tag(&mut self, at: usize, end: usize) -> Result<usize, TemplateError> {
         let src = self.src;
-        let (_, body, _) = split_dashes(&src[at + 2..end]);
-        let body = body.trim_start();
-        let name = first_word(body);
-        let rest = &body[name.len()..];
+        let (lead_dash, body, _) = split_dashes(&src[at + 2..end]);
+        let body_at = at + 2 + usize::from(lead_dash);
+        let trimmed = body.trim_start();
+        let name = first_word(trimmed);
+        let rest = &trimmed[name.len()..];
         let after = end + 2;
         match name {
             "raw" | "comment" => {
                 let closer = if name == "raw" { "endraw" } else { "endcomment" };
-                let stop = find_end_tag(src, after, closer).ok_or_else(|| self.err(ErrorKind::Unclosed("{%"), at))?;
+                let (inner_end, stop) = self
+                    .find_end_tag(after, closer)
+                    .ok_or_else(|| self.err(ErrorKind::Unclosed("{%"), at))?;
                 self.out.anchors.push((self.out.liquid.len(), at, true));
                 self.out.liquid.push_str(&src[at..stop]);
+                if name == "raw" && self.rules.flavor == Flavor::Html {
+                    for (i, &b) in src.as_bytes()[after..inner_end].iter().enumerate() {
+                        self.step(b).map_err(|kind| self.err(kind, after + i))?;
+                    }
+                }
                 return Ok(stop);
             }
             "include" | "render" | "cycle" => return Err(self.err(ErrorKind::ForbiddenTag(name.to_owned()), at)),
             TICK_TAG => return Err(self.err(ErrorKind::ForbiddenTag(name.to_owned()), at)),
             _ => {}
         }
+        self.check_expr(body, body_at, name == "assign")?;
+        self.block(name, rest, at)?;
         let rewritten_rest = match name {
             "for" | "tablerow" => {
                 let var = first_word(rest.trim_start());
                 if !var.is_empty() {
                     self.locals.insert(var.to_owned());
+                    self.other_defs.insert(var.to_owned());
                 }
                 let coll = rest.trim_start()[var.len()..].trim_start();
                 let coll = coll.strip_prefix("in").unwrap_or(coll).trim_start();
@@ -310,6 +935,9 @@ impl Writer<'_, '_> {
                 let var = first_word(rest.trim_start());
                 if !var.is_empty() {
                     self.locals.insert(var.to_owned());
+                    if name != "capture" {
+                        self.other_defs.insert(var.to_owned());
+                    }
                 }
                 let tail = &rest.trim_start()[var.len()..];
                 format!(" {var}{}", rewrite_expr(tail, &mut self.out.paths))
@@ -345,34 +973,47 @@ impl Writer<'_, '_> {
             _ => Err(self.err(ErrorKind::UnboundedRange(range.to_owned()), at)),
         }
     }
+
+    /// Finds the `{% <closer> %}` tag after `from`; returns where it starts and the offset just past it.
+    /// Linear: a `%}` found once is reused for every `{%` before it.
+    fn find_end_tag(&mut self, from: usize, closer: &str) -> Option<(usize, usize)> {
+        let src = self.src;
+        let mut i = from;
+        while let Some(rel) = src[i..].find("{%") {
+            let j = i + rel;
+            let end = match self.close_cache {
+                Some((searched_from, found)) if searched_from <= j + 2 && found.is_none_or(|f| f >= j + 2) => found,
+                _ => {
+                    let found = src[j + 2..].find("%}").map(|e| e + j + 2);
+                    self.close_cache = Some((j + 2, found));
+                    found
+                }
+            }?;
+            let (_, body, _) = split_dashes(&src[j + 2..end]);
+            if body.trim() == closer {
+                return Some((j, end + 2));
+            }
+            i = j + 2;
+        }
+        None
+    }
 }
 
-fn step_html(state: HtmlState, b: u8) -> HtmlState {
-    match state {
-        HtmlState::Text if b == b'<' => HtmlState::Lt,
-        HtmlState::Text => HtmlState::Text,
-        HtmlState::Lt if b.is_ascii_alphabetic() || b == b'/' => HtmlState::InTag,
-        HtmlState::Lt if b == b'<' => HtmlState::Lt,
-        HtmlState::Lt => HtmlState::Text,
-        HtmlState::InTag => match b {
-            b'>' => HtmlState::Text,
-            b'=' => HtmlState::AfterEq,
-            _ => HtmlState::InTag,
-        },
-        HtmlState::AfterEq => match b {
-            b'"' | b'\'' => HtmlState::Quoted(b),
-            b'>' => HtmlState::Text,
-            b if b.is_ascii_whitespace() => HtmlState::AfterEq,
-            _ => HtmlState::Unquoted,
-        },
-        HtmlState::Unquoted => match b {
-            b'>' => HtmlState::Text,
-            b if b.is_ascii_whitespace() => HtmlState::InTag,
-            _ => HtmlState::Unquoted,
-        },
-        HtmlState::Quoted(q) if b == q => HtmlState::InTag,
-        HtmlState::Quoted(q) => HtmlState::Quoted(q),
+/// True when the digit at `i` starts a number literal: not part of a name (`a1`) or of a path segment
+/// (`lead.cf.657261`, `a.0`) or the decimals of a float, but the end of a range (`1..99`) is one.
+fn starts_number(b: &[u8], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| b[p]) {
+        None => true,
+        Some(p) if p.is_ascii_alphanumeric() || p == b'_' => false,
+        Some(b'.') => i >= 2 && b[i - 2] == b'.',
+        Some(_) => true,
     }
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Finds `close` from `from`, skipping quoted strings; returns its offset.
@@ -390,21 +1031,6 @@ fn find_close(src: &str, from: usize, close: &str) -> Option<usize> {
             None => {}
         }
         i += 1;
-    }
-    None
-}
-
-/// Finds the `{% <closer> %}` tag after `from`; returns the offset just past it.
-fn find_end_tag(src: &str, from: usize, closer: &str) -> Option<usize> {
-    let mut i = from;
-    while let Some(rel) = src[i..].find("{%") {
-        let j = i + rel;
-        let end = src[j + 2..].find("%}")? + j + 2;
-        let (_, body, _) = split_dashes(&src[j + 2..end]);
-        if body.trim() == closer {
-            return Some(end + 2);
-        }
-        i = j + 2;
     }
     None
 }
@@ -449,10 +1075,7 @@ fn top_level_split(s: &str, sep: u8) -> Vec<&str> {
 
 /// Parses a widget token at the start of `s` (which starts with `{`); returns it and its length.
 pub(crate) fn parse_token(s: &str) -> Option<(SysToken, usize)> {
-    let close = s[1..].find('}')? + 1;
-    if close > 32 {
-        return None;
-    }
+    let close = s.as_bytes().iter().skip(1).take(32).position(|&b| b == b'}')? + 1;
     let inner = &s[1..close];
     let num = |prefix: &str| -> Option<i64> {
         let digits = inner.strip_prefix(prefix)?;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::error::ValidationError;
 use crate::form_names::{FormField, form_field};
 use crate::model::{EntityKind, EventKind, NewEvent};
-use crate::template::TokenKind;
+use crate::template::TokenKindTag;
 use crate::trigger;
 
 use super::super::{Engine, EngineError};
@@ -83,7 +83,7 @@ impl Engine {
     /// a submission over the size caps (nothing is written); [`EngineError::Store`]; a CRM write that fails
     /// is listed in the note and returned as the first error after the note is written.
     pub async fn submit_form(&self, token: &str, answers: &[(String, String)]) -> Result<(), EngineError> {
-        let token = self.verify_kind(token, |k| k == TokenKind::Form).await?;
+        let token = self.verify_kind(token, &[TokenKindTag::Form]).await?;
         if token.preview {
             return Ok(());
         }

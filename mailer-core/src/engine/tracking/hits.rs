@@ -3,6 +3,7 @@
 
 use crate::model::{AccountId, Email, EventKind, EventQuery, NewEvent, Timestamp, TriggerLink, WebPage};
 use crate::ports::StoreExt;
+use crate::template::TokenKindTag;
 use crate::template::{TokenKind, TrackingToken};
 use crate::trigger::{self, Fired, Hit, HitKind, Occurrence, Verdict};
 
@@ -10,9 +11,8 @@ use super::super::{Engine, EngineError};
 use super::{HONEYPOT_LINK, HitInfo, HitOutcome};
 
 /// The token kinds [`Engine::record_hit`] takes.
-pub(crate) fn is_hit(kind: TokenKind) -> bool {
-    matches!(kind, TokenKind::Open | TokenKind::Click(_) | TokenKind::Page(_))
-}
+/// The token kinds of hits: opens, trigger-link clicks and web page views.
+const HIT_KINDS: &[TokenKindTag] = &[TokenKindTag::Open, TokenKindTag::Click, TokenKindTag::Page];
 
 impl Engine {
     /// Records a hit on a tracking URL (`/t/o`, `/t/l`, `/p`) and runs what it triggers. A preview token
@@ -22,7 +22,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Token`] for a bad token or one of another kind; [`EngineError::Store`].
     pub async fn record_hit(&self, token: &str, info: &HitInfo) -> Result<HitOutcome, EngineError> {
-        let token = self.verify_kind(token, is_hit).await?;
+        let token = self.verify_kind(token, HIT_KINDS).await?;
         self.hit(&token, info).await
     }
 

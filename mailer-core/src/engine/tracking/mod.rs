@@ -10,9 +10,6 @@ pub use forms::{MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
 use serde::{Deserialize, Serialize};
 
 use crate::model::TriggerLinkId;
-use crate::template::{TokenError, TokenKind, TrackingToken, token_account};
-
-use super::{Engine, EngineError};
 
 /// The link id under which honeypot (hidden) link hits are recorded.
 pub const HONEYPOT_LINK: TriggerLinkId = TriggerLinkId(0);
@@ -36,30 +33,4 @@ pub enum HitOutcome {
     },
     /// A click: redirect here, or show the thank-you page when `None`.
     Redirect(Option<String>),
-}
-
-impl Engine {
-    /// Verifies a token with its account's key.
-    ///
-    /// # Errors
-    /// [`EngineError::Token`] for a malformed or tampered token; [`EngineError::Store`] for an unknown account.
-    pub async fn verify_token(&self, token: &str) -> Result<TrackingToken, EngineError> {
-        let account = self.ports.store.get_account(token_account(token)?).await?;
-        Ok(self.links(&account)?.verify(token)?)
-    }
-
-    /// Verifies a token and checks that it is of a kind this entry point takes; a token of another kind
-    /// (a form token on the open route, …) is refused like a malformed one.
-    pub(crate) async fn verify_kind(
-        &self,
-        token: &str,
-        accepts: fn(TokenKind) -> bool,
-    ) -> Result<TrackingToken, EngineError> {
-        let token = self.verify_token(token).await?;
-        if accepts(token.kind) {
-            Ok(token)
-        } else {
-            Err(EngineError::Token(TokenError::Malformed))
-        }
-    }
 }
