@@ -13,9 +13,12 @@ use mailer_core::model::{
 };
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{LinkBuilder, TokenKind, TrackingToken};
-use mailer_core::testkit::{HARNESS_KEY, Harness, sample_link};
+use mailer_core::testkit::fixture::sample_link;
+use mailer_core::testkit::{HARNESS_KEY, Harness};
 use mailer_http::{AppState, HttpConfig, PIXEL_GIF, app};
 use tower::ServiceExt as _;
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
 
 struct Fixture {
     h: Arc<Harness>,
@@ -97,12 +100,13 @@ impl Fixture {
     }
 
     async fn get(&self, path: &str) -> Response<Body> {
-        self.send(Request::get(path).body(Body::empty()).expect("request"))
-            .await
+        let request = Request::get(path).header(header::USER_AGENT, BROWSER);
+        self.send(request.body(Body::empty()).expect("request")).await
     }
 
     async fn post(&self, path: &str, content_type: &str, body: impl Into<Body>) -> Response<Body> {
         let request = Request::post(path)
+            .header(header::USER_AGENT, BROWSER)
             .header(header::CONTENT_TYPE, content_type)
             .body(body.into())
             .expect("request");
@@ -129,9 +133,12 @@ impl Fixture {
     }
 }
 
+async fn bytes(response: Response<Body>) -> Vec<u8> {
+    axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body").to_vec()
+}
+
 async fn body(response: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
-    String::from_utf8_lossy(&bytes).into_owned()
+    String::from_utf8_lossy(&bytes(response).await).into_owned()
 }
 
 fn assert_pixel(response: &Response<Body>) {
@@ -156,7 +163,7 @@ async fn the_pixel_records_an_open_and_answers_the_same_gif_for_bad_tokens() {
     {
         let response = f.get(&format!("/t/o/{bad}")).await;
         assert_pixel(&response);
-        assert_eq!(body(response).await.as_bytes(), PIXEL_GIF);
+        assert_eq!(bytes(response).await, PIXEL_GIF);
     }
     assert!(
         f.events().await.is_empty(),
@@ -165,10 +172,11 @@ async fn the_pixel_records_an_open_and_answers_the_same_gif_for_bad_tokens() {
 
     let response = f.get(&format!("/t/o/{}", f.sign(TokenKind::Open))).await;
     assert_pixel(&response);
-    assert_eq!(body(response).await.as_bytes(), PIXEL_GIF);
+    assert_eq!(bytes(response).await, PIXEL_GIF);
     let events = f.events().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event.kind, EventKind::Opened);
+    assert!(!events[0].event.automated);
     assert_eq!(events[0].event.account, f.h.account.id);
 }
 
