@@ -1,6 +1,7 @@
 //! The HTTP host: [`app`] builds the router over an [`AppState`], [`run`] serves it until shutdown.
 
 mod config;
+mod crm_log;
 mod error;
 mod layers;
 mod metrics;
@@ -17,6 +18,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 pub use config::HttpConfig;
+pub use crm_log::LoggedCrm;
 pub use error::{HttpError, engine_status};
 pub use metrics::{MeteredTransport, Metrics, QueueDepth, SqlQueueDepth};
 pub use ratelimit::RateLimiter;
