@@ -134,7 +134,10 @@ impl Fixture {
 }
 
 async fn bytes(response: Response<Body>) -> Vec<u8> {
-    axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body").to_vec()
+    axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body")
+        .to_vec()
 }
 
 async fn body(response: Response<Body>) -> String {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use mailer_core::model::{AccountId, ActionOutcome, CrmAction, EntityKind, EntityRecord, EntityRef, FieldDef, Pipeline};
+use mailer_core::model::{
+    AccountId, ActionOutcome, CrmAction, EntityKind, EntityRecord, EntityRef, FieldDef, Pipeline,
+};
 use mailer_core::ports::{Crm, CrmCaps, CrmError, DynCrm};
 
 /// Wraps a CRM and logs each [`Crm::apply`] (`crm change`) with its outcome.

@@ -169,13 +169,20 @@ impl Config {
         over(env, "MAILER_HTTP_TRUST_FORWARDED_FOR", &mut http.trust_forwarded_for)?;
         over(env, "MAILER_HTTP_BODY_LIMIT", &mut http.body_limit)?;
         if let Some(list) = env.get("MAILER_HTTP_ANALYTICS_ORIGINS") {
-            http.analytics_origins = list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            http.analytics_origins = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(key) = secret(env, "MAILER_SECRET_KEY")? {
             self.secret_key = Some(key);
         }
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix("MAILER_SIGNING_KEY_") else { continue };
+            let Some(rest) = name.strip_prefix("MAILER_SIGNING_KEY_") else {
+                continue;
+            };
             let (reference, value) = match rest.strip_suffix("_FILE") {
                 Some(reference) => (reference, read_secret(name, Path::new(value))?),
                 None => (rest, value.clone()),
@@ -204,7 +211,10 @@ impl Config {
             if key.len() < mailer_core::template::MIN_KEY_LEN {
                 return Err(invalid(
                     &format!("signing_keys.{name}"),
-                    format!("a signing key needs {} bytes at least", mailer_core::template::MIN_KEY_LEN),
+                    format!(
+                        "a signing key needs {} bytes at least",
+                        mailer_core::template::MIN_KEY_LEN
+                    ),
                 ));
             }
         }
@@ -278,7 +288,11 @@ mod tests {
         )
         .expect("write");
         let key_file = dir.path().join("secret");
-        std::fs::write(&key_file, format!("{}\n", mailer_store_sql::SecretKey::generate().to_base64())).expect("key");
+        std::fs::write(
+            &key_file,
+            format!("{}\n", mailer_store_sql::SecretKey::generate().to_base64()),
+        )
+        .expect("key");
         let sign_file = dir.path().join("sign");
         std::fs::write(&sign_file, "from-a-file-signing-key\n").expect("sign");
         let config = Config::load(
@@ -306,7 +320,10 @@ mod tests {
         assert!(err.to_string().starts_with("MAILER_WORKERS:"), "{err}");
         let err = Config::load(None, &env(&[("MAILER_SIGNING_KEY_MAIN", "short")])).expect_err("short");
         assert!(err.to_string().contains("signing_keys.main"), "{err}");
-        let err = Config::load(None, &env(&[])).expect("defaults").secret_key().expect_err("no key");
+        let err = Config::load(None, &env(&[]))
+            .expect("defaults")
+            .secret_key()
+            .expect_err("no key");
         assert!(err.to_string().contains("MAILER_SECRET_KEY"), "{err}");
         let err = Config::load(None, &env(&[("MAILER_SECRET_KEY", "bm90IDMyIGJ5dGVz")]))
             .expect("loads")

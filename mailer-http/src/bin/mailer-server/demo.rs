@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use mailer_core::engine::{Engine, MailingRequest};
 use mailer_core::model::{
-    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, NewAccount, NotOpened,
-    PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger,
-    TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
+    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, NewAccount, NotOpened, PipelineRule,
+    PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger, TriggerId,
+    TriggerLink, TriggerLinkId, User, WebPage,
 };
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{TokenKind, TrackingToken};
@@ -123,15 +123,34 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         preview: false,
         issued_at: chrono::Utc::now(),
     };
-    println!("mailer demo: {} email(s) queued in the mailing \"Offer\"", started.queued);
+    println!(
+        "mailer demo: {} email(s) queued in the mailing \"Offer\"",
+        started.queued
+    );
     println!("  database        {}", db.display());
     println!("  outbox (.eml)   {}", outbox.display());
-    println!("  fake Kommo      {} (Kommo API v4; the lead is {})", kommo.base_url(), world.lead.id.0);
+    println!(
+        "  fake Kommo      {} (Kommo API v4; the lead is {})",
+        kommo.base_url(),
+        world.lead.id.0
+    );
     println!("open, for the first email ({}):", first.id);
-    println!("  open pixel      {}", links.url(&token(TokenKind::Open, Some(first.id))));
-    println!("  trigger link    {}", links.url(&token(TokenKind::Click(seeded.link.id), Some(first.id))));
-    println!("  web page        {}", links.url(&token(TokenKind::Page(seeded.page.id), None)));
-    println!("  unsubscribe     {}", links.url(&token(TokenKind::Unsubscribe, Some(first.id))));
+    println!(
+        "  open pixel      {}",
+        links.url(&token(TokenKind::Open, Some(first.id)))
+    );
+    println!(
+        "  trigger link    {}",
+        links.url(&token(TokenKind::Click(seeded.link.id), Some(first.id)))
+    );
+    println!(
+        "  web page        {}",
+        links.url(&token(TokenKind::Page(seeded.page.id), None))
+    );
+    println!(
+        "  unsubscribe     {}",
+        links.url(&token(TokenKind::Unsubscribe, Some(first.id)))
+    );
     println!("  metrics         {base}/metrics");
     println!("a line follows per email sent and per CRM change; Ctrl-C stops.");
     serve::run(&config, &wired, Some(listener)).await
@@ -209,9 +228,24 @@ async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seede
     let page = store.insert(page).await?;
     let reminder_body = "<p>Did you see our offer, {{ contact.name }}?</p>".to_owned();
     let reminder = engine
-        .save_template(user.id, template(account, &user, "Offer reminder", reminder_body, EmailTriggers::default()))
+        .save_template(
+            user.id,
+            template(
+                account,
+                &user,
+                "Offer reminder",
+                reminder_body,
+                EmailTriggers::default(),
+            ),
+        )
         .await?;
-    let resend = trigger(engine, account, "Resend email", Action::SendEmail { template: reminder.id }).await?;
+    let resend = trigger(
+        engine,
+        account,
+        "Resend email",
+        Action::SendEmail { template: reminder.id },
+    )
+    .await?;
     let body = format!(
         "<p>Hello {{{{ contact.name }}}}!</p>\
          <p><a href=\"{{triggerlink:{link}}}\">Read the offer</a> or <a href=\"{{web:{page}}}\">see it online</a>.</p>\

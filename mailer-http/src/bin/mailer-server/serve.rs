@@ -26,7 +26,11 @@ pub(crate) async fn migrate(config: &Config) -> Result<(), BoxError> {
 pub(crate) async fn serve(config: &Config, http: bool) -> Result<(), BoxError> {
     let store = wiring::store(config).await?;
     let wired = wiring::wire(config, store, wiring::transport(config)?, wiring::kommo(config)?)?;
-    let listener = if http { Some(TcpListener::bind(&config.listen).await?) } else { None };
+    let listener = if http {
+        Some(TcpListener::bind(&config.listen).await?)
+    } else {
+        None
+    };
     run(config, &wired, listener).await
 }
 
@@ -49,7 +53,11 @@ pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpList
         let state = AppState::with_metrics(wired.engine("http"), config.http.clone(), wired.metrics.clone())
             .with_queue_depth(Arc::new(SqlQueueDepth(wired.store.clone())));
         tracing::info!(address = %listener.local_addr()?, workers = config.workers, "listening");
-        server = Some(tokio::spawn(mailer_http::run(listener, app(state), stopped(stop_rx.clone()))));
+        server = Some(tokio::spawn(mailer_http::run(
+            listener,
+            app(state),
+            stopped(stop_rx.clone()),
+        )));
     } else {
         tracing::info!(workers = config.workers, "workers running");
     }
@@ -63,7 +71,10 @@ pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpList
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(grace_secs = grace.as_secs(), "sends still in flight after the grace period; their leases expire and another worker retries them");
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "sends still in flight after the grace period; their leases expire and another worker retries them"
+        );
     }
     wired.store.close().await;
     tracing::info!("stopped");

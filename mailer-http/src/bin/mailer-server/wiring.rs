@@ -82,7 +82,9 @@ pub(crate) fn wire(
         ..EngineConfig::default()
     };
     for (name, key) in &config.signing_keys {
-        engine_config.signing_keys.insert(name.clone(), Secret::new(key.clone()));
+        engine_config
+            .signing_keys
+            .insert(name.clone(), Secret::new(key.clone()));
     }
     let name = config.worker_name.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "host".into());
