@@ -68,7 +68,10 @@ pub(crate) async fn observe(State(state): State<AppState>, request: Request, nex
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && let Ok(csp) = HeaderValue::from_str(&state.csp) {
+    if html
+        && !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(csp) = HeaderValue::from_str(&state.csp)
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response

@@ -23,6 +23,7 @@ pub use error::{HttpError, engine_status};
 pub use metrics::{MeteredTransport, Metrics, QueueDepth, SqlQueueDepth};
 pub use ratelimit::RateLimiter;
 pub use state::AppState;
+pub(crate) use state::content_security_policy;
 
 use crate::routes;
 

@@ -37,6 +37,9 @@ pub(crate) struct DemoArgs {
     /// The demo's folder (database and outbox); its database is made afresh.
     #[arg(long, default_value = "mailer-demo")]
     dir: PathBuf,
+    /// Requests per second one client may make to the public routes (0: no limit, for load tests).
+    #[arg(long, default_value_t = 20.0)]
+    rate_per_second: f64,
 }
 
 /// What the seeding made.
@@ -73,6 +76,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         worker_name: Some("demo".into()),
         ..Config::default()
     };
+    config.http.rate_per_second = args.rate_per_second;
     config
         .signing_keys
         .insert("demo".into(), "demo-signing-key: change me in production".into());
