@@ -1,8 +1,10 @@
 //! `mailer-http`: the host side of mailer on the web.
 //!
 //! - The sample server: [`app`] builds an axum [`Router`](axum::Router) with the public routes every
-//!   sent email links to — the open pixel `GET /t/o/{token}`, trigger links `GET /t/l/{token}`, forms
-//!   `POST /f/{token}`, unsubscribe `GET`/`POST /u/{token}` (RFC 8058 one-click included) — and
+//!   sent email links to — the open pixel `GET /t/o/{token}`, trigger links `GET /t/l/{token}`, the web
+//!   version `GET /w/{token}`, public web pages `GET /p/{token}` (by the Host's subdomain under
+//!   [`HttpConfig::base_domain`]; 410 past their lifetime), forms `POST /f/{token}`, unsubscribe
+//!   `GET`/`POST /u/{token}` (RFC 8058 one-click included) — and
 //!   `/healthz`, `/readyz`, `/metrics`, with per-IP rate limits, body limits and security headers;
 //!   [`run`] serves it until a shutdown signal. An embedding application mounts [`app`] in its own router;
 //!   the `mailer-server` binary (`serve`, `worker`, `migrate`, `demo`) is the ready-made host.

@@ -123,8 +123,16 @@ fn http_ok(port: u16, path: &str) -> Option<String> {
 }
 
 /// Queues `mailboxes × per_mailbox` emails (spacing `spacing`) in the store at `db`; answers the account.
-async fn queue(db: &str, key: &SecretKey, mailboxes: usize, per_mailbox: usize, spacing: Duration) -> (AccountId, usize) {
-    let store = SqlStore::connect(&SqlConfig::new(db, key.clone())).await.expect("store");
+async fn queue(
+    db: &str,
+    key: &SecretKey,
+    mailboxes: usize,
+    per_mailbox: usize,
+    spacing: Duration,
+) -> (AccountId, usize) {
+    let store = SqlStore::connect(&SqlConfig::new(db, key.clone()))
+        .await
+        .expect("store");
     let f = StoreFixture::new(&store).await;
     let limits = SendingLimits {
         spacing,
@@ -150,7 +158,9 @@ async fn queue(db: &str, key: &SecretKey, mailboxes: usize, per_mailbox: usize, 
 }
 
 async fn sent_in_store(db: &str, key: &SecretKey, account: AccountId, total: usize) -> usize {
-    let store = SqlStore::connect(&SqlConfig::new(db, key.clone())).await.expect("store");
+    let store = SqlStore::connect(&SqlConfig::new(db, key.clone()))
+        .await
+        .expect("store");
     let mut q = EmailQuery::account(account, u32::try_from(total + 10).expect("small"));
     q.statuses = vec![EmailStatus::Sent];
     let n = store.list_emails(&q).await.expect("emails").len();
@@ -200,7 +210,9 @@ async fn pg_schema_url(base: &str) -> String {
         .unwrap_or(0);
     let schema = format!("t_host_{}_{nanos}", std::process::id());
     sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await.expect("connect");
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
+        .await
+        .expect("connect");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut conn)
         .await
@@ -217,9 +229,13 @@ async fn a_mailing_survives_sigterm_and_every_email_is_sent_exactly_once() {
     let (account, total) = queue(&db, &key, MAILBOXES, PER_MAILBOX, Duration::from_millis(150)).await;
 
     let first = start(dir.path(), &db, &key, 1);
-    first.wait_until("/healthz", Duration::from_secs(30), |s| http_ok(s.port, "/healthz").is_some());
+    first.wait_until("/healthz", Duration::from_secs(30), |s| {
+        http_ok(s.port, "/healthz").is_some()
+    });
     assert!(http_ok(first.port, "/readyz").is_some());
-    first.wait_until("a third of the sends", Duration::from_secs(60), |s| s.sent().len() >= total / 3);
+    first.wait_until("a third of the sends", Duration::from_secs(60), |s| {
+        s.sent().len() >= total / 3
+    });
     let metrics = http_ok(first.port, "/metrics").expect("metrics");
     assert!(metrics.contains("mailer_sends_total{result=\"sent\"}"), "{metrics}");
     assert!(metrics.contains("mailer_queue_emails{status="), "{metrics}");
@@ -227,7 +243,10 @@ async fn a_mailing_survives_sigterm_and_every_email_is_sent_exactly_once() {
     assert!(status.success(), "exit {status:?}:\n{log1}");
     assert!(took < Duration::from_secs(11), "stop took {took:?}");
     let before = sent_ids(&log1).len();
-    assert!(before < total, "the first run sent everything before SIGTERM; nothing was tested");
+    assert!(
+        before < total,
+        "the first run sent everything before SIGTERM; nothing was tested"
+    );
 
     let second = start(dir.path(), &db, &key, 2);
     second.wait_until("the rest of the sends", Duration::from_secs(90), |s| {

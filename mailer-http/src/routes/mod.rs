@@ -6,6 +6,7 @@ pub(crate) mod link;
 pub(crate) mod metrics;
 pub(crate) mod pixel;
 pub(crate) mod unsubscribe;
+pub(crate) mod web;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};

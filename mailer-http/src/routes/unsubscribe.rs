@@ -4,11 +4,10 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Html;
 use mailer_core::template::TokenKind;
 
-use super::{hit_info, verified};
+use super::verified;
 use crate::pages;
 use crate::server::{AppState, HttpError};
 
@@ -23,12 +22,11 @@ pub(crate) async fn confirm(
 pub(crate) async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Html<String>, HttpError> {
     verified(&state, &token, |k| k == TokenKind::Unsubscribe).await?;
     let one_click = form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
-    state.engine.record_hit(&token, &hit_info(&headers)).await?;
+    state.engine.unsubscribe(&token).await?;
     state.metrics.hit("unsubscribe", Some(false));
     tracing::info!(one_click, "unsubscribed");
     Ok(Html(pages::unsubscribed()))

@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use super::hit_info;
 use crate::server::{AppState, HttpError, content_security_policy};
 
-pub(crate) async fn web_version(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, HttpError> {
+pub(crate) async fn web_version(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, HttpError> {
     let html = state.engine.web_version(&token).await?;
     state.metrics.hit("web", None);
     Ok(document(&state, html))
@@ -22,7 +25,10 @@ pub(crate) async fn page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let subdomain = state.config.subdomain(host);
     let html = state.engine.web_page(&token, subdomain, &hit_info(&headers)).await?;
     state.metrics.hit("page", None);

@@ -4,8 +4,10 @@
 //! |---|---|
 //! | `Token` (malformed, tampered, other account), a token of the wrong kind | 404 |
 //! | `Store(NotFound)` | 404 |
+//! | `Gone` (a web page past its lifetime) | 410 |
 //! | `Forbidden` | 403 |
-//! | `Invalid`, `Template`, `Trigger`, `Loop` | 422 |
+//! | `Suppressed` | 409 |
+//! | `Invalid`, `Template`, `Trigger`, `Loop`, `UnknownReference`, `InUse` | 422 |
 //! | anything else | 500 (logged, details not shown) |
 
 use axum::http::StatusCode;
@@ -44,10 +46,15 @@ impl HttpError {
 pub fn engine_status(e: &EngineError) -> StatusCode {
     match e {
         EngineError::Token(_) | EngineError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
+        EngineError::Gone(_) => StatusCode::GONE,
         EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
-        EngineError::Invalid(_) | EngineError::Template(_) | EngineError::Trigger(_) | EngineError::Loop(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        EngineError::Suppressed { .. } => StatusCode::CONFLICT,
+        EngineError::Invalid(_)
+        | EngineError::Template(_)
+        | EngineError::Trigger(_)
+        | EngineError::Loop(_)
+        | EngineError::UnknownReference { .. }
+        | EngineError::InUse { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -27,12 +27,14 @@ pub(crate) use state::content_security_policy;
 
 use crate::routes;
 
-/// The router of the public routes (`/t/o/`, `/t/l/`, `/f/`, `/u/`, …), `/healthz`, `/readyz` and
+/// The router of the public routes (`/t/o/`, `/t/l/`, `/w/`, `/p/`, `/f/`, `/u/`), `/healthz`, `/readyz` and
 /// `/metrics`, with rate limits on the public routes, the body size limit and the security headers.
 pub fn app(state: AppState) -> Router {
     let public = Router::new()
         .route("/t/o/{token}", get(routes::pixel::open))
         .route("/t/l/{token}", get(routes::link::click))
+        .route("/w/{token}", get(routes::web::web_version))
+        .route("/p/{token}", get(routes::web::page))
         .route("/f/{token}", axum::routing::post(routes::forms::submit))
         .route(
             "/u/{token}",

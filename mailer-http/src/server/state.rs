@@ -84,8 +84,16 @@ pub(crate) fn content_security_policy(origins: &[String], script_hashes: &[Strin
         .chain(script_hashes.iter().map(String::as_str))
         .filter(|s| !s.is_empty())
         .collect();
-    let scripts = if sources.is_empty() { "'none'".to_owned() } else { sources.join(" ") };
-    let connect = if origins.is_empty() { "'none'".to_owned() } else { origins.clone() };
+    let scripts = if sources.is_empty() {
+        "'none'".to_owned()
+    } else {
+        sources.join(" ")
+    };
+    let connect = if origins.is_empty() {
+        "'none'".to_owned()
+    } else {
+        origins.clone()
+    };
     format!(
         "default-src 'none'; style-src 'unsafe-inline' https:; img-src https: http: data:; font-src https: data:; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src {scripts}; connect-src {connect}"
@@ -98,7 +106,11 @@ mod tests {
 
     #[test]
     fn csp_allows_only_https_analytics_origins_and_hashed_inline_scripts() {
-        let origins = allowed_origins(&["https://a.example".into(), "http://b.example".into(), "https://x; y".into()]);
+        let origins = allowed_origins(&[
+            "https://a.example".into(),
+            "http://b.example".into(),
+            "https://x; y".into(),
+        ]);
         let csp = content_security_policy(&origins, &[]);
         assert!(csp.contains("script-src https://a.example;"), "{csp}");
         assert!(!csp.contains("b.example") && !csp.contains("x; y"), "{csp}");
