@@ -142,7 +142,7 @@ async fn queue(
     for m in 0..mailboxes {
         let mailbox = f.add_mailbox(limits.clone()).await;
         for i in 0..per_mailbox {
-            let mut spec = f.mailing_email(&mailbox, MailingId(0), (i * mailboxes + m) as i64);
+            let mut spec = f.mailing_email(&mailbox, MailingId(0), i64::try_from(i * mailboxes + m).expect("small"));
             spec.mailing = None;
             spec.idempotency_key = None;
             spec.message_id = format!("p{m}-{i}@mailer.test");

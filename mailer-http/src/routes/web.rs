@@ -58,7 +58,7 @@ pub(crate) fn inline_script_hashes(html: &str) -> Vec<String> {
         let body = &after[tag_end + 1..];
         let Some(close) = body.find("</script>") else { break };
         if !tag.contains("src=") {
-            let digest = Sha256::digest(body[..close].as_bytes());
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
             hashes.push(format!(
                 "'sha256-{}'",
                 base64::engine::general_purpose::STANDARD.encode(digest)

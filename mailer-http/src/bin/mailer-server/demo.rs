@@ -196,8 +196,10 @@ fn template(account: &Account, owner: &User, name: &str, body: String, triggers:
 async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seeded, BoxError> {
     let store = &engine.ports().store;
     let user = store.insert(sample_user(account.id)).await?;
-    let mut limits = SendingLimits::default();
-    limits.spacing = Duration::from_millis(500);
+    let limits = SendingLimits {
+        spacing: Duration::from_millis(500),
+        ..SendingLimits::default()
+    };
     let mailbox = store.insert(sample_mailbox(account.id, user.id, limits)).await?;
     let stage = |i: usize| Action::ChangeStage {
         pipeline: world.pipeline,
