@@ -148,6 +148,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         links.url(&token(TokenKind::Click(seeded.link.id), Some(first.id)))
     );
     println!(
+        "  web version     {}",
+        links.url(&token(TokenKind::WebVersion, Some(first.id)))
+    );
+    println!(
         "  web page        {}",
         links.url(&token(TokenKind::Page(seeded.page.id), None))
     );
