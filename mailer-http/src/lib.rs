@@ -1,26 +1,52 @@
-//! `mailer-http`: the host side of mailer on the web. Today it holds [`HttpFetcher`], the real
-//! [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments (a document's URL from a CRM
-//! field) and refuses private networks; the sample server (tracking, pages, forms, webhooks, admin API)
-//! will live here too.
+//! `mailer-http`: the host side of mailer on the web.
+//!
+//! - The sample server: [`app`] builds an axum [`Router`](axum::Router) with the public routes every
+//!   sent email links to — the open pixel `GET /t/o/{token}`, trigger links `GET /t/l/{token}`, the web
+//!   version `GET /w/{token}`, public web pages `GET /p/{token}` (by the Host's subdomain under
+//!   [`HttpConfig::base_domain`]; 410 past their lifetime), forms `POST /f/{token}`, unsubscribe
+//!   `GET`/`POST /u/{token}` (RFC 8058 one-click included) — and
+//!   `/healthz`, `/readyz`, `/metrics`, with per-IP rate limits, body limits and security headers;
+//!   [`run`] serves it until a shutdown signal. An embedding application mounts [`app`] in its own router;
+//!   the `mailer-server` binary (`serve`, `worker`, `migrate`, `demo`) is the ready-made host.
+//! - [`HttpFetcher`], the real [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments
+//!   (a document's URL from a CRM field) and refuses private networks.
+//!
+//! Every engine error becomes a response in one place ([`HttpError`], [`engine_status`]); a bad token
+//! records nothing, and the pixel answers the same GIF for it.
 //!
 //! # Example
 //! ```
-//! use mailer_core::ports::{FetchError, Fetcher};
-//! use mailer_http::HttpFetcher;
+//! use std::sync::Arc;
+//! use mailer_http::{AppState, HttpConfig, app};
+//! use tower::ServiceExt as _;
 //!
 //! # mailer_core::testkit::block_on(async {
-//! let fetcher = HttpFetcher::new()?;
-//! // Loopback, private and link-local addresses are refused before any request is made.
-//! let err = fetcher.fetch("http://127.0.0.1:8080/offer.pdf", 1024).await.unwrap_err();
-//! assert!(matches!(err, FetchError::PrivateAddress(_)));
-//! # Ok::<(), FetchError>(())
+//! let harness = mailer_core::testkit::Harness::new().await; // a real host builds its Engine over SQL, SMTP, Kommo
+//! let router = app(AppState::new(Arc::new(harness.engine), HttpConfig::default()));
+//! let request = axum::http::Request::get("/t/o/not-a-token").body(axum::body::Body::empty())?;
+//! let response = router.oneshot(request).await?;
+//! assert_eq!(response.status(), 200); // the pixel, whatever the token
+//! assert_eq!(response.headers()["content-type"], "image/gif");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+//! Serving it: `mailer_http::run(tokio::net::TcpListener::bind("0.0.0.0:8080").await?, router, shutdown)`.
 //!
 //! # Feature flags
-//! None yet.
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `kommo` | yes | the Kommo CRM adapter as `mailer-server`'s CRM |
+//! | `demo` | yes | `mailer-server demo`: an in-process fake Kommo, sample data and an `.eml` outbox |
 
 mod fetcher;
+pub mod pages;
+pub(crate) mod routes;
+mod server;
 
 pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;
+pub use routes::pixel::{PIXEL_GIF, pixel_response};
+pub use server::{
+    AppState, HttpConfig, HttpError, LoggedCrm, MeteredTransport, Metrics, QueueDepth, RateLimiter, SqlQueueDepth, app,
+    engine_status, run,
+};

@@ -1,0 +1,339 @@
+//! The server's configuration: a TOML file, then `MAILER_…` environment overrides, then secrets from the
+//! environment or from files (`…_FILE`). Every bad or missing value is an error naming its key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use mailer_http::HttpConfig;
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("{key} is missing: {hint}")]
+    Missing { key: String, hint: String },
+}
+
+fn invalid(key: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?} is neither \"text\" nor \"json\"")),
+        }
+    }
+}
+
+/// One Kommo account the server talks to (long-lived token).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KommoAccount {
+    /// The mailer account id.
+    pub account: i64,
+    /// `https://{subdomain}.kommo.com`.
+    pub base_url: String,
+    /// The long-lived token (or `token_file`).
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// Everything `mailer-server` reads.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    /// `sqlite://./mailer.db?mode=rwc` or `postgres://…`.
+    pub database_url: String,
+    /// Base64 of 32 bytes: seals the secrets in the store.
+    pub secret_key: Option<String>,
+    pub secret_key_file: Option<PathBuf>,
+    /// Where HTTP listens.
+    pub listen: String,
+    /// The public base URL tracking links point to.
+    pub tracking_base_url: String,
+    /// Worker tasks in this process.
+    pub workers: u32,
+    /// This process's name in leases (default: host name and pid).
+    pub worker_name: Option<String>,
+    /// Pause of an idle worker, in milliseconds.
+    pub worker_idle_ms: u64,
+    /// How long a claimed email is held before another worker may take it, in seconds.
+    pub lease_secs: u64,
+    /// How long a shutdown waits for sends in flight, in seconds.
+    pub shutdown_grace_secs: u64,
+    pub log_format: LogFormat,
+    /// Write messages as `.eml` files here instead of sending them over SMTP.
+    pub outbox: Option<PathBuf>,
+    pub message_id_domain: String,
+    /// Signing keys of tracking links by the accounts' `signing_key_ref`.
+    pub signing_keys: BTreeMap<String, String>,
+    pub http: HttpConfig,
+    pub kommo: Vec<KommoAccount>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./mailer.db?mode=rwc".into(),
+            secret_key: None,
+            secret_key_file: None,
+            listen: "127.0.0.1:8080".into(),
+            tracking_base_url: "http://127.0.0.1:8080".into(),
+            workers: 2,
+            worker_name: None,
+            worker_idle_ms: 500,
+            lease_secs: 300,
+            shutdown_grace_secs: 30,
+            log_format: LogFormat::Text,
+            outbox: None,
+            message_id_domain: "mailer.invalid".into(),
+            signing_keys: BTreeMap::new(),
+            http: HttpConfig::default(),
+            kommo: Vec::new(),
+        }
+    }
+}
+
+/// The environment, as a map (a snapshot, so tests can pass their own).
+pub(crate) type Env = BTreeMap<String, String>;
+
+impl Config {
+    /// Reads `path` (or `./mailer.toml` when it exists and no path is given), applies `env` and checks
+    /// the result.
+    pub(crate) fn load(path: Option<&Path>, env: &Env) -> Result<Self, ConfigError> {
+        let default_path = Path::new("mailer.toml");
+        let path = path.or_else(|| default_path.exists().then_some(default_path));
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Toml {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: &Env) -> Result<(), ConfigError> {
+        over(env, "MAILER_DATABASE_URL", &mut self.database_url)?;
+        over(env, "MAILER_LISTEN", &mut self.listen)?;
+        over(env, "MAILER_TRACKING_BASE_URL", &mut self.tracking_base_url)?;
+        over(env, "MAILER_WORKERS", &mut self.workers)?;
+        over(env, "MAILER_WORKER_IDLE_MS", &mut self.worker_idle_ms)?;
+        over(env, "MAILER_LEASE_SECS", &mut self.lease_secs)?;
+        over(env, "MAILER_SHUTDOWN_GRACE_SECS", &mut self.shutdown_grace_secs)?;
+        over(env, "MAILER_LOG_FORMAT", &mut self.log_format)?;
+        over(env, "MAILER_MESSAGE_ID_DOMAIN", &mut self.message_id_domain)?;
+        if let Some(name) = env.get("MAILER_WORKER_NAME") {
+            self.worker_name = Some(name.clone());
+        }
+        if let Some(dir) = env.get("MAILER_OUTBOX") {
+            self.outbox = (!dir.is_empty()).then(|| PathBuf::from(dir));
+        }
+        let http = &mut self.http;
+        over(env, "MAILER_HTTP_BASE_DOMAIN", &mut http.base_domain)?;
+        over(env, "MAILER_HTTP_RATE_PER_SECOND", &mut http.rate_per_second)?;
+        over(env, "MAILER_HTTP_RATE_BURST", &mut http.rate_burst)?;
+        over(env, "MAILER_HTTP_TRUST_FORWARDED_FOR", &mut http.trust_forwarded_for)?;
+        over(env, "MAILER_HTTP_BODY_LIMIT", &mut http.body_limit)?;
+        if let Some(list) = env.get("MAILER_HTTP_ANALYTICS_ORIGINS") {
+            http.analytics_origins = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(key) = secret(env, "MAILER_SECRET_KEY")? {
+            self.secret_key = Some(key);
+        }
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("MAILER_SIGNING_KEY_") else {
+                continue;
+            };
+            let (reference, value) = match rest.strip_suffix("_FILE") {
+                Some(reference) => (reference, read_secret(name, Path::new(value))?),
+                None => (rest, value.clone()),
+            };
+            self.signing_keys.insert(reference.to_ascii_lowercase(), value);
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), ConfigError> {
+        if let (None, Some(file)) = (&self.secret_key, &self.secret_key_file) {
+            self.secret_key = Some(read_secret("secret_key_file", file)?);
+        }
+        for k in &mut self.kommo {
+            if let (None, Some(file)) = (&k.token, &k.token_file) {
+                k.token = Some(read_secret("kommo.token_file", file)?);
+            }
+            if k.token.is_none() {
+                return Err(ConfigError::Missing {
+                    key: format!("kommo (account {}).token", k.account),
+                    hint: "give token or token_file".into(),
+                });
+            }
+        }
+        for (name, key) in &self.signing_keys {
+            if key.len() < mailer_core::template::MIN_KEY_LEN {
+                return Err(invalid(
+                    &format!("signing_keys.{name}"),
+                    format!(
+                        "a signing key needs {} bytes at least",
+                        mailer_core::template::MIN_KEY_LEN
+                    ),
+                ));
+            }
+        }
+        if !self.tracking_base_url.starts_with("http://") && !self.tracking_base_url.starts_with("https://") {
+            return Err(invalid("tracking_base_url", "must start with http:// or https://"));
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid("listen", format!("{:?} is not an address:port", self.listen)));
+        }
+        Ok(())
+    }
+
+    /// The store's key, decoded.
+    pub(crate) fn secret_key(&self) -> Result<mailer_store_sql::SecretKey, ConfigError> {
+        let text = self.secret_key.as_deref().ok_or_else(|| ConfigError::Missing {
+            key: "MAILER_SECRET_KEY".into(),
+            hint: "set secret_key (or secret_key_file) in the file, or MAILER_SECRET_KEY / MAILER_SECRET_KEY_FILE \
+                   to the base64 of 32 random bytes (`openssl rand -base64 32`)"
+                .into(),
+        })?;
+        mailer_store_sql::SecretKey::from_base64(text.trim()).map_err(|e| invalid("secret_key", e))
+    }
+}
+
+/// Overrides `slot` from `env[key]` when set.
+fn over<T: FromStr>(env: &Env, key: &str, slot: &mut T) -> Result<(), ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(value) = env.get(key) {
+        *slot = value
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| invalid(key, format!("{value:?}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A secret from `env[key]` or the file named by `env[key_FILE]`.
+fn secret(env: &Env, key: &str) -> Result<Option<String>, ConfigError> {
+    if let Some(value) = env.get(key) {
+        return Ok(Some(value.clone()));
+    }
+    let file_key = format!("{key}_FILE");
+    env.get(&file_key)
+        .map(|path| read_secret(&file_key, Path::new(path)))
+        .transpose()
+}
+
+fn read_secret(key: &str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn file_then_environment_then_secret_files() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("mailer.toml");
+        std::fs::write(
+            &file,
+            "workers = 3\nlisten = \"0.0.0.0:9000\"\n[http]\nrate_per_second = 5.0\n[signing_keys]\nmain = \"a-file-signing-key-123\"\n",
+        )
+        .expect("write");
+        let key_file = dir.path().join("secret");
+        std::fs::write(
+            &key_file,
+            format!("{}\n", mailer_store_sql::SecretKey::generate().to_base64()),
+        )
+        .expect("key");
+        let sign_file = dir.path().join("sign");
+        std::fs::write(&sign_file, "from-a-file-signing-key\n").expect("sign");
+        let config = Config::load(
+            Some(&file),
+            &env(&[
+                ("MAILER_WORKERS", "4"),
+                ("MAILER_HTTP_BASE_DOMAIN", "pages.example.com"),
+                ("MAILER_SECRET_KEY_FILE", key_file.to_str().expect("utf-8")),
+                ("MAILER_SIGNING_KEY_OTHER_FILE", sign_file.to_str().expect("utf-8")),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(config.workers, 4);
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.http.rate_per_second, 5.0);
+        assert_eq!(config.http.base_domain, "pages.example.com");
+        assert_eq!(config.signing_keys["main"], "a-file-signing-key-123");
+        assert_eq!(config.signing_keys["other"], "from-a-file-signing-key");
+        assert!(config.secret_key().is_ok());
+    }
+
+    #[test]
+    fn a_bad_or_missing_value_names_its_key() {
+        let err = Config::load(None, &env(&[("MAILER_WORKERS", "many")])).expect_err("bad");
+        assert!(err.to_string().starts_with("MAILER_WORKERS:"), "{err}");
+        let err = Config::load(None, &env(&[("MAILER_SIGNING_KEY_MAIN", "short")])).expect_err("short");
+        assert!(err.to_string().contains("signing_keys.main"), "{err}");
+        let err = Config::load(None, &env(&[]))
+            .expect("defaults")
+            .secret_key()
+            .expect_err("no key");
+        assert!(err.to_string().contains("MAILER_SECRET_KEY"), "{err}");
+        let err = Config::load(None, &env(&[("MAILER_SECRET_KEY", "bm90IDMyIGJ5dGVz")]))
+            .expect("loads")
+            .secret_key()
+            .expect_err("bad key");
+        assert!(err.to_string().starts_with("secret_key:"), "{err}");
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "wrokers = 3\n").expect("write");
+        let err = Config::load(Some(&file), &env(&[])).expect_err("unknown key");
+        assert!(err.to_string().contains("wrokers"), "{err}");
+    }
+}

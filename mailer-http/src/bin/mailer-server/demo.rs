@@ -1,0 +1,301 @@
+//! `mailer-server demo`: the whole loop on this machine with no outside service. SQLite under the demo
+//! folder (made afresh each run), a fake Kommo on a loopback port (seeded with a pipeline, fields, a lead
+//! and two contacts) that the real Kommo client talks to over HTTP, an `.eml` outbox, and the manual's
+//! worked example: the "Offer" template with a trigger link, its triggers, a web page and a form.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailer_core::engine::{Engine, MailingRequest};
+use mailer_core::model::{
+    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, NewAccount, NotOpened, PipelineRule,
+    PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger, TriggerId,
+    TriggerLink, TriggerLinkId, User, WebPage,
+};
+use mailer_core::ports::{Store, StoreExt};
+use mailer_core::template::{TokenKind, TrackingToken};
+use mailer_core::testkit::World;
+use mailer_core::testkit::fixture::{sample_mailbox, sample_page, sample_user};
+use mailer_kommo::fake::FakeKommo;
+use mailer_kommo::{KommoClient, KommoCrm, MemoryTokenStore};
+use mailer_store_sql::SecretKey;
+use tokio::net::TcpListener;
+
+use crate::BoxError;
+use crate::config::Config;
+use crate::{serve, wiring};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Where the demo listens and keeps its files.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// The HTTP port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// The demo's folder (database and outbox); its database is made afresh.
+    #[arg(long, default_value = "mailer-demo")]
+    dir: PathBuf,
+    /// Requests per second one client may make to the public routes (0: no limit, for load tests).
+    #[arg(long, default_value_t = 20.0)]
+    rate_per_second: f64,
+}
+
+/// What the seeding made.
+struct Seeded {
+    user: User,
+    mailbox: mailer_core::model::Mailbox,
+    offer: Template,
+    link: TriggerLink,
+    page: WebPage,
+}
+
+pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
+    std::fs::create_dir_all(&args.dir)?;
+    let db = args.dir.join("mailer.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", db.display()));
+        if file.exists() {
+            std::fs::remove_file(&file)?;
+        }
+    }
+    let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let kommo = FakeKommo::start().await?;
+    let outbox = args.dir.join("outbox");
+    let mut config = Config {
+        database_url: format!("sqlite://{}?mode=rwc", db.display()),
+        secret_key: Some(SecretKey::generate().to_base64()),
+        tracking_base_url: base.clone(),
+        workers: 2,
+        worker_idle_ms: 200,
+        shutdown_grace_secs: 10,
+        outbox: Some(outbox.clone()),
+        message_id_domain: "demo.mailer.invalid".into(),
+        worker_name: Some("demo".into()),
+        ..Config::default()
+    };
+    config.http.rate_per_second = args.rate_per_second;
+    config
+        .signing_keys
+        .insert("demo".into(), "demo-signing-key: change me in production".into());
+    let store = wiring::store(&config).await?;
+    let account = store
+        .create_account(NewAccount {
+            name: "Acme (demo)".into(),
+            timezone: Timezone::UTC,
+            signing_key_ref: "demo".into(),
+        })
+        .await?;
+    let world = kommo.seed_world(account.id);
+    let tokens = Arc::new(MemoryTokenStore::with(account.id, kommo.issue_tokens()));
+    let client = KommoClient::builder(kommo.base_url())
+        .oauth(kommo.app(), tokens, account.id)
+        .build()?;
+    let crm = KommoCrm::new();
+    crm.add_account(account.id, client);
+    let transport = Arc::new(mailer_smtp::EmlTransport::new(outbox.clone()));
+    let wired = wiring::wire(&config, store.clone(), transport, Arc::new(crm))?;
+    let engine = wired.engine("setup");
+    let seeded = seed(&engine, &account, &world).await?;
+    let started = engine
+        .start_mailing(
+            &MailingRequest {
+                account: account.id,
+                sender: seeded.user.id,
+                mailbox: seeded.mailbox.id,
+                template: seeded.offer.id,
+                name: "Offer".into(),
+            },
+            vec![world.lead],
+        )
+        .await?;
+    let first = store
+        .list_emails(&EmailQuery::account(account.id, 1))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("the mailing queued no email")?;
+    let links = engine.links(&account)?;
+    let token = |kind, email| TrackingToken {
+        kind,
+        account: account.id,
+        email,
+        recipient: "anna@example.com".into(),
+        entity: world.lead,
+        preview: false,
+        issued_at: chrono::Utc::now(),
+    };
+    println!(
+        "mailer demo: {} email(s) queued in the mailing \"Offer\"",
+        started.queued
+    );
+    println!("  database        {}", db.display());
+    println!("  outbox (.eml)   {}", outbox.display());
+    println!(
+        "  fake Kommo      {} (Kommo API v4; the lead is {})",
+        kommo.base_url(),
+        world.lead.id.0
+    );
+    println!("open, for the first email ({}):", first.id);
+    println!(
+        "  open pixel      {}",
+        links.url(&token(TokenKind::Open, Some(first.id)))
+    );
+    println!(
+        "  trigger link    {}",
+        links.url(&token(TokenKind::Click(seeded.link.id), Some(first.id)))
+    );
+    println!(
+        "  web version     {}",
+        links.url(&token(TokenKind::WebVersion, Some(first.id)))
+    );
+    println!(
+        "  web page        {}",
+        links.url(&token(TokenKind::Page(seeded.page.id), None))
+    );
+    println!(
+        "  unsubscribe     {}",
+        links.url(&token(TokenKind::Unsubscribe, Some(first.id)))
+    );
+    println!("  metrics         {base}/metrics");
+    println!("a line follows per email sent and per CRM change; Ctrl-C stops.");
+    serve::run(&config, &wired, Some(listener)).await
+}
+
+async fn trigger(engine: &Engine, account: &Account, name: &str, action: Action) -> Result<TriggerId, BoxError> {
+    let t = Trigger {
+        id: TriggerId(0),
+        account: account.id,
+        name: name.into(),
+        action,
+        delay: Duration::ZERO,
+    };
+    Ok(engine.ports().store.insert(t).await?.id)
+}
+
+fn template(account: &Account, owner: &User, name: &str, body: String, triggers: EmailTriggers) -> Template {
+    Template {
+        id: TemplateId(0),
+        account: account.id,
+        name: name.into(),
+        recipients: RecipientRule::EntityContacts,
+        content: Content {
+            subject: format!("{name} for {{{{ lead.name }}}}"),
+            body: Body::Html(body),
+            text: None,
+        },
+        attachments: Vec::new(),
+        triggers,
+        owner: owner.id,
+        public: false,
+        signature_disabled: false,
+    }
+}
+
+/// The manual's "Widget setup example": sent when a lead reaches "Qualified"; after sending the lead moves
+/// to "Offer sent"; an open sets the task "Call the client"; the one-time trigger link moves the lead to
+/// "Familiar with the offer"; not opened within 24 hours, a reminder goes out.
+async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seeded, BoxError> {
+    let store = &engine.ports().store;
+    let user = store.insert(sample_user(account.id)).await?;
+    let limits = SendingLimits {
+        spacing: Duration::from_millis(500),
+        ..SendingLimits::default()
+    };
+    let mailbox = store.insert(sample_mailbox(account.id, user.id, limits)).await?;
+    let stage = |i: usize| Action::ChangeStage {
+        pipeline: world.pipeline,
+        stage: world.stages[i],
+    };
+    let offer_sent = trigger(engine, account, "Change stage to Offer sent", stage(1)).await?;
+    let set_task = trigger(
+        engine,
+        account,
+        "Set task",
+        Action::SetTask {
+            task_type: 1,
+            deadline: Deadline::After(HOUR),
+            assignee: Assignee::Responsible,
+            text: "Call the client that has opened the offer {subject}".into(),
+        },
+    )
+    .await?;
+    let familiar = trigger(engine, account, "Change stage to Familiar with the offer", stage(2)).await?;
+    let link = store
+        .insert(TriggerLink {
+            id: TriggerLinkId(0),
+            account: account.id,
+            name: "Link to the offer".into(),
+            once: true,
+            redirect: Some("https://example.com/offer.pdf".into()),
+            triggers: vec![familiar],
+        })
+        .await?;
+    let mut page = sample_page(account.id);
+    page.header = "Your offer".into();
+    let page = store.insert(page).await?;
+    let reminder_body = "<p>Did you see our offer, {{ contact.name }}?</p>".to_owned();
+    let reminder = engine
+        .save_template(
+            user.id,
+            template(
+                account,
+                &user,
+                "Offer reminder",
+                reminder_body,
+                EmailTriggers::default(),
+            ),
+        )
+        .await?;
+    let resend = trigger(
+        engine,
+        account,
+        "Resend email",
+        Action::SendEmail { template: reminder.id },
+    )
+    .await?;
+    let body = format!(
+        "<p>Hello {{{{ contact.name }}}}!</p>\
+         <p><a href=\"{{triggerlink:{link}}}\">Read the offer</a> or <a href=\"{{web:{page}}}\">see it online</a>.</p>\
+         <form action=\"{{formlink}}\" method=\"post\"><label>A comment <input name=\"lead[{comment}]\"></label>\
+         <button type=\"submit\">Send</button></form>\
+         <p><a href=\"{{unsubscribe}}\">Unsubscribe</a></p>",
+        link = link.id,
+        page = page.id,
+        comment = world.comment.0,
+    );
+    let triggers = EmailTriggers {
+        on_sent: vec![offer_sent],
+        on_opened: vec![set_task],
+        not_opened: Some(NotOpened {
+            after: 24 * HOUR,
+            triggers: vec![resend],
+        }),
+        on_failed: Vec::new(),
+    };
+    let offer = engine
+        .save_template(user.id, template(account, &user, "Offer", body, triggers))
+        .await?;
+    store
+        .insert(PipelineRule {
+            id: PipelineRuleId(0),
+            account: account.id,
+            pipeline: world.pipeline,
+            stage: world.stages[0],
+            on: StageEvent::CreatedOrMovedIn,
+            filter: Default::default(),
+            template: offer.id,
+            mailbox: mailbox.id,
+            delay: Duration::ZERO,
+        })
+        .await?;
+    Ok(Seeded {
+        user,
+        mailbox,
+        offer,
+        link,
+        page,
+    })
+}

@@ -1,0 +1,134 @@
+//! `serve` and `worker`: HTTP and worker tasks until SIGTERM/SIGINT, then a bounded graceful stop:
+//! stop accepting and claiming, let sends in flight finish and be recorded, exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailer_core::engine::Engine;
+use mailer_http::{AppState, SqlQueueDepth, app};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::BoxError;
+use crate::config::Config;
+use crate::wiring::{self, Wired};
+
+/// `migrate`: opening the store applies its migrations.
+pub(crate) async fn migrate(config: &Config) -> Result<(), BoxError> {
+    let store = wiring::store(config).await?;
+    tracing::info!(dialect = ?store.dialect(), "migrations applied");
+    store.close().await;
+    Ok(())
+}
+
+/// `serve` (with `http`) or `worker` (without).
+pub(crate) async fn serve(config: &Config, http: bool) -> Result<(), BoxError> {
+    let store = wiring::store(config).await?;
+    let wired = wiring::wire(config, store, wiring::transport(config)?, wiring::kommo(config)?)?;
+    let listener = if http {
+        Some(TcpListener::bind(&config.listen).await?)
+    } else {
+        None
+    };
+    run(config, &wired, listener).await
+}
+
+/// Runs workers (and HTTP on `listener`) until a signal.
+pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpListener>) -> Result<(), BoxError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new claims; waiting for sends in flight");
+        let _ = stop_tx.send(true);
+    });
+    let idle = Duration::from_millis(config.worker_idle_ms.max(1));
+    let mut workers = JoinSet::new();
+    for n in 0..config.workers {
+        let engine = wired.engine(&n.to_string());
+        workers.spawn(worker_loop(engine, idle, stop_rx.clone()));
+    }
+    let mut server = None;
+    if let Some(listener) = listener {
+        let state = AppState::with_metrics(wired.engine("http"), config.http.clone(), wired.metrics.clone())
+            .with_queue_depth(Arc::new(SqlQueueDepth(wired.store.clone())));
+        tracing::info!(address = %listener.local_addr()?, workers = config.workers, "listening");
+        server = Some(tokio::spawn(mailer_http::run(
+            listener,
+            app(state),
+            stopped(stop_rx.clone()),
+        )));
+    } else {
+        tracing::info!(workers = config.workers, "workers running");
+    }
+    stopped(stop_rx).await;
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        while workers.join_next().await.is_some() {}
+        if let Some(server) = server {
+            let _ = server.await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "sends still in flight after the grace period; their leases expire and another worker retries them"
+        );
+    }
+    wired.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// One worker: the core's loop, restarted after a store failure, until the stop signal.
+async fn worker_loop(engine: Arc<Engine>, idle: Duration, stop: watch::Receiver<bool>) {
+    loop {
+        match mailer_core::worker::run(&engine, idle, tokio::time::sleep, stopped(stop.clone())).await {
+            Ok(report) => {
+                tracing::info!(worker = %engine.config().worker, sent = report.sent, failed = report.failed, "worker stopped");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(worker = %engine.config().worker, error = %e, "worker round failed; retrying in 1 s");
+                tokio::select! {
+                    () = stopped(stop.clone()) => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Completes once the stop signal is given.
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,249 @@
+//! Prometheus metrics, kept by hand: hits by kind and human/automated, sends by result (through
+//! [`MeteredTransport`]), 429s, request latency by route, and the queue depth by status (asked of a
+//! [`QueueDepth`] at scrape time).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mailer_core::model::Mailbox;
+use mailer_core::ports::{Delivery, DynTransport, MailboxCheck, OutgoingMessage, SendError, Transport, TransportCaps};
+
+/// Latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The server's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    hits: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    sends: Mutex<BTreeMap<&'static str, u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    rate_limited: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts a hit of `kind` (`open`, `click`, `page`, `form`, `unsubscribe`); `automated` is `None` when
+    /// the engine did not say.
+    pub fn hit(&self, kind: &'static str, automated: Option<bool>) {
+        let label = match automated {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "unknown",
+        };
+        *self
+            .hits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((kind, label))
+            .or_default() += 1;
+    }
+
+    /// Counts a send attempt's result (`sent`, `temporary`, `permanent`).
+    pub fn send(&self, result: &'static str) {
+        *self
+            .sends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(result)
+            .or_default() += 1;
+    }
+
+    /// Counts a request refused with 429.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how long a request to `route` took.
+    pub fn observe(&self, route: &str, took: Duration) {
+        let secs = took.as_secs_f64();
+        let mut map = self.latency.lock().unwrap_or_else(PoisonError::into_inner);
+        let h = match map.get_mut(route) {
+            Some(h) => h,
+            None => map.entry(route.to_owned()).or_default(),
+        };
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// The Prometheus text exposition of everything, with the queue depth given.
+    pub fn render(&self, queue: &[(String, u64)]) -> String {
+        let mut out = String::with_capacity(2048);
+        out.push_str("# HELP mailer_queue_emails Emails in the store by status.\n# TYPE mailer_queue_emails gauge\n");
+        for (status, n) in queue {
+            let _ = writeln!(out, "mailer_queue_emails{{status=\"{}\"}} {n}", label(status));
+        }
+        out.push_str("# HELP mailer_sends_total Send attempts by result.\n# TYPE mailer_sends_total counter\n");
+        for (result, n) in self.sends.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "mailer_sends_total{{result=\"{result}\"}} {n}");
+        }
+        out.push_str("# HELP mailer_hits_total Tracking hits by kind.\n# TYPE mailer_hits_total counter\n");
+        for ((kind, automated), n) in self.hits.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(
+                out,
+                "mailer_hits_total{{kind=\"{kind}\",automated=\"{automated}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP mailer_rate_limited_total Requests refused with 429.\n# TYPE mailer_rate_limited_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "mailer_rate_limited_total {}",
+            self.rate_limited.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP mailer_http_request_duration_seconds Request latency by route.\n\
+             # TYPE mailer_http_request_duration_seconds histogram\n",
+        );
+        for (route, h) in self.latency.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let route = label(route);
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "mailer_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "mailer_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "mailer_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "mailer_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Where the queue depth comes from (the store's table, asked at scrape time).
+#[async_trait]
+pub trait QueueDepth: Send + Sync + std::fmt::Debug {
+    /// How many emails are in each status.
+    ///
+    /// # Errors
+    /// A description of what failed.
+    async fn by_status(&self) -> Result<Vec<(String, u64)>, String>;
+}
+
+/// The queue depth of a [`SqlStore`](mailer_store_sql::SqlStore), across accounts.
+#[derive(Debug, Clone)]
+pub struct SqlQueueDepth(pub Arc<mailer_store_sql::SqlStore>);
+
+#[async_trait]
+impl QueueDepth for SqlQueueDepth {
+    async fn by_status(&self) -> Result<Vec<(String, u64)>, String> {
+        use sqlx::Row as _;
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM emails GROUP BY status ORDER BY status")
+            .fetch_all(self.0.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status").map_err(|e| e.to_string())?;
+                let n: i64 = r.try_get("n").map_err(|e| e.to_string())?;
+                Ok((status, u64::try_from(n).unwrap_or_default()))
+            })
+            .collect()
+    }
+}
+
+/// A [`Transport`] that counts each send's result in [`Metrics`] and logs one line per email sent or
+/// failed.
+#[derive(Debug)]
+pub struct MeteredTransport {
+    inner: Arc<DynTransport>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredTransport {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<DynTransport>, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+}
+
+#[async_trait]
+impl Transport for MeteredTransport {
+    fn capabilities(&self) -> TransportCaps {
+        self.inner.capabilities()
+    }
+
+    async fn send(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<Delivery, SendError> {
+        let result = self.inner.send(mailbox, message).await;
+        let to: Vec<&str> = message.to.iter().map(|a| a.email.as_str()).collect();
+        match &result {
+            Ok(_) => {
+                self.metrics.send("sent");
+                tracing::info!(mailbox = %mailbox.id, message_id = %message.message_id, to = ?to, "email sent");
+            }
+            Err(e) => {
+                let kind = if e.is_temporary() { "temporary" } else { "permanent" };
+                self.metrics.send(kind);
+                tracing::warn!(mailbox = %mailbox.id, message_id = %message.message_id, to = ?to, error = %e, kind, "email failed");
+            }
+        }
+        result
+    }
+
+    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
+        self.inner.append_sent(mailbox, message).await
+    }
+
+    async fn verify(&self, mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {
+        self.inner.verify(mailbox).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.hit("open", Some(false));
+        m.hit("open", Some(false));
+        m.send("sent");
+        m.observe("/t/o/{token}", Duration::from_millis(3));
+        let text = m.render(&[("queued".into(), 5)]);
+        assert!(text.contains("mailer_queue_emails{status=\"queued\"} 5"), "{text}");
+        assert!(
+            text.contains("mailer_hits_total{kind=\"open\",automated=\"false\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("mailer_sends_total{result=\"sent\"} 1"), "{text}");
+        assert!(text.contains("route=\"/t/o/{token}\",le=\"0.0025\"} 0"), "{text}");
+        assert!(text.contains("route=\"/t/o/{token}\",le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("route=\"/t/o/{token}\",le=\"+Inf\"} 1"), "{text}");
+    }
+}
