@@ -38,6 +38,7 @@ fn mailbox(i: usize, host: &str, port: u16) -> Mailbox {
         sent_folder: None,
         limits: SendingLimits::default(),
         timezone: mailer::model::Timezone::UTC,
+        health: None,
     }
 }
 

@@ -1,5 +1,8 @@
 //! Small errors shared across the crate.
 
+use std::fmt;
+use std::time::Duration;
+
 /// A boxed error from a backend, kept as the `source` of a categorised error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -43,4 +46,45 @@ pub enum ValidationError {
         /// What is wrong with it.
         detail: String,
     },
+    /// A duration is outside the range a save accepts.
+    #[error("{what} of {} is out of range: from {} to {}", Span(*actual), Span(*min), Span(*max))]
+    DurationOutOfRange {
+        /// What duration (e.g. `not-opened timer`).
+        what: &'static str,
+        /// The duration given.
+        actual: Duration,
+        /// The least accepted.
+        min: Duration,
+        /// The most accepted.
+        max: Duration,
+    },
+    /// A value does not have the form its field needs.
+    #[error("{field} is malformed: {reason}")]
+    Malformed {
+        /// The field.
+        field: &'static str,
+        /// What form it needs.
+        reason: String,
+    },
+}
+
+/// A duration as people write it: `1s`, `90s`, `2min`, `24h`, `365d`, or Rust's debug form for fractions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if self.0.subsec_nanos() != 0 {
+            write!(f, "{:?}", self.0)
+        } else if secs > 0 && secs.is_multiple_of(86_400) && secs >= 2 * 86_400 {
+            write!(f, "{}d", secs / 86_400)
+        } else if secs > 0 && secs.is_multiple_of(3600) {
+            write!(f, "{}h", secs / 3600)
+        } else if secs > 0 && secs.is_multiple_of(60) {
+            write!(f, "{}min", secs / 60)
+        } else {
+            write!(f, "{secs}s")
+        }
+    }
 }

@@ -53,11 +53,13 @@
 //! - [`worker`]: the worker loop every host runs (timers and worker steps), over the host's sleep.
 //! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher` and their errors.
 //! - [`error`]: shared small errors.
+//! - [`form_names`]: the one parser of bracketed form names (`lead[657261]`, `field[Name]`).
 //! - [`testkit`]: doubles and conformance suites (feature `testkit`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod engine;
 pub mod error;
+pub mod form_names;
 pub mod loops;
 pub mod model;
 pub mod ports;

@@ -13,6 +13,7 @@ fn add(total: &mut StepReport, step: StepReport) {
     total.sent += step.sent;
     total.retried += step.retried;
     total.failed += step.failed;
+    total.skipped += step.skipped;
 }
 
 /// Runs timers and worker steps until `shutdown` completes, sleeping `idle` (through `sleep`) whenever a

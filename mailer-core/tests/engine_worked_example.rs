@@ -148,6 +148,7 @@ async fn qualify(s: &Setup) -> String {
     let h = &s.h;
     let w = &h.world;
     let event = PipelineEvent {
+        event_id: "dp:qualified:1".into(),
         account: h.account.id,
         lead: w.lead,
         pipeline: w.pipeline,

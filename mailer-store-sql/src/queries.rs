@@ -61,6 +61,7 @@ queries!(
     email_complete,
     email_retry,
     email_fail,
+    email_cancel_claimed,
     email_exists,
     email_get,
     email_list,
@@ -76,6 +77,10 @@ queries!(
     timer_finish,
     file_insert,
     file_get,
+    suppression_insert,
+    suppression_delete,
+    suppression_find,
+    suppression_list,
 );
 
 macro_rules! migrator {
@@ -95,13 +100,13 @@ macro_rules! migrator {
 /// The SQLite migrations, embedded.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
-    migrator!("sqlite": 1 => "0001_init")
+    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions")
 }
 
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init")
+    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions")
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is

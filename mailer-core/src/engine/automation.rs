@@ -3,34 +3,33 @@
 
 use crate::loops::{AutoSend, BudgetDecision, Chain};
 use crate::model::{
-    AccountId, Action, Email, EmailId, EmailQuery, EntityRef, EventKind, Mailbox, NewEvent, NewTimer, Template,
-    TemplateId, TimerAction, Timestamp, Trigger, TriggerId, User,
+    Account, AccountId, Action, Email, EmailId, EmailQuery, EntityRecord, EntityRef, EventKind, Mailbox, NewEvent,
+    NewTimer, Template, TemplateId, TimerAction, Timestamp, Trigger, TriggerId, User,
 };
 use crate::ports::{StoreError, StoreExt};
 use crate::template::{EmailInfo, RenderContext, render_text};
 use crate::trigger::{self, ActionContext, Fired, Occurrence, Resolved, Targets};
 
-use super::{Draft, Engine, EngineError};
+use super::enqueue::parse_chain;
+use super::render::Parts;
+use super::{Draft, Engine, EngineError, Origin};
 
-/// The prefix of the idempotency key of automatic emails: `auto:<chain>:t<trigger>:s<source>:<entity>:<at>`.
-const AUTO: &str = "auto:";
-
-fn chain_key(chain: Chain) -> String {
-    match chain {
-        Chain::Mailing(m) => format!("m{m}"),
-        Chain::Email(e) => format!("e{e}"),
-    }
+/// What a send already read: the email, its account and its entity's CRM record. Triggers fired right
+/// after the send reuse them instead of reading them again (Kommo allows 7 requests a second per account).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Known<'a> {
+    pub(crate) email: &'a Email,
+    pub(crate) account: &'a Account,
+    pub(crate) record: &'a EntityRecord,
 }
 
-fn parse_chain(key: &str) -> Option<Chain> {
-    let rest = key.strip_prefix(AUTO)?;
-    let chain = rest.split(':').next()?;
-    let (kind, id) = chain.split_at(1);
-    let id: i64 = id.parse().ok()?;
-    match kind {
-        "m" => Some(Chain::Mailing(crate::model::MailingId(id))),
-        "e" => Some(Chain::Email(EmailId(id))),
-        _ => None,
+impl<'a> Known<'a> {
+    pub(crate) fn new(email: &'a Email, parts: &'a Parts) -> Self {
+        Self {
+            email,
+            account: &parts.account,
+            record: &parts.record,
+        }
     }
 }
 
@@ -59,6 +58,22 @@ impl Engine {
         source: Option<&Email>,
         entity: Option<EntityRef>,
     ) -> Result<(), EngineError> {
+        self.launch_known(account, occurrence, at, fired, source, entity, None)
+            .await
+    }
+
+    /// As [`Engine::launch`], reusing what a send already read for the triggers that run at once.
+    #[allow(clippy::too_many_arguments)] // the occurrence's parts, as the launch rules take them
+    pub(crate) async fn launch_known(
+        &self,
+        account: AccountId,
+        occurrence: &Occurrence<'_>,
+        at: Timestamp,
+        fired: Fired,
+        source: Option<&Email>,
+        entity: Option<EntityRef>,
+        known: Option<Known<'_>>,
+    ) -> Result<(), EngineError> {
         let store = &self.ports.store;
         let needs_triggers = match occurrence {
             Occurrence::Sent { triggers, .. }
@@ -82,7 +97,7 @@ impl Engine {
         let now = self.now();
         for run in plan.run {
             if run.run_at <= now {
-                self.run_trigger(account, run.trigger, source.map(|e| e.id), entity, run.run_at)
+                self.run_trigger_known(account, run.trigger, source.map(|e| e.id), entity, run.run_at, known)
                     .await?;
             } else {
                 let key = format!(
@@ -124,7 +139,22 @@ impl Engine {
         entity: EntityRef,
         at: Timestamp,
     ) -> Result<(), EngineError> {
-        let result = self.try_run_trigger(account, trigger_id, email_id, entity, at).await;
+        self.run_trigger_known(account, trigger_id, email_id, entity, at, None)
+            .await
+    }
+
+    async fn run_trigger_known(
+        &self,
+        account: AccountId,
+        trigger_id: TriggerId,
+        email_id: Option<EmailId>,
+        entity: EntityRef,
+        at: Timestamp,
+        known: Option<Known<'_>>,
+    ) -> Result<(), EngineError> {
+        let result = self
+            .try_run_trigger(account, trigger_id, email_id, entity, at, known)
+            .await;
         let kind = match result {
             Ok(None) => EventKind::TriggerFired { trigger: trigger_id },
             Ok(Some(skipped)) => EventKind::SendSkipped { reason: skipped },
@@ -154,26 +184,35 @@ impl Engine {
         email_id: Option<EmailId>,
         entity: EntityRef,
         at: Timestamp,
+        known: Option<Known<'_>>,
     ) -> Result<Option<String>, EngineError> {
         let store = &self.ports.store;
         let trigger: Trigger = store.get(account_id, trigger_id).await?;
-        let account = store.get_account(account_id).await?;
-        let email = match email_id {
-            Some(id) => Some(store.get_email(account_id, id).await?),
-            None => None,
+        let (loaded_account, loaded_email, loaded_record);
+        let known = known.filter(|k| k.record.entity.entity == entity && Some(k.email.id) == email_id);
+        let (account, email, record): (&Account, Option<&Email>, &EntityRecord) = match known {
+            Some(k) => (k.account, Some(k.email), k.record),
+            None => {
+                loaded_account = store.get_account(account_id).await?;
+                loaded_email = match email_id {
+                    Some(id) => Some(store.get_email(account_id, id).await?),
+                    None => None,
+                };
+                loaded_record = self.ports.crm.entity(account_id, entity).await?;
+                (&loaded_account, loaded_email.as_ref(), &loaded_record)
+            }
         };
-        let record = self.ports.crm.entity(account_id, entity).await?;
-        let links = self.links(&account)?;
+        let links = self.links(account)?;
         let now = self.now();
-        let base = RenderContext::new(&record, &links, now);
-        let subject = match &email {
+        let base = RenderContext::new(record, &links, now);
+        let subject = match email {
             Some(e) => Some(render_text(&e.spec.content.subject, &base)?),
             None => None,
         };
         let mut ctx = base.with_email(EmailInfo {
-            id: email.as_ref().map(|e| e.id),
+            id: email.map(|e| e.id),
             subject: subject.as_deref(),
-            sent_at: email.as_ref().and_then(|e| e.sent_at),
+            sent_at: email.and_then(|e| e.sent_at),
         });
         ctx.timezone = account.timezone;
         let fields = match &trigger.action {
@@ -181,7 +220,7 @@ impl Engine {
             _ => Vec::new(),
         };
         let actx = ActionContext {
-            targets: Targets::from_record(&record),
+            targets: Targets::from_record(record),
             fields: &fields,
             timezone: account.timezone,
             now,
@@ -192,7 +231,7 @@ impl Engine {
                 Ok(None)
             }
             Resolved::SendTemplate(template) => {
-                self.send_automatic(account_id, template, entity, email.as_ref(), trigger_id, at)
+                self.send_automatic(account_id, template, entity, email, trigger_id, at)
                     .await
             }
         }
@@ -252,27 +291,15 @@ impl Engine {
             ..Draft::default()
         };
         self.compile(&template.content)?;
-        let mut spec = self.spec_from(&draft, &mailbox, Some(&template), None)?;
-        spec.idempotency_key = Some(format!(
-            "{AUTO}{}:t{trigger}:s{}:{:?}{}:{}",
-            chain_key(chain),
-            source.map_or(0, |e| e.id.0),
-            entity.kind,
-            entity.id,
-            at.timestamp_micros()
-        ));
-        let answer = store.enqueue(vec![spec]).await?;
-        if let Some(queued) = answer.first().filter(|a| a.created) {
-            let event = NewEvent {
-                account,
-                email: Some(queued.id),
-                entity: Some(entity),
-                at: now,
-                kind: EventKind::Queued,
-                automated: false,
-            };
-            store.append_events(vec![event]).await?;
-        }
+        let origin = Origin::Automatic {
+            chain,
+            trigger,
+            source: source.map(|e| e.id),
+            entity,
+            at,
+        };
+        let spec = self.spec_from(&draft, &mailbox, Some(&template), &origin, 0)?;
+        self.enqueue_one(spec).await?;
         Ok(None)
     }
 }

@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 use crate::model::{
-    AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId, MailingId,
+    AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId,
     Priority, RecipientRule, Role, Template, TemplateId, Timestamp, TriggerLink, User, UserId, WebPage,
 };
 use crate::ports::StoreExt;
 use crate::template::{CompileOptions, CompiledTemplate};
 
-use super::{Engine, EngineError, rights};
+use super::{Engine, EngineError, Origin, rights};
 
 /// What the editor sends: a template, or content written by hand, or both (the content overrides).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -44,6 +44,10 @@ pub struct Draft {
     pub signature_disabled: Option<bool>,
     /// Not before this moment.
     pub not_before: Option<Timestamp>,
+    /// Send even to addresses on the account's suppression list: an explicit choice of the user, for a
+    /// single send only (mailings and automatic sends always skip them).
+    #[serde(default)]
+    pub override_suppression: bool,
 }
 
 fn parse_all(list: &[String]) -> Result<Vec<Address>, ValidationError> {
@@ -53,15 +57,9 @@ fn parse_all(list: &[String]) -> Result<Vec<Address>, ValidationError> {
         .collect()
 }
 
-/// Checks a not-opened timer: at least one minute.
+/// Checks a not-opened timer: 1 minute to 365 days ([`bounds`](super::admin::bounds)).
 pub(crate) fn check_triggers(triggers: &EmailTriggers) -> Result<(), ValidationError> {
-    match &triggers.not_opened {
-        Some(n) if n.after < std::time::Duration::from_secs(60) => Err(ValidationError::OutOfRange {
-            what: "not-opened timer",
-            detail: format!("{:?} is under the minimum of 1 minute", n.after),
-        }),
-        _ => Ok(()),
-    }
+    super::admin::bounds::check_email_triggers(triggers)
 }
 
 impl Engine {
@@ -92,7 +90,7 @@ impl Engine {
             }
             None => None,
         };
-        let spec = self.spec_from(draft, &mailbox, template.as_ref(), None)?;
+        let spec = self.spec_from(draft, &mailbox, template.as_ref(), &Origin::Single, 0)?;
         let links: Vec<TriggerLink> = store.list(draft.account).await?;
         let pages: Vec<WebPage> = store.list(draft.account).await?;
         let opts = CompileOptions::new(links.iter().map(|l| l.id), pages.iter().map(|p| p.id));
@@ -101,15 +99,18 @@ impl Engine {
     }
 
     /// Builds the email of `draft` from already loaded records and checks its addresses, sizes and triggers;
-    /// `mailing` makes it the email of one entity of a mailing (deterministic Message-ID and idempotency
-    /// key). Compiling the content is the caller's part, once per content, not once per email.
+    /// its idempotency key, priority, mailing and (for a mailing) deterministic Message-ID come from
+    /// `origin`, `seq` is its position in a mailing. Compiling the content is the caller's part, once per
+    /// content, not once per email.
     pub(crate) fn spec_from(
         &self,
         draft: &Draft,
         mailbox: &Mailbox,
         template: Option<&Template>,
-        mailing: Option<(MailingId, i64)>,
+        origin: &Origin,
+        seq: i64,
     ) -> Result<EmailSpec, EngineError> {
+        origin.check()?;
         let content = draft
             .content
             .clone()
@@ -152,19 +153,9 @@ impl Engine {
         check_triggers(&triggers)?;
         let now = self.now();
         let domain = mailbox.from.domain().to_owned();
-        let (message_id, idempotency_key, priority, seq) = match (mailing, draft.entity) {
-            (Some((m, seq)), Some(e)) => {
-                let key = format!("mailing:{m}:{:?}:{}", e.kind, e.id).to_ascii_lowercase();
-                let mid = format!("m{m}.{:?}{}", e.kind, e.id).to_ascii_lowercase();
-                (
-                    self.message_id(draft.account, &domain, Some(&mid)),
-                    Some(key),
-                    Priority::Mailing,
-                    seq,
-                )
-            }
-            _ => (self.message_id(draft.account, &domain, None), None, Priority::Single, 0),
-        };
+        let message_id = self.message_id(draft.account, &domain, origin.message_key().as_deref());
+        let priority = origin.priority();
+        let seq = if priority == Priority::Mailing { seq } else { 0 };
         let mut attachments = template_files;
         attachments.extend(draft.attachments.iter().cloned());
         Ok(EmailSpec {
@@ -185,11 +176,12 @@ impl Engine {
                 .or_else(|| template.map(|t| t.signature_disabled))
                 .unwrap_or(false),
             message_id,
-            idempotency_key,
-            mailing: mailing.map(|(m, _)| m),
+            idempotency_key: origin.idempotency_key(),
+            mailing: origin.mailing(),
             priority,
             seq,
             not_before: draft.not_before.unwrap_or(now).max(now),
+            override_suppression: draft.override_suppression && *origin == Origin::Single,
             created_at: now,
         })
     }

@@ -1,16 +1,23 @@
-//! Use cases, written once over the ports: compose and validate, send single, start a mailing, the
-//! worker step (claim → render → send → copy to Sent → record → triggers → not-opened timer), record
-//! opens, clicks, page views and form submissions, run due timers, handle digital-pipeline events, and
-//! the queue, history and progress views.
+//! Use cases, written once over the ports: compose and validate, send single, start, pause, resume and
+//! cancel a mailing (every email goes through the one enqueue path, keyed by its [`Origin`]), the worker
+//! step (claim → render → send → copy to Sent → record → triggers → not-opened timer), record opens,
+//! clicks, page views and form submissions, public web pages and the web version, unsubscribes and the
+//! suppression list, run due timers, handle digital-pipeline events, and the queue, history and progress
+//! views.
 
+pub mod admin;
 mod automation;
 pub mod compose;
+mod enqueue;
 mod limits;
+mod mailings;
+pub mod pages;
 mod pipeline;
 mod render;
 pub mod rights;
 mod send_single;
 mod start_mailing;
+mod suppression;
 mod timers;
 mod tracking;
 mod views;
@@ -21,11 +28,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use admin::MailboxView;
 pub use compose::Draft;
+pub use enqueue::{MAX_EVENT_ID, Origin};
 pub use limits::SizeLimits;
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
+pub use suppression::UNSUBSCRIBED;
 pub use tracking::{HONEYPOT_LINK, HitInfo, HitOutcome};
 pub use views::{HistoryEntry, MailingProgress, QueuedEmail};
 pub use worker_step::{Outcome, StepReport};
@@ -78,6 +88,31 @@ pub enum EngineError {
     /// The host gave no signing key for this account.
     #[error("no signing key {0:?} configured")]
     NoSigningKey(String),
+    /// The thing asked for existed but is no longer available (a web page past its lifetime).
+    #[error("gone: {0}")]
+    Gone(String),
+    /// A recipient of a single send is on the account's suppression list (unsubscribed or bounced); the
+    /// user may override it explicitly ([`Draft::override_suppression`]).
+    #[error("{address} is on the suppression list")]
+    Suppressed {
+        /// The suppressed address (lowercase).
+        address: String,
+    },
+    /// A record names another record that does not exist in its account; `field` says where (`template`,
+    /// `mailbox`, `triggers[2]`, `triggers.on_sent[0]`).
+    #[error("{field} names {id}, which does not exist in this account")]
+    UnknownReference {
+        /// The field that holds the reference.
+        field: String,
+        /// The id it names.
+        id: i64,
+    },
+    /// The record is used by others and was not deleted; each referrer is named (`template 3 "Offer"`).
+    #[error("in use by {}", referrers.join(", "))]
+    InUse {
+        /// Who uses it.
+        referrers: Vec<String>,
+    },
 }
 
 /// The ports the engine works over.
@@ -148,6 +183,7 @@ pub struct Engine {
     config: EngineConfig,
     sequence: AtomicU64,
     compiled: Mutex<HashMap<Content, CompiledTemplate>>,
+    pages: pages::PageCache,
 }
 
 impl Engine {
@@ -158,6 +194,7 @@ impl Engine {
             config,
             sequence: AtomicU64::new(0),
             compiled: Mutex::new(HashMap::new()),
+            pages: pages::PageCache::default(),
         }
     }
 

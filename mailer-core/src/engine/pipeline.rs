@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, EmailId, EntityRef, EventKind, LeadFilter, Mailbox, NewEvent, NewTimer, PipelineId, PipelineRule,
-    PipelineRuleId, StageEvent, StageId, Template, TimerAction,
+    AccountId, EmailId, EntityRef, LeadFilter, Mailbox, NewTimer, PipelineId, PipelineRule, PipelineRuleId,
+    StageEvent, StageId, Template, TimerAction,
 };
 use crate::ports::StoreExt;
 
-use super::{Draft, Engine, EngineError};
+use super::{Draft, Engine, EngineError, Origin};
 
 /// How a lead arrived in a stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +22,12 @@ pub enum StageChange {
 }
 
 /// A lead arrived in a stage (from a CRM webhook or the digital-pipeline hook).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineEvent {
+    /// The CRM event's own id (for Kommo's digital-pipeline hook: account, lead, stage, event type and the
+    /// event's time as Kommo sent them). A redelivered event carries the same id and queues nothing new;
+    /// it must never be a time taken on arrival.
+    pub event_id: String,
     /// The account.
     pub account: AccountId,
     /// The lead.
@@ -58,6 +62,11 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Store`], [`EngineError::Crm`] (reading the lead), or compose errors.
     pub async fn pipeline_event(&self, event: &PipelineEvent) -> Result<Vec<EmailId>, EngineError> {
+        let check = Origin::Pipeline {
+            rule: PipelineRuleId(0),
+            event: event.event_id.clone(),
+        };
+        check.check()?;
         let rules: Vec<PipelineRule> = self.ports.store.list(event.account).await?;
         let matching: Vec<&PipelineRule> = rules
             .iter()
@@ -70,13 +79,17 @@ impl Engine {
         let now = self.now();
         for rule in matching {
             if rule.delay.is_zero() {
-                queued.extend(self.pipeline_send(event.account, rule.id, event.lead).await?);
+                queued.extend(
+                    self.pipeline_send(event.account, rule.id, event.lead, &event.event_id)
+                        .await?,
+                );
             } else {
-                let due_at = now + chrono::Duration::from_std(rule.delay).unwrap_or_default();
-                let key = format!("pipeline:{}:{}:{}", rule.id, event.lead.id, now.timestamp_micros());
+                let due_at = crate::trigger::after(now, rule.delay)?;
+                let key = format!("pipeline:{}:{}", rule.id, event.event_id);
                 let action = TimerAction::PipelineSend {
                     rule: rule.id,
                     lead: event.lead,
+                    event: event.event_id.clone(),
                 };
                 self.ports
                     .store
@@ -93,12 +106,13 @@ impl Engine {
     }
 
     /// Sends a rule's template to a lead if the lead (read now) passes the rule's filter and is still in
-    /// the rule's stage.
+    /// the rule's stage; once per rule and CRM event (`event`).
     pub(crate) async fn pipeline_send(
         &self,
         account: AccountId,
         rule: PipelineRuleId,
         lead: EntityRef,
+        event: &str,
     ) -> Result<Option<EmailId>, EngineError> {
         let store = &self.ports.store;
         let rule: PipelineRule = store.get(account, rule).await?;
@@ -124,28 +138,12 @@ impl Engine {
             ..Draft::default()
         };
         self.compile(&template.content)?;
-        let mut spec = self.spec_from(&draft, &mailbox, Some(&template), None)?;
-        spec.idempotency_key = Some(format!(
-            "pipeline:{}:{:?}{}:{}",
-            rule.id,
-            lead.kind,
-            lead.id,
-            self.now().timestamp_micros()
-        ));
-        let answer = store.enqueue(vec![spec]).await?;
-        let id = answer.first().map(|a| a.id);
-        if let Some(id) = id {
-            let event = NewEvent {
-                account,
-                email: Some(id),
-                entity: Some(lead),
-                at: self.now(),
-                kind: EventKind::Queued,
-                automated: false,
-            };
-            store.append_events(vec![event]).await?;
-        }
-        Ok(id)
+        let origin = Origin::Pipeline {
+            rule: rule.id,
+            event: event.to_owned(),
+        };
+        let spec = self.spec_from(&draft, &mailbox, Some(&template), &origin, 0)?;
+        Ok(Some(self.enqueue_one(spec).await?.id))
     }
 }
 

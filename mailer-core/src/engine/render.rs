@@ -2,7 +2,7 @@
 //! The preview uses the same path.
 
 use crate::model::{
-    Account, Address, AttachmentRef, CrmId, Email, Entity, EntityKind, EntityRecord, EntityRef, FileKind, Mailbox, User,
+    Account, Address, AttachmentRef, CrmId, Email, EmailSpec, Entity, EntityKind, EntityRecord, EntityRef, FileKind, Mailbox, User,
 };
 use crate::ports::{FetchError, OutgoingAttachment, OutgoingMessage, StoreExt};
 use crate::template::{EmailInfo, Mode, RenderContext, TokenKind, TrackingToken, render_text};
@@ -44,6 +44,8 @@ pub(crate) struct Parts {
     pub(crate) mailbox: Mailbox,
     pub(crate) sender: User,
     pub(crate) record: EntityRecord,
+    /// Recipients on the account's suppression list (lowercase): left out of the message.
+    pub(crate) suppressed: Vec<String>,
 }
 
 /// An entity to stand for "no entity" in tokens and the template context.
@@ -54,7 +56,7 @@ pub(crate) fn no_entity() -> EntityRef {
     }
 }
 
-fn empty_record(name: &str) -> EntityRecord {
+pub(crate) fn empty_record(name: &str) -> EntityRecord {
     EntityRecord {
         entity: Entity::new(no_entity(), name),
         lead: None,
@@ -67,48 +69,57 @@ fn empty_record(name: &str) -> EntityRecord {
 impl Engine {
     /// Loads the account, mailbox, sender and live CRM data of an email.
     pub(crate) async fn parts(&self, email: &Email) -> Result<Parts, EngineError> {
+        self.parts_with(email, None).await
+    }
+
+    /// As [`Engine::parts`], with the entity's CRM record when the caller has just read it.
+    pub(crate) async fn parts_with(&self, email: &Email, record: Option<EntityRecord>) -> Result<Parts, EngineError> {
         let store = &self.ports.store;
         let spec = &email.spec;
         let account = store.get_account(spec.account).await?;
         let mailbox: Mailbox = store.get(spec.account, spec.mailbox).await?;
         let sender: User = store.get(spec.account, spec.sender).await?;
-        let record = match spec.entity {
-            Some(entity) => self.ports.crm.entity(spec.account, entity).await?,
-            None => empty_record(spec.to.first().and_then(|a| a.name.as_deref()).unwrap_or("")),
+        let record = match (spec.entity, record) {
+            (Some(entity), Some(record)) if record.entity.entity == entity => record,
+            (Some(entity), _) => self.ports.crm.entity(spec.account, entity).await?,
+            (None, _) => empty_record(spec.to.first().and_then(|a| a.name.as_deref()).unwrap_or("")),
         };
         Ok(Parts {
             account,
             mailbox,
             sender,
             record,
+            suppressed: Vec::new(),
         })
+    }
+
+    /// The recipients of an email (To, Cc, Bcc) that are on the account's suppression list, lowercase.
+    pub(crate) async fn suppressed_among(&self, email: &Email, parts: &Parts) -> Result<Vec<String>, EngineError> {
+        let addresses: Vec<String> = all_recipients(&email.spec, &parts.record)
+            .iter()
+            .map(|a| a.email.to_lowercase())
+            .collect();
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.ports.store.suppressed(email.spec.account, &addresses).await?)
     }
 
     /// Renders an email into the message to send, reading attachments and downloading link attachments.
     pub(crate) async fn message(&self, email: &Email, parts: &Parts, mode: Mode) -> Result<OutgoingMessage, Problem> {
         let spec = &email.spec;
-        let to = recipients(email, &parts.record);
-        if to.is_empty() && spec.cc.is_empty() && spec.bcc.is_empty() {
+        let kept = |a: &Address| !parts.suppressed.contains(&a.email.to_lowercase());
+        let mut to = recipients(spec, &parts.record);
+        to.retain(kept);
+        let cc: Vec<Address> = spec.cc.iter().filter(|a| kept(a)).cloned().collect();
+        let bcc: Vec<Address> = spec.bcc.iter().filter(|a| kept(a)).cloned().collect();
+        if to.is_empty() && cc.is_empty() && bcc.is_empty() {
             return Err(Problem::permanent(crate::error::ValidationError::NoRecipient));
         }
         let links = self.links(&parts.account).map_err(Problem::permanent)?;
         let now = self.now();
         let sent_at = email.sent_at.unwrap_or(now);
-        let signature = (!spec.signature_disabled).then_some(parts.sender.signature_html.as_str());
-        let subject_source = spec.content.subject.as_str();
-        let mut ctx = RenderContext::new(&parts.record, &links, now)
-            .with_sender(&parts.sender.name, &parts.mailbox.from.email)
-            .with_signature(signature)
-            .with_email(EmailInfo {
-                id: Some(email.id),
-                subject: Some(subject_source),
-                sent_at: Some(sent_at),
-            });
-        ctx.timezone = parts.account.timezone;
-        ctx.mode = mode;
-        if let Some(first) = to.first() {
-            ctx = ctx.with_recipient(first);
-        }
+        let ctx = email_context(email, parts, &links, now, mode, to.first());
         let compiled = self.compile(&spec.content).map_err(Problem::permanent)?;
         let rendered = compiled.render(&ctx).map_err(Problem::permanent)?;
         let attachments = self.attachments(email, &ctx).await?;
@@ -130,8 +141,8 @@ impl Engine {
             from: parts.mailbox.from.clone(),
             reply_to: None,
             to,
-            cc: spec.cc.clone(),
-            bcc: spec.bcc.clone(),
+            cc,
+            bcc,
             subject: rendered.subject,
             html: rendered.html,
             text: rendered.text,
@@ -195,6 +206,34 @@ impl Engine {
     }
 }
 
+/// The render context of an email for `recipient`: its CRM record, sender, signature, id, subject and
+/// send time, in the account's timezone.
+pub(crate) fn email_context<'a>(
+    email: &'a Email,
+    parts: &'a Parts,
+    links: &'a crate::template::LinkBuilder,
+    now: crate::model::Timestamp,
+    mode: Mode,
+    recipient: Option<&'a Address>,
+) -> RenderContext<'a> {
+    let spec = &email.spec;
+    let signature = (!spec.signature_disabled).then_some(parts.sender.signature_html.as_str());
+    let mut ctx = RenderContext::new(&parts.record, links, now)
+        .with_sender(&parts.sender.name, &parts.mailbox.from.email)
+        .with_signature(signature)
+        .with_email(EmailInfo {
+            id: Some(email.id),
+            subject: Some(spec.content.subject.as_str()),
+            sent_at: Some(email.sent_at.unwrap_or(now)),
+        })
+        .with_timezone(parts.account.timezone)
+        .with_mode(mode);
+    if let Some(recipient) = recipient {
+        ctx = ctx.with_recipient(recipient);
+    }
+    ctx
+}
+
 fn fetch_problem(error: FetchError) -> Problem {
     let temporary = match &error {
         FetchError::Backend(_) => true,
@@ -209,9 +248,9 @@ fn fetch_problem(error: FetchError) -> Problem {
 
 /// To: the addresses written by hand, then every contact's address when the email goes to the entity's
 /// contacts, without duplicates (case-insensitive); a contact address that is not valid is left out.
-pub(crate) fn recipients(email: &Email, record: &EntityRecord) -> Vec<Address> {
-    let mut to: Vec<Address> = email.spec.to.clone();
-    if email.spec.to_entity_contacts {
+pub(crate) fn recipients(spec: &EmailSpec, record: &EntityRecord) -> Vec<Address> {
+    let mut to: Vec<Address> = spec.to.clone();
+    if spec.to_entity_contacts {
         for contact in &record.contacts {
             for raw in &contact.emails {
                 if let Ok(mut address) = Address::new(raw) {
@@ -224,4 +263,12 @@ pub(crate) fn recipients(email: &Email, record: &EntityRecord) -> Vec<Address> {
     let mut seen = std::collections::HashSet::new();
     to.retain(|a| seen.insert(a.email.to_lowercase()));
     to
+}
+
+/// Every recipient of an email: To (as [`recipients`]), then Cc and Bcc.
+pub(crate) fn all_recipients(spec: &EmailSpec, record: &EntityRecord) -> Vec<Address> {
+    let mut all = recipients(spec, record);
+    all.extend(spec.cc.iter().cloned());
+    all.extend(spec.bcc.iter().cloned());
+    all
 }

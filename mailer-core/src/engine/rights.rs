@@ -1,6 +1,12 @@
-//! Who may see, use and edit templates: the widget's owner/public rules.
+//! Who may see, use and edit records: the widget's owner/public rules.
+//!
+//! - Templates and mailboxes have an owner: a member edits their own, an admin edits any; only an admin
+//!   changes an owner or makes a template public.
+//! - Triggers, trigger links, web pages and pipeline rules are the account's settings, "set up by the
+//!   administrator in widget settings" (the manual): every user sees and uses them, only an admin edits them.
+//! - Users: an admin manages every user; a member edits their own name and signature only.
 
-use crate::model::{Role, Template, User};
+use crate::model::{AccountId, Role, Template, User, UserId};
 
 use super::EngineError;
 
@@ -35,6 +41,49 @@ pub fn check_save(user: &User, old: Option<&Template>, new: &Template) -> Result
         None if new.public => forbidden("only an admin makes a template public"),
         _ => Ok(()),
     }
+}
+
+/// A member edits records they own; an admin edits any of the account's.
+pub fn can_edit_owned(user: &User, account: AccountId, owner: UserId) -> bool {
+    user.account == account && (user.role == Role::Admin || owner == user.id)
+}
+
+/// Checks that `user` may save a record of `what` owned by `new_owner` over one owned by `old_owner`
+/// (`None` for a new record): members edit only their own and never give one away.
+///
+/// # Errors
+/// [`EngineError::Forbidden`] saying what is not allowed.
+pub fn check_owned_save(
+    user: &User,
+    account: AccountId,
+    old_owner: Option<UserId>,
+    new_owner: UserId,
+    what: &str,
+) -> Result<(), EngineError> {
+    if user.account != account {
+        return Err(EngineError::Forbidden(format!("the {what} belongs to another account")));
+    }
+    if user.role == Role::Admin {
+        return Ok(());
+    }
+    let reason = match old_owner {
+        Some(old) if old != user.id => format!("only the owner or an admin edits a {what}"),
+        Some(old) if old != new_owner => format!("only an admin changes a {what}'s owner"),
+        None if new_owner != user.id => format!("a member creates a {what} for themselves only"),
+        _ => return Ok(()),
+    };
+    Err(EngineError::Forbidden(reason))
+}
+
+/// Checks that `user` is an admin of `account`, who alone edits `what` (the account's settings).
+///
+/// # Errors
+/// [`EngineError::Forbidden`] for a member or a user of another account.
+pub fn require_admin(user: &User, account: AccountId, what: &str) -> Result<(), EngineError> {
+    if user.account != account || user.role != Role::Admin {
+        return Err(EngineError::Forbidden(format!("only an admin edits {what}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

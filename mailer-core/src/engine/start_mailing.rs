@@ -3,12 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, EntityRef, EventKind, Mailbox, MailboxId, Mailing, MailingId, MailingStatus, NewEvent, Template,
-    TemplateId, User, UserId,
+    AccountId, EntityRef, Mailbox, MailboxId, Mailing, MailingId, MailingStatus, Template, TemplateId, User, UserId,
 };
 use crate::ports::StoreExt;
 
-use super::{Draft, Engine, EngineError, rights};
+use super::{Draft, Engine, EngineError, Origin, rights};
 
 /// How many emails are queued in one store call.
 pub const ENQUEUE_BATCH: usize = 500;
@@ -110,7 +109,8 @@ impl Engine {
                 ..Draft::default()
             };
             let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-            batch.push(self.spec_from(&draft, &mailbox, Some(&template), Some((mailing, seq)))?);
+            let origin = Origin::Mailing { mailing, entity };
+            batch.push(self.spec_from(&draft, &mailbox, Some(&template), &origin, seq)?);
             total += 1;
             if batch.len() == ENQUEUE_BATCH {
                 created += self.enqueue_batch(std::mem::take(&mut batch)).await?;
@@ -127,29 +127,9 @@ impl Engine {
         })
     }
 
-    /// Queues a batch and records a `Queued` event for each new email; answers how many were new.
+    /// Queues a batch (through the one enqueue path); answers how many were new.
     async fn enqueue_batch(&self, batch: Vec<crate::model::EmailSpec>) -> Result<u64, EngineError> {
-        let store = &self.ports.store;
-        let heads: Vec<(AccountId, Option<EntityRef>)> = batch.iter().map(|s| (s.account, s.entity)).collect();
-        let answers = store.enqueue(batch).await?;
-        let now = self.now();
-        let events: Vec<NewEvent> = answers
-            .iter()
-            .zip(heads)
-            .filter(|(a, _)| a.created)
-            .map(|(a, (account, entity))| NewEvent {
-                account,
-                email: Some(a.id),
-                entity,
-                at: now,
-                kind: EventKind::Queued,
-                automated: false,
-            })
-            .collect();
-        let created = events.len() as u64;
-        if !events.is_empty() {
-            store.append_events(events).await?;
-        }
-        Ok(created)
+        let answers = self.enqueue(batch).await?;
+        Ok(answers.iter().filter(|a| a.created).count() as u64)
     }
 }

@@ -66,7 +66,15 @@ impl Engine {
                 }
                 Ok(())
             }
-            TimerAction::PipelineSend { rule, lead } => self.pipeline_send(account, *rule, *lead).await.map(drop),
+            TimerAction::PipelineSend { rule, lead, event } => {
+                // A timer from before CRM event ids were kept is keyed by its own id.
+                let event = if event.is_empty() {
+                    format!("timer{}", timer.id)
+                } else {
+                    event.clone()
+                };
+                self.pipeline_send(account, *rule, *lead, &event).await.map(drop)
+            }
         }
     }
 }

@@ -3,13 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Claimed, Email, EventKind, NewEvent, NewTimer, TimerAction};
+use crate::model::{Claimed, Email, EntityRecord, EventKind, NewEvent, NewTimer, TimerAction};
 use crate::ports::{OutgoingMessage, StoreError};
 use crate::queue::RetryDecision;
 use crate::template::Mode;
 use crate::trigger::{Fired, Occurrence};
 
-use super::render::{Parts, Problem};
+use super::automation::Known;
+use super::render::{Parts, Problem, all_recipients};
 use super::{Engine, EngineError};
 
 /// What one worker step did.
@@ -23,6 +24,8 @@ pub struct StepReport {
     pub retried: u32,
     /// Given up.
     pub failed: u32,
+    /// Not sent because every recipient is on the suppression list (ended as cancelled).
+    pub skipped: u32,
 }
 
 /// What happened to one email.
@@ -34,6 +37,8 @@ pub enum Outcome {
     Retried,
     /// Given up.
     Failed,
+    /// Not sent: every recipient is on the account's suppression list; the email ends as cancelled.
+    Skipped,
 }
 
 impl Engine {
@@ -59,6 +64,7 @@ impl Engine {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Retried => report.retried += 1,
                 Outcome::Failed => report.failed += 1,
+                Outcome::Skipped => report.skipped += 1,
             }
         }
         Ok(report)
@@ -70,21 +76,44 @@ impl Engine {
     /// [`EngineError::Store`] when the outcome cannot be recorded (the lease then runs out and the email is
     /// claimed again).
     pub async fn deliver(&self, claimed: Claimed) -> Result<Outcome, EngineError> {
+        self.deliver_with(claimed, None).await
+    }
+
+    /// As [`Engine::deliver`], with the entity's CRM record when the caller has just read it.
+    pub(crate) async fn deliver_with(
+        &self,
+        claimed: Claimed,
+        record: Option<EntityRecord>,
+    ) -> Result<Outcome, EngineError> {
         let email = claimed.email;
-        let parts = match self.parts(&email).await {
+        let mut parts = match self.parts_with(&email, record).await {
             Ok(parts) => parts,
             Err(e) => return self.give_back(&email, Problem::from(e)).await,
         };
-        let message = match self.message(&email, &parts, Mode::Live).await {
+        if !email.spec.override_suppression {
+            match self.suppressed_among(&email, &parts).await {
+                Ok(list) => parts.suppressed = list,
+                Err(e) => return self.give_back(&email, Problem::from(e)).await,
+            }
+            if !parts.suppressed.is_empty() {
+                return self.skip_suppressed(&email, &parts).await;
+            }
+        }
+        self.send_parts(&email, &parts).await
+    }
+
+    /// Renders, sends and records an email whose records are loaded.
+    async fn send_parts(&self, email: &Email, parts: &Parts) -> Result<Outcome, EngineError> {
+        let message = match self.message(email, parts, Mode::Live).await {
             Ok(m) => m,
-            Err(problem) => return self.give_back(&email, problem).await,
+            Err(problem) => return self.give_back(email, problem).await,
         };
         match self.ports.transport.send(&parts.mailbox, &message).await {
             Ok(_) => {
-                self.sent(&email, &parts, &message).await?;
+                self.sent(email, parts, &message).await?;
                 Ok(Outcome::Sent)
             }
-            Err(e) => self.give_back(&email, Problem::from(EngineError::Send(e))).await,
+            Err(e) => self.give_back(email, Problem::from(EngineError::Send(e))).await,
         }
     }
 
@@ -115,7 +144,7 @@ impl Engine {
                 kind: EventKind::SentCopyFailed { reason: e.to_string() },
                 automated: false,
             });
-            let due_at = now + chrono::Duration::from_std(self.config.sent_copy_retry).unwrap_or_default();
+            let due_at = crate::model::saturating_after(now, self.config.sent_copy_retry);
             store
                 .schedule_timer(NewTimer {
                     account: spec.account,
@@ -130,8 +159,52 @@ impl Engine {
             email: email.id,
             triggers: &spec.triggers,
         };
-        self.launch(spec.account, &occurrence, now, Fired::NOTHING, Some(email), spec.entity)
-            .await
+        let known = Known::new(email, parts);
+        self.launch_known(
+            spec.account,
+            &occurrence,
+            now,
+            Fired::NOTHING,
+            Some(email),
+            spec.entity,
+            Some(known),
+        )
+        .await
+    }
+
+    /// Records a `Suppressed` event for each suppressed recipient; when nobody is left, ends the email as
+    /// cancelled and answers [`Outcome::Skipped`], else sends it to the others.
+    async fn skip_suppressed(&self, email: &Email, parts: &Parts) -> Result<Outcome, EngineError> {
+        let spec = &email.spec;
+        let now = self.now();
+        let events = parts
+            .suppressed
+            .iter()
+            .map(|address| NewEvent {
+                account: spec.account,
+                email: Some(email.id),
+                entity: spec.entity,
+                at: now,
+                kind: EventKind::Suppressed {
+                    address: address.clone(),
+                },
+                automated: false,
+            })
+            .collect();
+        self.ports.store.append_events(events).await?;
+        let left = all_recipients(&email.spec, &parts.record)
+            .iter()
+            .any(|a| !parts.suppressed.contains(&a.email.to_lowercase()));
+        if left {
+            return self.send_parts(email, parts).await;
+        }
+        lease_ok(
+            self.ports
+                .store
+                .cancel_claimed(spec.account, email.id, &self.config.worker, "every recipient is suppressed")
+                .await,
+        )?;
+        Ok(Outcome::Skipped)
     }
 
     /// Retries or fails an email after `problem`; a failed email runs its failed triggers.

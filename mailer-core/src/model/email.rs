@@ -83,6 +83,9 @@ pub struct EmailSpec {
     pub not_before: Timestamp,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Send even to addresses on the account's suppression list (a single send the user overrode).
+    #[serde(default)]
+    pub override_suppression: bool,
 }
 
 /// A queued or finished email.

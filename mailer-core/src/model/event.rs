@@ -60,6 +60,11 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// A recipient was left out because the address is on the account's suppression list.
+    Suppressed {
+        /// The address (lowercase).
+        address: String,
+    },
     /// An automatic send was not made (loop budget spent, recipient unsubscribed …).
     SendSkipped {
         /// Why.
@@ -137,6 +142,9 @@ pub enum TimerAction {
         rule: PipelineRuleId,
         /// The lead.
         lead: EntityRef,
+        /// The CRM event that started it (the email is sent once per rule and event).
+        #[serde(default)]
+        event: String,
     },
 }
 

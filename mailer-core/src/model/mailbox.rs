@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, Address, MailboxId, Secret, Timezone, UserId};
+use super::{AccountId, Address, MailboxId, Secret, Timestamp, Timezone, UserId};
 
 /// How a connection to a mail server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +88,46 @@ pub struct Mailbox {
     pub limits: SendingLimits,
     /// Timezone for calendar-day caps.
     pub timezone: Timezone,
+    /// The last check of its servers; `None` until checked, and again after its connection settings change.
+    #[serde(default)]
+    pub health: Option<MailboxHealth>,
+}
+
+/// The colour of the widget's mailbox check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// SMTP and IMAP both work.
+    Green,
+    /// Only SMTP works: mail can be sent, no copies in Sent.
+    Gray,
+    /// SMTP does not work.
+    Red,
+}
+
+/// The stored result of a mailbox check: its colour, when it ran, and why it is not green.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxHealth {
+    /// The colour.
+    pub status: CheckStatus,
+    /// When the check ran.
+    pub checked_at: Timestamp,
+    /// What went wrong with SMTP, if anything.
+    pub smtp_error: Option<String>,
+    /// What went wrong with IMAP, if anything (also when no IMAP server is set).
+    pub imap_error: Option<String>,
+}
+
+impl MailboxHealth {
+    /// Why the check is not green, in one line; `None` when green.
+    pub fn reason(&self) -> Option<String> {
+        match (&self.smtp_error, &self.imap_error) {
+            (None, None) => None,
+            (Some(smtp), None) => Some(format!("SMTP: {smtp}")),
+            (None, Some(imap)) => Some(format!("IMAP: {imap}")),
+            (Some(smtp), Some(imap)) => Some(format!("SMTP: {smtp}; IMAP: {imap}")),
+        }
+    }
 }
 
 impl SendingLimits {
@@ -95,7 +135,7 @@ impl SendingLimits {
     /// `tz`.
     pub fn window_start(&self, now: super::Timestamp, tz: Timezone) -> super::Timestamp {
         match self.window {
-            CapWindow::Rolling24h => now - chrono::Duration::hours(24),
+            CapWindow::Rolling24h => super::saturating_before(now, chrono::Duration::hours(24)),
             CapWindow::CalendarDay => tz.start_of_day(now),
         }
     }

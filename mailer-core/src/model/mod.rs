@@ -11,6 +11,7 @@ mod ids;
 mod mailbox;
 mod page;
 mod record;
+mod suppression;
 mod template;
 mod time;
 mod trigger;
@@ -31,9 +32,10 @@ pub use ids::{
     AccountId, CrmId, CrmUserId, EmailId, EnumId, EventId, FieldId, FileId, MailboxId, MailingId, PipelineId,
     PipelineRuleId, StageId, TemplateId, TimerId, TriggerId, TriggerLinkId, UserId, WebPageId, WorkerId,
 };
-pub use mailbox::{CapWindow, Mailbox, Security, SendingLimits, ServerSettings};
+pub use mailbox::{CapWindow, CheckStatus, Mailbox, MailboxHealth, Security, SendingLimits, ServerSettings};
 pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
 pub use record::{Record, RecordKind};
+pub use suppression::Suppression;
 pub use template::{AttachmentRef, Body, Content, EmailTriggers, FileKind, NotOpened, RecipientRule, Template};
-pub use time::{Timestamp, Timezone};
+pub use time::{Timestamp, Timezone, saturating_after, saturating_before};
 pub use trigger::{Action, Deadline, Trigger, TriggerLink};

@@ -41,11 +41,29 @@ impl Timezone {
             // Midnight skipped by a DST change: the day starts at the first moment that exists.
             chrono::LocalResult::None => self
                 .0
-                .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .from_local_datetime(
+                    &midnight
+                        .checked_add_signed(chrono::Duration::hours(1))
+                        .unwrap_or(midnight),
+                )
                 .earliest()
                 .map_or(at, |t| t.with_timezone(&chrono::Utc)),
         }
     }
+}
+
+/// `at + wait`, or the last representable moment when that is past it: for schedules where "never" is the
+/// right answer to an absurd wait. Use [`trigger::after`](crate::trigger::after) where it must be refused.
+pub fn saturating_after(at: Timestamp, wait: std::time::Duration) -> Timestamp {
+    chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(Timestamp::MAX_UTC)
+}
+
+/// `at - span`, or the first representable moment when that is before it.
+pub fn saturating_before(at: Timestamp, span: chrono::Duration) -> Timestamp {
+    at.checked_sub_signed(span).unwrap_or(Timestamp::MIN_UTC)
 }
 
 impl Default for Timezone {

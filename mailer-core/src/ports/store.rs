@@ -9,7 +9,7 @@ use crate::error::BoxError;
 use crate::model::{
     Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
     MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind, StatusCounts,
-    StoredFile, Timer, TimerId, Timestamp, WorkerId,
+    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
 
 /// A store operation failed.
@@ -184,6 +184,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
     async fn fail(&self, account: AccountId, id: EmailId, worker: &WorkerId, reason: &str) -> Result<(), StoreError>;
 
+    /// Ends a leased email as cancelled without sending it (every recipient is suppressed), noting why.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
+    async fn cancel_claimed(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
     /// Reads an email.
     ///
     /// # Errors
@@ -273,6 +285,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::LeaseLost`] when `worker` no longer holds the lease.
     async fn finish_timer(&self, account: AccountId, id: TimerId, worker: &WorkerId) -> Result<(), StoreError>;
+
+    /// Puts an address on the account's suppression list (compared in lowercase); true when it was not
+    /// there yet (the first reason and time are kept).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Takes an address off the account's suppression list; true when it was there.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn unsuppress(&self, account: AccountId, address: &str) -> Result<bool, StoreError>;
+
+    /// Which of `addresses` (lowercase) are on the account's suppression list, in lowercase.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn suppressed(&self, account: AccountId, addresses: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// The account's suppression list, by address.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn list_suppressions(&self, account: AccountId) -> Result<Vec<Suppression>, StoreError>;
 
     /// Stores a file and returns its id.
     ///

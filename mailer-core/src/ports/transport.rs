@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::BoxError;
+pub use crate::model::CheckStatus;
 use crate::model::{Address, Mailbox, Timestamp};
 
 /// One file of an outgoing message.
@@ -151,18 +152,6 @@ impl SendError {
     pub fn is_temporary(&self) -> bool {
         self.kind == SendErrorKind::Temporary
     }
-}
-
-/// The colour of the widget's mailbox check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    /// SMTP and IMAP both work.
-    Green,
-    /// Only SMTP works: mail can be sent, no copies in Sent.
-    Gray,
-    /// SMTP does not work.
-    Red,
 }
 
 /// The result of checking a mailbox, with a reason for each part.

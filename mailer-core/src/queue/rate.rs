@@ -8,6 +8,16 @@ fn span(d: std::time::Duration) -> Span {
     Span::from_std(d).unwrap_or(Span::MAX)
 }
 
+/// `t + d`, or "never" (the last representable moment) past it: the answer of a schedule, not a panic.
+fn plus(t: Timestamp, d: Span) -> Timestamp {
+    t.checked_add_signed(d).unwrap_or(Timestamp::MAX_UTC)
+}
+
+/// `t - d`, or the first representable moment before it.
+fn minus(t: Timestamp, d: Span) -> Timestamp {
+    t.checked_sub_signed(d).unwrap_or(Timestamp::MIN_UTC)
+}
+
 /// The earliest moment at or after `now` when the mailbox may send once more, given when the next send
 /// may happen by spacing (`next_send_at`) and the mailbox's past sends (`sends`, sorted oldest first —
 /// windows are found by binary search; only the last 48 hours matter).
@@ -62,7 +72,7 @@ fn cap_free_at(limits: &SendingLimits, tz: Timezone, sends: &[Timestamp], at: Ti
                 at
             } else {
                 // The next calendar day in tz: the start of the day that contains start + 25 h.
-                tz.start_of_day(start + Span::hours(25))
+                tz.start_of_day(plus(start, Span::hours(25)))
             }
         }
     }
@@ -71,7 +81,7 @@ fn cap_free_at(limits: &SendingLimits, tz: Timezone, sends: &[Timestamp], at: Ti
 /// When a sliding window of `width` holds fewer than `cap` sends, looking from `at`.
 fn rolling_free_at(sends: &[Timestamp], at: Timestamp, width: Span, cap: u32) -> Timestamp {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let from = sends.partition_point(|t| *t <= at - width);
+    let from = sends.partition_point(|t| *t <= minus(at, width));
     let to = sends.partition_point(|t| *t <= at);
     let in_window = sends.get(from..to).unwrap_or_default();
     if in_window.len() < cap {
@@ -79,7 +89,7 @@ fn rolling_free_at(sends: &[Timestamp], at: Timestamp, width: Span, cap: u32) ->
     }
     // The window frees a slot when its oldest counted sends age out: after the (len - cap + 1)-th oldest.
     let k = in_window.len() - cap;
-    in_window.get(k).map_or(at, |t| *t + width)
+    in_window.get(k).map_or(at, |t| plus(*t, width))
 }
 
 /// The expected send moments of the next `count` emails of a mailbox that has nothing else to send,
@@ -102,11 +112,11 @@ pub fn expected_send_times(
         }
         out.push(at);
         history.push(at);
-        let keep_from = at - Span::hours(49);
+        let keep_from = minus(at, Span::hours(49));
         if history.len() > 4 * usize::try_from(limits.daily_cap).unwrap_or(usize::MAX).max(64) {
             history.retain(|t| *t >= keep_from);
         }
-        next = Some(at + span(limits.spacing));
+        next = Some(plus(at, span(limits.spacing)));
     }
     out
 }

@@ -73,8 +73,14 @@ impl RetryPolicy {
         if !temporary || attempt >= self.max_attempts {
             return RetryDecision::Fail;
         }
-        let wait = chrono::Duration::from_std(self.wait(email, attempt)).unwrap_or(chrono::Duration::hours(1));
-        RetryDecision::RetryAt(now + wait)
+        // A wait past the last representable moment is no retry at all.
+        match chrono::Duration::from_std(self.wait(email, attempt))
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait))
+        {
+            Some(at) => RetryDecision::RetryAt(at),
+            None => RetryDecision::Fail,
+        }
     }
 }
 

@@ -43,6 +43,7 @@ mod links;
 mod markdown;
 mod source;
 mod text;
+pub mod tokens;
 
 pub use compiled::{
     CompileOptions, CompiledTemplate, Limits, MAX_BODY_BYTES, RESET, Rendered, TextTemplate, render_text,

@@ -448,7 +448,7 @@ fn top_level_split(s: &str, sep: u8) -> Vec<&str> {
 }
 
 /// Parses a widget token at the start of `s` (which starts with `{`); returns it and its length.
-fn parse_token(s: &str) -> Option<(SysToken, usize)> {
+pub(crate) fn parse_token(s: &str) -> Option<(SysToken, usize)> {
     let close = s[1..].find('}')? + 1;
     if close > 32 {
         return None;

@@ -49,6 +49,7 @@ pub fn sample_mailbox(account: AccountId, owner: UserId, limits: SendingLimits) 
         sent_folder: None,
         limits,
         timezone: Timezone::UTC,
+        health: None,
     }
 }
 
@@ -239,6 +240,7 @@ impl<'a> StoreFixture<'a> {
             seq: 0,
             not_before: self.now,
             created_at: self.now,
+            override_suppression: false,
         }
     }
 

@@ -152,6 +152,7 @@ impl Harness {
             total.sent += step.sent;
             total.retried += step.retried;
             total.failed += step.failed;
+            total.skipped += step.skipped;
             if step.claimed == 0 && timers == 0 {
                 idle += 1;
                 if idle >= idle_rounds {

@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::model::{
     Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, Event, EventId,
     EventQuery, FileId, Mailbox, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile,
-    NewTimer, Priority, RecordKind, SendingLimits, StatusCounts, StoredFile, Timer, TimerId, Timestamp, Timezone,
-    WorkerId,
+    NewTimer, Priority, RecordKind, SendingLimits, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
+    Timezone, WorkerId,
 };
 use crate::ports::{Store, StoreError};
 use crate::queue::{next_allowed, sends_in_window};
@@ -52,6 +52,7 @@ struct State {
     timer_keys: HashMap<(AccountId, String), TimerId>,
     timers_due: BTreeSet<(Timestamp, TimerId)>,
     files: HashMap<FileId, StoredFile>,
+    suppressions: BTreeMap<(AccountId, String), Suppression>,
 }
 
 #[derive(Debug)]
@@ -472,6 +473,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn cancel_claimed(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let row = s.leased_email(account, id, worker)?;
+        row.email.status = EmailStatus::Cancelled;
+        row.email.last_error = Some(reason.to_owned());
+        row.lease = None;
+        s.finish_email(id);
+        Ok(())
+    }
+
     async fn get_email(&self, account: AccountId, id: EmailId) -> Result<Email, StoreError> {
         let mut s = self.lock();
         Ok(s.email_mut(account, id)?.email.clone())
@@ -687,6 +704,48 @@ impl Store for MemoryStore {
             s.timer_keys.remove(&(account, row.timer.timer.key));
         }
         Ok(())
+    }
+
+    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let address = address.trim().to_lowercase();
+        let mut s = self.lock();
+        if s.suppressions.contains_key(&(account, address.clone())) {
+            return Ok(false);
+        }
+        let entry = Suppression {
+            address: address.clone(),
+            reason: reason.to_owned(),
+            at,
+        };
+        s.suppressions.insert((account, address), entry);
+        Ok(true)
+    }
+
+    async fn unsuppress(&self, account: AccountId, address: &str) -> Result<bool, StoreError> {
+        let address = address.trim().to_lowercase();
+        Ok(self.lock().suppressions.remove(&(account, address)).is_some())
+    }
+
+    async fn suppressed(&self, account: AccountId, addresses: &[String]) -> Result<Vec<String>, StoreError> {
+        let s = self.lock();
+        let mut found: Vec<String> = addresses
+            .iter()
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| s.suppressions.contains_key(&(account, a.clone())))
+            .collect();
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn list_suppressions(&self, account: AccountId) -> Result<Vec<Suppression>, StoreError> {
+        Ok(self
+            .lock()
+            .suppressions
+            .range((account, String::new())..)
+            .take_while(|((a, _), _)| *a == account)
+            .map(|(_, v)| v.clone())
+            .collect())
     }
 
     async fn put_file(&self, file: NewFile) -> Result<FileId, StoreError> {

@@ -61,6 +61,7 @@ struct State {
     tasks: Vec<(AccountId, CrmAction)>,
     fail_apply: Vec<(u32, ScriptedError)>,
     fail_read: Vec<(u32, ScriptedError)>,
+    reads: u64,
 }
 
 /// A [`Crm`] in memory: leads, contacts, companies, users, custom field definitions, pipelines and stages,
@@ -89,6 +90,12 @@ impl ScriptCrm {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many times an entity was read ([`Crm::entity`]) so far, failed reads included: what tests
+    /// count to show a use case does not read the CRM twice.
+    pub fn entity_reads(&self) -> u64 {
+        self.lock().reads
     }
 
     /// A fresh CRM id, for seeding.
@@ -421,6 +428,7 @@ impl Crm for ScriptCrm {
 
     async fn entity(&self, account: AccountId, entity: EntityRef) -> Result<EntityRecord, CrmError> {
         let mut s = self.lock();
+        s.reads += 1;
         if let Some(err) = take_failure(&mut s.fail_read) {
             return Err(err);
         }

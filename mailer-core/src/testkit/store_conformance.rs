@@ -844,6 +844,68 @@ pub async fn enqueue_checks_mailbox(store: &DynStore) {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
+/// A claimed email can be ended as cancelled (every recipient suppressed): final, never claimed again,
+/// and only by the worker holding the lease.
+pub async fn cancel_claimed_is_final(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let id = store
+        .enqueue_one(fx.email(&mb, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let w = StoreFixture::worker(1);
+    let claimed = store.claim_email(fx.account.id, id, &w, fx.now, LEASE).await.expect("claim");
+    assert!(claimed.is_some());
+    let other = store
+        .cancel_claimed(fx.account.id, id, &StoreFixture::worker(2), "suppressed")
+        .await
+        .expect_err("another worker cancelled a leased email");
+    assert!(matches!(other, StoreError::LeaseLost { .. }), "{other:?}");
+    store
+        .cancel_claimed(fx.account.id, id, &w, "suppressed")
+        .await
+        .expect("cancel");
+    let email = store.get_email(fx.account.id, id).await.expect("get");
+    assert_eq!(email.status, EmailStatus::Cancelled);
+    assert_eq!(email.last_error.as_deref(), Some("suppressed"));
+    let later = fx.at(Duration::from_secs(3600));
+    let again = store.claim_due(&w, later, 1000, LEASE).await.expect("claim again");
+    assert!(!ids(&again).contains(&id), "a cancelled email was claimed: {again:?}");
+}
+
+/// The suppression list: case-insensitive, once per address, per account, removable.
+pub async fn suppression_list(store: &DynStore) {
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let acc = a.account.id;
+    assert!(store.suppress(acc, "Anna@Example.com", "unsubscribed", a.now).await.expect("suppress"));
+    assert!(
+        !store.suppress(acc, "anna@example.com", "hard bounce", a.at(Duration::from_secs(5))).await.expect("again"),
+        "the same address (other case) was added twice"
+    );
+    store.suppress(acc, "zed@example.com", "hard bounce", a.now).await.expect("zed");
+    let asked = vec!["anna@example.com".to_owned(), "boris@example.com".to_owned(), "ZED@example.com".to_owned()];
+    assert_eq!(
+        store.suppressed(acc, &asked).await.expect("suppressed"),
+        vec!["anna@example.com".to_owned(), "zed@example.com".to_owned()]
+    );
+    assert!(store.suppressed(b.account.id, &asked).await.expect("b").is_empty(), "another account's list leaked");
+    assert!(store.suppressed(acc, &[]).await.expect("none").is_empty());
+    let list = store.list_suppressions(acc).await.expect("list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].address, "anna@example.com");
+    assert_eq!(list[0].reason, "unsubscribed", "the first reason is kept");
+    assert_eq!(list[0].at, a.now);
+    assert!(store.list_suppressions(b.account.id).await.expect("b list").is_empty());
+    assert!(store.unsuppress(acc, "ANNA@example.com").await.expect("unsuppress"));
+    assert!(!store.unsuppress(acc, "anna@example.com").await.expect("twice"));
+    assert_eq!(
+        store.suppressed(acc, &asked).await.expect("after"),
+        vec!["zed@example.com".to_owned()]
+    );
+}
+
 /// Generates one `#[test]` per store conformance case. `$setup` is an async fn returning
 /// `Option<S>` where `S` derefs to a store (`Box<dyn Store>`, `Arc<MemoryStore>` …); `None` skips (the
 /// setup prints why; it must panic instead when `MAILER_TEST_REQUIRE_ALL=1`).
@@ -855,6 +917,7 @@ macro_rules! store_conformance_tests {
             fail_is_final, account_isolation, timers_come_due_in_order, timer_keys_replace_and_cancel,
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
-            events_round_trip, list_emails_filters, enqueue_checks_mailbox);
+            events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
+            suppression_list);
     };
 }

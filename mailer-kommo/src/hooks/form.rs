@@ -64,27 +64,13 @@ impl FormValue {
     }
 }
 
-/// Splits `a[b][c]` into `["a","b","c"]`; `[]` is kept as an empty segment (append).
+/// Splits `a[b][c]` into `["a","b","c"]` with the core's one parser of bracketed names; `[]` is kept as
+/// an empty segment (append).
 fn segments(key: &str) -> Result<Vec<&str>, HookError> {
-    let malformed = || HookError::MalformedKey { key: key.to_owned() };
-    let (head, mut rest) = match key.find('[') {
-        Some(i) => (&key[..i], &key[i..]),
-        None => (key, ""),
-    };
-    if head.is_empty() {
-        return Err(malformed());
-    }
-    let mut out = vec![head];
-    while !rest.is_empty() {
-        let inner = rest.strip_prefix('[').ok_or_else(malformed)?;
-        let close = inner.find(']').ok_or_else(malformed)?;
-        out.push(&inner[..close]);
-        rest = &inner[close + 1..];
-        if out.len() > MAX_DEPTH {
-            return Err(HookError::TooDeep { key: key.to_owned() });
-        }
-    }
-    Ok(out)
+    mailer_core::form_names::segments(key, MAX_DEPTH - 1).map_err(|e| match e {
+        mailer_core::form_names::FormNameError::TooDeep => HookError::TooDeep { key: key.to_owned() },
+        _ => HookError::MalformedKey { key: key.to_owned() },
+    })
 }
 
 fn insert(root: &mut BTreeMap<String, FormValue>, key: &str, path: &[&str], value: String) -> Result<(), HookError> {

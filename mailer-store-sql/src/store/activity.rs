@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use mailer_core::model::{
-    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Timer, TimerId, Timestamp,
-    WorkerId,
+    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression, Timer, TimerId,
+    Timestamp, WorkerId,
 };
 use mailer_core::ports::StoreError;
 use serde_json::{Value, json};
@@ -190,5 +190,60 @@ impl SqlStore {
                 bytes: row.try_get(2)?,
             },
         })
+    }
+
+    pub(super) async fn suppress_(
+        &self,
+        account: AccountId,
+        address: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(self.q.suppression_insert)
+            .bind(account.0)
+            .bind(address.trim().to_lowercase())
+            .bind(reason)
+            .bind(us(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn unsuppress_(&self, account: AccountId, address: &str) -> Result<bool, Error> {
+        let done = sqlx::query(self.q.suppression_delete)
+            .bind(account.0)
+            .bind(address.trim().to_lowercase())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(super) async fn suppressed_(&self, account: AccountId, addresses: &[String]) -> Result<Vec<String>, Error> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = addresses.iter().map(|a| a.trim().to_lowercase()).collect();
+        let rows = sqlx::query(self.q.suppression_find)
+            .bind(account.0)
+            .bind(serde_json::to_string(&list)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+    }
+
+    pub(super) async fn list_suppressions_(&self, account: AccountId) -> Result<Vec<Suppression>, Error> {
+        let rows = sqlx::query(self.q.suppression_list)
+            .bind(account.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Suppression {
+                    address: r.try_get(0)?,
+                    reason: r.try_get(1)?,
+                    at: crate::time::from_us(r.try_get(2)?)?,
+                })
+            })
+            .collect()
     }
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use mailer_core::model::{
     Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
     MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind, StatusCounts,
-    StoredFile, Timer, TimerId, Timestamp, WorkerId,
+    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;
@@ -258,6 +258,16 @@ impl Store for SqlStore {
         Ok(self.fail_(account, id, worker, reason).await?)
     }
 
+    async fn cancel_claimed(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        Ok(self.cancel_claimed_(account, id, worker, reason).await?)
+    }
+
     async fn get_email(&self, account: AccountId, id: EmailId) -> Result<Email, StoreError> {
         Ok(self.get_email_(account, id).await?)
     }
@@ -320,6 +330,22 @@ impl Store for SqlStore {
 
     async fn finish_timer(&self, account: AccountId, id: TimerId, worker: &WorkerId) -> Result<(), StoreError> {
         Ok(self.finish_timer_(account, id, worker).await?)
+    }
+
+    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.suppress_(account, address, reason, at).await?)
+    }
+
+    async fn unsuppress(&self, account: AccountId, address: &str) -> Result<bool, StoreError> {
+        Ok(self.unsuppress_(account, address).await?)
+    }
+
+    async fn suppressed(&self, account: AccountId, addresses: &[String]) -> Result<Vec<String>, StoreError> {
+        Ok(self.suppressed_(account, addresses).await?)
+    }
+
+    async fn list_suppressions(&self, account: AccountId) -> Result<Vec<Suppression>, StoreError> {
+        Ok(self.list_suppressions_(account).await?)
     }
 
     async fn put_file(&self, file: NewFile) -> Result<FileId, StoreError> {

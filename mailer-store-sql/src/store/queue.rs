@@ -26,6 +26,7 @@ enum Finish<'a> {
     Sent(Timestamp),
     Retry(Timestamp, &'a str),
     Failed(&'a str),
+    Cancelled(&'a str),
 }
 
 impl SqlStore {
@@ -150,11 +151,22 @@ impl SqlStore {
         self.finish(account, id, worker, Finish::Failed(reason)).await
     }
 
+    pub(super) async fn cancel_claimed_(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        reason: &str,
+    ) -> Result<(), Error> {
+        self.finish(account, id, worker, Finish::Cancelled(reason)).await
+    }
+
     async fn finish(&self, account: AccountId, id: EmailId, worker: &WorkerId, how: Finish<'_>) -> Result<(), Error> {
         let (sql, extra) = match how {
             Finish::Sent(at) => (self.q.email_complete, (Some(us(at)), None)),
             Finish::Retry(at, reason) => (self.q.email_retry, (Some(us(at)), Some(reason))),
             Finish::Failed(reason) => (self.q.email_fail, (None, Some(reason))),
+            Finish::Cancelled(reason) => (self.q.email_cancel_claimed, (None, Some(reason))),
         };
         let mut query = sqlx::query(sql).bind(id.0).bind(account.0).bind(worker.0.as_str());
         if let Some(at) = extra.0 {

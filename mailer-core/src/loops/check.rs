@@ -1,63 +1,14 @@
-//! Loop safety: the template → event → trigger → send-email → template graph, the save-time check that
-//! refuses chains able to repeat without the recipient, and the run-time budget for the chains that need
-//! the recipient.
-//!
-//! # The graph
-//! An edge goes from template `A` to template `B` when an event of an email made from `A` runs a trigger
-//! that sends `B`: directly ("send email"), or by moving the lead into a stage (or creating a lead in one)
-//! whose pipeline rule sends `B`. The events are the template's own (sent, opened, not opened, failed),
-//! the clicks of the trigger links in its content (`{triggerlink:N}`), and the openings and link clicks of
-//! the web pages it leads to (`{web:N}` in its content or in a field its triggers write).
-//!
-//! Sent, failed and not-opened edges happen **without the recipient**; a cycle made only of them repeats
-//! forever for a recipient who never reads (the manual's "About automation"), so [`check`] refuses it with
-//! the cycle spelled out. Cycles through an open or a click need the recipient each round; they are
-//! allowed and capped at run time by [`Budget`].
-//!
-//! # Example
-//! ```
-//! use std::time::Duration;
-//!
-//! use mailer_core::loops::{self, Automation};
-//! use mailer_core::model::*;
-//!
-//! let resend = Trigger {
-//!     id: TriggerId(2),
-//!     account: AccountId(1),
-//!     name: "Resend".into(),
-//!     action: Action::SendEmail { template: TemplateId(1) },
-//!     delay: Duration::ZERO,
-//! };
-//! let offer = Template {
-//!     id: TemplateId(1),
-//!     account: AccountId(1),
-//!     name: "Offer".into(),
-//!     recipients: RecipientRule::EntityContacts,
-//!     content: Content { subject: "Offer".into(), body: Body::Html("<p>Hi</p>".into()), text: None },
-//!     attachments: vec![],
-//!     triggers: EmailTriggers {
-//!         not_opened: Some(NotOpened { after: Duration::from_secs(24 * 3600), triggers: vec![TriggerId(2)] }),
-//!         ..EmailTriggers::default()
-//!     },
-//!     owner: UserId(1),
-//!     public: true,
-//!     signature_disabled: false,
-//! };
-//! let templates = [offer];
-//! let triggers = [resend];
-//! let err = loops::check(&Automation { templates: &templates, triggers: &triggers, ..Automation::default() })
-//!     .unwrap_err();
-//! assert!(err.to_string().ends_with("Offer --not opened 24h--> Resend --send email--> Offer"));
-//! ```
+//! The save-time check: the automation graph and the cycles that run without the recipient.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
 use crate::model::{
-    Action, Content, EmailId, EntityRef, MailingId, PipelineRule, PipelineRuleId, StageEvent, Template, TemplateId,
-    Timestamp, Trigger, TriggerId, TriggerLink, TriggerLinkId, WebPage, WebPageId,
+    Action, PipelineRule, PipelineRuleId, StageEvent, Template, TemplateId, Trigger, TriggerId, TriggerLink,
+    TriggerLinkId, WebPage, WebPageId,
 };
+use crate::template::tokens;
 
 /// An account's automation configuration, as saved or about to be saved.
 #[derive(Debug, Clone, Copy, Default)]
@@ -182,26 +133,26 @@ impl Graph {
             fired.push((Via::NotOpened(n.after), &n.triggers));
         }
         fired.push((Via::Failed, &on.on_failed));
-        let links = token_ids(&template.content, "triggerlink");
+        let links = tokens::links_in(&template.content);
         for link in &links {
-            if let Some(l) = config.links.iter().find(|l| l.id.0 == *link) {
+            if let Some(l) = config.links.iter().find(|l| l.id == *link) {
                 fired.push((Via::LinkClicked(l.id), &l.triggers));
             }
         }
         // Pages the recipient can reach: named in the content, or written into a field by a trigger.
-        let mut pages: BTreeSet<i64> = token_ids(&template.content, "web").into_iter().collect();
+        let mut pages: BTreeSet<WebPageId> = tokens::pages_in(&template.content).into_iter().collect();
         for (_, ids) in &fired {
             for trigger in ids.iter().filter_map(|id| config.triggers.iter().find(|t| t.id == *id)) {
                 if let Action::ChangeField { value, .. } = &trigger.action {
-                    pages.extend(tokens_in(value, "web"));
+                    pages.extend(tokens::pages_in_text(value));
                 }
             }
         }
-        for page in pages.iter().filter_map(|p| config.pages.iter().find(|w| w.id.0 == *p)) {
+        for page in pages.iter().filter_map(|p| config.pages.iter().find(|w| w.id == *p)) {
             fired.push((Via::PageOpened(page.id), &page.on_open));
-            for link in token_ids(&page.content, "triggerlink") {
+            for link in tokens::links_in(&page.content) {
                 if !links.contains(&link)
-                    && let Some(l) = config.links.iter().find(|l| l.id.0 == link)
+                    && let Some(l) = config.links.iter().find(|l| l.id == link)
                 {
                     fired.push((Via::LinkClicked(l.id), &l.triggers));
                 }
@@ -339,40 +290,6 @@ fn hops(config: &Automation<'_>, trigger: &Trigger) -> Vec<(Hop, TemplateId)> {
     }
 }
 
-/// The `N`s of `{name:N}` tokens in a template's subject, body and text part, first appearance first.
-fn token_ids(content: &Content, name: &str) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let texts = [
-        Some(content.subject.as_str()),
-        Some(content.body.source()),
-        content.text.as_deref(),
-    ];
-    for id in texts.into_iter().flatten().flat_map(|t| tokens_in(t, name)) {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    ids
-}
-
-/// The `N`s of `{name:N}` tokens in a text.
-fn tokens_in(text: &str, name: &str) -> Vec<i64> {
-    let open = format!("{{{name}:");
-    let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(&open) {
-        rest = &rest[at + open.len()..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0
-            && rest[digits..].starts_with('}')
-            && let Ok(n) = rest[..digits].parse()
-        {
-            found.push(n);
-        }
-    }
-    found
-}
-
 /// One step of a cycle: `from --via--> trigger --hop--> to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CycleStep {
@@ -452,105 +369,5 @@ impl fmt::Display for Span {
         } else {
             write!(f, "{:?}", self.0)
         }
-    }
-}
-
-/// What an automatic send belongs to: the mailing, or the single email, that started its chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Chain {
-    /// Started by an email of a mass mailing.
-    Mailing(MailingId),
-    /// Started by this single email (sent by hand, by a pipeline rule or by the API).
-    Email(EmailId),
-}
-
-/// An automatic send (made by a trigger) that was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AutoSend {
-    /// The entity it went to.
-    pub entity: EntityRef,
-    /// The chain it belongs to.
-    pub chain: Chain,
-    /// When it was made.
-    pub at: Timestamp,
-}
-
-/// The run-time cap on automatic sends per entity and chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    /// At most this many automatic sends … (default 3)
-    pub max_sends: u32,
-    /// … in any window this long (default 24 hours).
-    pub window: Duration,
-}
-
-impl Default for Budget {
-    fn default() -> Self {
-        Self {
-            max_sends: 3,
-            window: Duration::from_secs(24 * 3600),
-        }
-    }
-}
-
-/// The budget's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BudgetDecision {
-    /// Send; `used` automatic sends of this entity and chain were made in the window before.
-    Allowed {
-        /// Sends already in the window.
-        used: u32,
-    },
-    /// Do not send; record a `SendSkipped` event with this as the reason.
-    OverBudget(OverBudget),
-}
-
-/// A refused automatic send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("loop budget spent: {used} automatic sends to this entity in the last {window:?} (limit {limit})")]
-pub struct OverBudget {
-    /// Sends in the window.
-    pub used: u32,
-    /// The limit.
-    pub limit: u32,
-    /// The window.
-    pub window: Duration,
-    /// The first moment a send would be allowed again.
-    pub allowed_again_at: Timestamp,
-}
-
-impl Budget {
-    /// May one more automatic send go to `entity` in `chain` at `now`? `recent` is the automatic sends the
-    /// store knows of (any entity and chain, any age; only this entity and chain within the window, ends
-    /// included, count). Any closed window of `window` length then holds at most `max_sends` automatic
-    /// sends per entity and chain.
-    pub fn check(&self, entity: EntityRef, chain: Chain, now: Timestamp, recent: &[AutoSend]) -> BudgetDecision {
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
-        let since = now
-            .checked_sub_signed(window)
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        let mut inside: Vec<Timestamp> = recent
-            .iter()
-            .filter(|s| s.entity == entity && s.chain == chain && s.at >= since && s.at <= now)
-            .map(|s| s.at)
-            .collect();
-        let used = u32::try_from(inside.len()).unwrap_or(u32::MAX);
-        if used < self.max_sends {
-            return BudgetDecision::Allowed { used };
-        }
-        inside.sort_unstable();
-        // The window must lose `used - max_sends + 1` sends; the last of those leaves it just after its time.
-        let nth = (used - self.max_sends) as usize;
-        let leaves = inside.get(nth).copied().unwrap_or(now);
-        let allowed_again_at = leaves
-            .checked_add_signed(window)
-            .and_then(|t| t.checked_add_signed(chrono::Duration::nanoseconds(1)))
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-        BudgetDecision::OverBudget(OverBudget {
-            used,
-            limit: self.max_sends,
-            window: self.window,
-            allowed_again_at,
-        })
     }
 }

@@ -1,0 +1,1 @@
+DELETE FROM suppressions WHERE account = $1 AND address = $2
