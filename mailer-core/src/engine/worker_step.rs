@@ -201,7 +201,12 @@ impl Engine {
         lease_ok(
             self.ports
                 .store
-                .cancel_claimed(spec.account, email.id, &self.config.worker, "every recipient is suppressed")
+                .cancel_claimed(
+                    spec.account,
+                    email.id,
+                    &self.config.worker,
+                    "every recipient is suppressed",
+                )
                 .await,
         )?;
         Ok(Outcome::Skipped)

@@ -53,6 +53,11 @@ impl StoreError {
             id: id.to_string(),
         }
     }
+
+    /// True for [`StoreError::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
 }
 
 /// Everything persistent, including the send queue.
@@ -291,7 +296,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError>;
+    async fn suppress(
+        &self,
+        account: AccountId,
+        address: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Takes an address off the account's suppression list; true when it was there.
     ///

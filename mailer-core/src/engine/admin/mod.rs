@@ -16,6 +16,7 @@ mod pages;
 mod references;
 mod rules;
 mod templates;
+pub mod tokens;
 mod triggers;
 mod users;
 
