@@ -204,3 +204,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             })
     }
 }
+
+/// The item with this id, or a `not-found` problem (another account's ids are never in the list).
+///
+/// # Errors
+/// [`ApiError::NotFound`].
+pub fn find<T>(items: Vec<T>, id: i64, id_of: impl Fn(&T) -> i64) -> Result<T, ApiError> {
+    items.into_iter().find(|i| id_of(i) == id).ok_or(ApiError::NotFound)
+}

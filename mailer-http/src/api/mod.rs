@@ -10,9 +10,21 @@
 
 pub mod auth;
 pub mod extract;
+pub mod history;
+pub mod links;
 pub mod mailboxes;
+pub mod mailings;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
+pub mod queue;
+pub mod rules;
+pub mod send;
+pub mod suppression;
+pub mod templates;
+pub mod tokens;
+pub mod triggers;
+pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +42,34 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mailboxes::list, mailboxes::create))
         .routes(routes!(mailboxes::get_one, mailboxes::update, mailboxes::delete))
         .routes(routes!(mailboxes::check))
+        .routes(routes!(queue::queue))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::get_one, templates::update, templates::delete))
+        .routes(routes!(templates::preview))
+        .routes(routes!(templates::from_draft))
+        .routes(routes!(triggers::list, triggers::create))
+        .routes(routes!(triggers::get_one, triggers::update, triggers::delete))
+        .routes(routes!(links::list, links::create))
+        .routes(routes!(links::get_one, links::update, links::delete))
+        .routes(routes!(pages::list, pages::create))
+        .routes(routes!(pages::get_one, pages::update, pages::delete))
+        .routes(routes!(rules::list, rules::create))
+        .routes(routes!(rules::get_one, rules::update, rules::delete))
+        .routes(routes!(send::send))
+        .routes(routes!(mailings::start))
+        .routes(routes!(mailings::progress))
+        .routes(routes!(mailings::pause))
+        .routes(routes!(mailings::resume))
+        .routes(routes!(mailings::cancel))
+        .routes(routes!(mailings::events))
+        .routes(routes!(history::list))
+        .routes(routes!(history::get_one))
+        .routes(routes!(suppression::list))
+        .routes(routes!(suppression::remove))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get_one, users::update, users::delete))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
 }
 
 /// The API router, to nest at `/api/v1`; unknown routes under it answer a `not-found` problem.

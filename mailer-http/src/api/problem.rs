@@ -81,6 +81,9 @@ pub enum ApiError {
     /// The body is over the limit.
     #[error("the request body is over {0} bytes")]
     TooLarge(usize),
+    /// The server failed outside the engine (logged, not shown).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -112,6 +115,10 @@ impl ApiError {
             ),
             Self::Invalid { pointer, detail } => validation(pointer, detail),
             Self::Engine(e) => engine_problem(e),
+            Self::Internal(why) => {
+                tracing::error!(error = %why, "admin API request failed");
+                internal()
+            }
         }
     }
 }
@@ -209,14 +216,18 @@ fn engine_problem(e: &EngineError) -> Problem {
         EngineError::Gone(_) => simple(StatusCode::GONE, "gone", "Gone", e),
         _ => {
             tracing::error!(error = %e, "admin API request failed");
-            simple(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                &"the server failed; the error is logged",
-            )
+            internal()
         }
     }
+}
+
+fn internal() -> Problem {
+    simple(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        &"the server failed; the error is logged",
+    )
 }
 
 impl IntoResponse for Problem {
