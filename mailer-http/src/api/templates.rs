@@ -26,7 +26,10 @@ fn template(auth: &Auth, body: Value, id: i64) -> Result<Template, ApiError> {
             ("public", false.into()),
             ("signature_disabled", false.into()),
             ("attachments", Value::Array(Vec::new())),
-            ("triggers", serde_json::json!({})),
+            (
+                "triggers",
+                serde_json::json!({"on_sent": [], "on_opened": [], "not_opened": null, "on_failed": []}),
+            ),
             ("recipients", serde_json::json!({"kind": "entity_contacts"})),
         ],
     )
