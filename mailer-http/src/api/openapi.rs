@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Server};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder, Server};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{FieldError, Problem};
@@ -36,9 +36,35 @@ impl Modify for Security {
     }
 }
 
-/// The whole document: the fixed parts and every route of [`router`](super::router).
+/// The whole document: the fixed parts and every route of [`router`](super::router), each operation with a
+/// `default` answer: the problem document of any error (401, 403, 404, 400, 409, 413, 422, 500).
 pub fn document() -> Document {
-    super::routes().into_openapi()
+    let mut doc = super::routes().into_openapi();
+    let problem = ResponseBuilder::new()
+        .description("An RFC 9457 problem: see its `type`")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.responses
+                .responses
+                .entry("default".to_owned())
+                .or_insert_with(|| problem.clone().into());
+        }
+    }
+    doc
 }
 
 /// The document as JSON, built once.
