@@ -455,6 +455,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
         ("put", "/pipeline-rules/{id}"),
         ("delete", "/pipeline-rules/{id}"),
         ("post", "/send"),
+        ("get", "/mailings"),
         ("post", "/mailings"),
         ("get", "/mailings/{id}"),
         ("post", "/mailings/{id}/pause"),
@@ -489,10 +490,13 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
             "{method} {path} is missing from the document"
         );
     }
-    assert_eq!(
-        documented.len(),
-        expected.len(),
-        "documented routes not in the test's list: {documented:?}"
+    let extra: Vec<_> = documented
+        .iter()
+        .filter(|(m, p)| !expected.contains(&(m.as_str(), p.as_str())))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "documented routes missing from the test's list: {extra:?}"
     );
     // Every documented route is routed: without a token it answers 401 (or the document), never 404/405.
     for (method, path) in &documented {

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use mailer_core::engine::{MailingProgress, MailingRequest};
-use mailer_core::model::{EntityRef, MailboxId, MailingId, MailingStatus, TemplateId};
+use mailer_core::model::{EntityRef, MailboxId, Mailing, MailingId, MailingStatus, TemplateId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Auth;
-use super::extract::{ApiJson, ApiPath, decode};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, decode};
 use super::problem::{ApiError, Problem};
 use super::templates::sending_mailbox;
 use crate::server::AppState;
@@ -86,6 +86,18 @@ pub async fn start(
             queued: started.queued,
         }),
     ))
+}
+
+/// The account's mailings (without progress: `GET /mailings/{id}` has it).
+#[utoipa::path(get, path = "/mailings", tag = "mailings", params(Paging),
+    responses((status = 200, body = Object)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<Page<Mailing>>, ApiError> {
+    let all = state.engine().mailings(auth.account).await?;
+    Ok(Json(paging.page(all, |m| m.id.0)?))
 }
 
 /// A mailing's progress: counts by status and the expected finish.

@@ -59,7 +59,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::list, rules::create))
         .routes(routes!(rules::get_one, rules::update, rules::delete))
         .routes(routes!(send::send))
-        .routes(routes!(mailings::start))
+        .routes(routes!(mailings::list, mailings::start))
         .routes(routes!(mailings::progress))
         .routes(routes!(mailings::pause))
         .routes(routes!(mailings::resume))
