@@ -803,6 +803,34 @@ async fn send_suppression_and_history_filters() {
         StatusCode::NO_CONTENT
     );
 
+    let draft = json!({"to": ["x@example.com"], "content": {"subject": "Kept", "body": {"format": "html", "source": "<p>Kept</p>"}, "text": null}});
+    let (status, saved) = fx
+        .call(
+            Method::POST,
+            "/templates/from-draft",
+            &fx.member,
+            Some(json!({"name": "From a draft", "draft": draft})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the member has no mailbox: {saved}"
+    );
+    assert_problem(&saved, "validation", Some("/body/mailbox"));
+    let (status, saved) = fx
+        .call(
+            Method::POST,
+            "/templates/from-draft",
+            &fx.admin,
+            Some(json!({"name": "From a draft", "draft": draft})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert_eq!(
+        (saved["name"].as_str(), saved["owner"].as_i64()),
+        (Some("From a draft"), Some(h.admin.id.0))
+    );
     let email = report["email"].as_i64().expect("email id");
     let (status, one) = fx
         .call(Method::GET, &format!("/history/{email}"), &fx.admin, None)

@@ -59,7 +59,8 @@ pub(crate) async fn run(config: &Config, args: TokenArgs) -> Result<(), BoxError
             mailer_http::api::tokens::create_token(&engine, account, user, user, &name)
                 .await
                 .map(|(record, token)| {
-                    tracing::info!(account = %account, user = %user, id = %record.id, "API token created");
+                    // Only the token on stdout (`TOKEN=$(mailer-server token create …)`); the note on stderr.
+                    eprintln!("API token {} created for user {user} of account {account}", record.id);
                     println!("{token}");
                 })
                 .map_err(|e| BoxError::from(e.to_string()))
