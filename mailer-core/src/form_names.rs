@@ -117,20 +117,8 @@ mod tests {
             form_field("lead[620103][]"),
             Some(FormField::Id(EntityKind::Lead, FieldId(620_103)))
         );
-        assert_eq!(
-            form_field("field[Home address]"),
-            Some(FormField::Name("Home address".into()))
-        );
-        for bad in [
-            "lead",
-            "lead[x]",
-            "deal[1]",
-            "lead[1",
-            "",
-            "lead[]",
-            "lead[1][2]",
-            "[1]",
-        ] {
+        assert_eq!(form_field("field[Home address]"), Some(FormField::Name("Home address".into())));
+        for bad in ["lead", "lead[x]", "deal[1]", "lead[1", "", "lead[]", "lead[1][2]", "[1]"] {
             assert_eq!(form_field(bad), None, "{bad}");
         }
     }
@@ -138,10 +126,7 @@ mod tests {
     #[test]
     fn segments_split_and_limit() {
         assert_eq!(segments("a", 4), Ok(vec!["a"]));
-        assert_eq!(
-            segments("leads[status][0][id]", 4),
-            Ok(vec!["leads", "status", "0", "id"])
-        );
+        assert_eq!(segments("leads[status][0][id]", 4), Ok(vec!["leads", "status", "0", "id"]));
         assert_eq!(segments("a[b]c", 4), Err(FormNameError::Malformed));
         assert_eq!(segments("[b]", 4), Err(FormNameError::Malformed));
         assert_eq!(segments("a[1][2][3]", 2), Err(FormNameError::TooDeep));

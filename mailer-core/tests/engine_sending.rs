@@ -62,12 +62,7 @@ async fn mailing(h: &Harness, entities: Vec<EntityRef>) -> mailer_core::model::M
         template: t.id,
         name: "Spring".into(),
     };
-    h.engine
-        .start_mailing(&request, entities)
-        .await
-        .expect("start")
-        .mailing
-        .id
+    h.engine.start_mailing(&request, entities).await.expect("start").mailing.id
 }
 
 async fn events(h: &Harness) -> Vec<EventKind> {
@@ -87,12 +82,7 @@ async fn events(h: &Harness) -> Vec<EventKind> {
 }
 
 fn unique_message_ids(h: &Harness) -> (usize, usize) {
-    let ids: Vec<String> = h
-        .transport
-        .sent()
-        .iter()
-        .map(|c| c.message.message_id.clone())
-        .collect();
+    let ids: Vec<String> = h.transport.sent().iter().map(|c| c.message.message_id.clone()).collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
@@ -148,11 +138,7 @@ async fn cancel_mid_mailing_leaves_nothing_queued_and_sends_nothing_twice() {
         h.engine.cancel_mailing(h.account.id, outsider.id, id).await,
         Err(EngineError::Forbidden(_))
     ));
-    let progress = h
-        .engine
-        .cancel_mailing(h.account.id, h.admin.id, id)
-        .await
-        .expect("cancel");
+    let progress = h.engine.cancel_mailing(h.account.id, h.admin.id, id).await.expect("cancel");
     assert_eq!(
         (progress.sent, progress.waiting, progress.cancelled),
         (2, 1, 1),
@@ -161,22 +147,12 @@ async fn cancel_mid_mailing_leaves_nothing_queued_and_sends_nothing_twice() {
     let mut queued = EmailQuery::account(h.account.id, 100);
     queued.mailing = Some(id);
     queued.statuses = vec![EmailStatus::Queued];
-    assert!(
-        h.store.list_emails(&queued).await.expect("list").is_empty(),
-        "an unsent email stayed queued"
-    );
+    assert!(h.store.list_emails(&queued).await.expect("list").is_empty(), "an unsent email stayed queued");
     assert_eq!(h.engine.deliver(held.remove(0)).await.expect("deliver"), Outcome::Sent);
-    assert_eq!(
-        h.run(Duration::from_secs(1), 20, 5).await.sent,
-        0,
-        "a cancelled email was sent"
-    );
+    assert_eq!(h.run(Duration::from_secs(1), 20, 5).await.sent, 0, "a cancelled email was sent");
     assert_eq!(unique_message_ids(&h), (3, 3), "sent twice");
     let progress = h.engine.mailing_progress(h.account.id, id).await.expect("progress");
-    assert_eq!(
-        (progress.sent, progress.waiting, progress.cancelled, progress.total),
-        (3, 0, 1, 4)
-    );
+    assert_eq!((progress.sent, progress.waiting, progress.cancelled, progress.total), (3, 0, 1, 4));
     assert!(
         h.engine.resume_mailing(h.account.id, h.admin.id, id).await.is_err(),
         "a cancelled mailing was resumed"
@@ -195,21 +171,10 @@ async fn pause_and_resume_through_the_engine() {
         h.engine.pause_mailing(h.account.id, outsider.id, id).await,
         Err(EngineError::Forbidden(_))
     ));
-    let paused = h
-        .engine
-        .pause_mailing(h.account.id, h.admin.id, id)
-        .await
-        .expect("pause");
+    let paused = h.engine.pause_mailing(h.account.id, h.admin.id, id).await.expect("pause");
     assert_eq!((paused.sent, paused.waiting), (2, 2));
-    assert_eq!(
-        h.run(Duration::from_secs(1), 10, 10).await.sent,
-        0,
-        "a paused mailing sent"
-    );
-    h.engine
-        .resume_mailing(h.account.id, h.admin.id, id)
-        .await
-        .expect("resume");
+    assert_eq!(h.run(Duration::from_secs(1), 10, 10).await.sent, 0, "a paused mailing sent");
+    h.engine.resume_mailing(h.account.id, h.admin.id, id).await.expect("resume");
     h.run(Duration::from_secs(1), 10, 3).await;
     assert_eq!(unique_message_ids(&h), (4, 4), "duplicates or losses");
 }
@@ -236,11 +201,7 @@ async fn a_pipeline_event_delivered_twice_queues_one_email() {
     let second = h.engine.pipeline_event(&event).await.expect("redelivered");
     assert_eq!(first.len(), 1);
     assert_eq!(first, second, "the redelivered event queued another email");
-    let all = h
-        .store
-        .list_emails(&EmailQuery::account(h.account.id, 100))
-        .await
-        .expect("emails");
+    let all = h.store.list_emails(&EmailQuery::account(h.account.id, 100)).await.expect("emails");
     assert_eq!(all.len(), 1);
     let queued = events(&h).await.iter().filter(|k| **k == EventKind::Queued).count();
     assert_eq!(queued, 1, "Queued recorded for an email that was not new");
@@ -255,10 +216,7 @@ async fn a_pipeline_event_delivered_twice_queues_one_email() {
         event_id: String::new(),
         ..event
     };
-    assert!(matches!(
-        h.engine.pipeline_event(&anonymous).await,
-        Err(EngineError::Invalid(_))
-    ));
+    assert!(matches!(h.engine.pipeline_event(&anonymous).await, Err(EngineError::Invalid(_))));
 }
 
 #[tokio::test]
@@ -297,25 +255,13 @@ async fn a_page_past_its_lifetime_is_gone() {
     let p = page(&h, |p| p.lifetime_days = 30).await;
     let t = token(&h, TokenKind::Page(p.id), h.world.lead, "anna@example.com");
     let html = h.engine.web_page(&t, None, &human()).await.expect("page");
-    assert!(
-        html.starts_with("<!DOCTYPE html>") && html.contains("</html>"),
-        "{html}"
-    );
-    assert!(
-        html.contains("<title>Your offer</title>") && html.contains("Hello Offer for Acme"),
-        "{html}"
-    );
-    assert!(
-        !html.contains("/t/o/"),
-        "a page view carries an email open pixel: {html}"
-    );
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("</html>"), "{html}");
+    assert!(html.contains("<title>Your offer</title>") && html.contains("Hello Offer for Acme"), "{html}");
+    assert!(!html.contains("/t/o/"), "a page view carries an email open pixel: {html}");
     h.clock.advance(Duration::from_secs(29 * 86_400));
     assert!(h.engine.web_page(&t, None, &human()).await.is_ok());
     h.clock.advance(Duration::from_secs(86_400));
-    assert!(matches!(
-        h.engine.web_page(&t, None, &human()).await,
-        Err(EngineError::Gone(_))
-    ));
+    assert!(matches!(h.engine.web_page(&t, None, &human()).await, Err(EngineError::Gone(_))));
     let views = events(&h)
         .await
         .iter()
@@ -338,11 +284,7 @@ async fn a_cached_page_is_served_until_its_ttl_then_read_again() {
     h.clock.advance(Duration::from_secs(599));
     let cached = h.engine.web_page(&t, None, &human()).await.expect("cached");
     assert_eq!(cached, first, "the page was rendered again inside its cache time");
-    assert_eq!(
-        h.crm.entity_reads(),
-        before + 1,
-        "the CRM was read inside the cache time"
-    );
+    assert_eq!(h.crm.entity_reads(), before + 1, "the CRM was read inside the cache time");
     h.clock.advance(Duration::from_secs(1));
     let fresh = h.engine.web_page(&t, None, &human()).await.expect("fresh");
     assert_eq!(h.crm.entity_reads(), before + 2);
@@ -372,28 +314,16 @@ async fn pages_match_their_subdomain_and_carry_checked_analytics() {
     assert!(h.engine.web_page(&t, Some("other"), &human()).await.is_err());
     let html = h.engine.web_page(&t, Some("promo"), &human()).await.expect("page");
     assert!(html.contains("ym(12345678,\"init\""), "{html}");
-    assert!(
-        html.contains("googletagmanager.com/gtm.js") && html.contains("ns.html?id=GTM-AB12CD"),
-        "{html}"
-    );
+    assert!(html.contains("googletagmanager.com/gtm.js") && html.contains("ns.html?id=GTM-AB12CD"), "{html}");
     let bad = page(&h, |p| p.metric_counter = Some("1);alert(1".into())).await;
     let t = token(&h, TokenKind::Page(bad.id), h.world.lead, "anna@example.com");
-    assert!(matches!(
-        h.engine.web_page(&t, None, &human()).await,
-        Err(EngineError::Invalid(_))
-    ));
+    assert!(matches!(h.engine.web_page(&t, None, &human()).await, Err(EngineError::Invalid(_))));
     // A page token is not an open, form or unsubscribe token, and the other way round.
     let form = token(&h, TokenKind::Form, h.world.lead, "anna@example.com");
-    assert!(matches!(
-        h.engine.web_page(&form, None, &human()).await,
-        Err(EngineError::Token(_))
-    ));
+    assert!(matches!(h.engine.web_page(&form, None, &human()).await, Err(EngineError::Token(_))));
     assert!(matches!(h.engine.web_version(&t).await, Err(EngineError::Token(_))));
     let unknown = token(&h, TokenKind::Page(WebPageId(999)), h.world.lead, "anna@example.com");
-    assert!(matches!(
-        h.engine.web_page(&unknown, None, &human()).await,
-        Err(EngineError::Store(_))
-    ));
+    assert!(matches!(h.engine.web_page(&unknown, None, &human()).await, Err(EngineError::Store(_))));
 }
 
 #[tokio::test]
@@ -416,26 +346,12 @@ async fn the_web_version_is_a_complete_document_with_live_links() {
     let html = h.transport.sent()[0].message.html.clone();
     let web = token_in(&html, "/w/").expect("web link");
     let page = h.engine.web_version(&web).await.expect("web version");
-    assert!(
-        page.starts_with("<!DOCTYPE html>") && page.contains("<title>Hi Anna Smith</title>"),
-        "{page}"
-    );
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<title>Hi Anna Smith</title>"), "{page}");
     assert!(page.contains("Hi Anna Smith"), "{page}");
     let form = token_in(&page, "/f/").expect("a live form link");
-    assert!(
-        h.engine
-            .submit_form(&form, &[("comment".into(), "hello".into())])
-            .await
-            .is_ok()
-    );
-    assert!(matches!(
-        h.engine.record_hit(&web, &human()).await,
-        Err(EngineError::Token(_))
-    ));
-    assert!(matches!(
-        h.engine.submit_form(&web, &[]).await,
-        Err(EngineError::Token(_))
-    ));
+    assert!(h.engine.submit_form(&form, &[("comment".into(), "hello".into())]).await.is_ok());
+    assert!(matches!(h.engine.record_hit(&web, &human()).await, Err(EngineError::Token(_))));
+    assert!(matches!(h.engine.submit_form(&web, &[]).await, Err(EngineError::Token(_))));
 }
 
 #[tokio::test]
@@ -450,20 +366,13 @@ async fn a_suppressed_address_is_skipped_in_a_mailing_and_refused_in_a_single_se
     h.engine.unsubscribe(&unsub).await.expect("unsubscribe");
     h.engine.unsubscribe(&unsub).await.expect("twice is harmless");
     let list = h.engine.suppressions(h.account.id, h.admin.id).await.expect("list");
-    assert_eq!(
-        list.iter().map(|s| s.address.as_str()).collect::<Vec<_>>(),
-        ["anna@example.com"]
-    );
+    assert_eq!(list.iter().map(|s| s.address.as_str()).collect::<Vec<_>>(), ["anna@example.com"]);
     let outsider = member(&h).await;
     assert!(matches!(
         h.engine.suppressions(h.account.id, outsider.id).await,
         Err(EngineError::Forbidden(_))
     ));
-    let unsubscribed = events(&h)
-        .await
-        .iter()
-        .filter(|k| **k == EventKind::Unsubscribed)
-        .count();
+    let unsubscribed = events(&h).await.iter().filter(|k| **k == EventKind::Unsubscribed).count();
     assert_eq!(unsubscribed, 1);
 
     // A mailing skips her and sends to Boris.
@@ -483,12 +392,7 @@ async fn a_suppressed_address_is_skipped_in_a_mailing_and_refused_in_a_single_se
 
     // A single send to her (as a contact of the lead, or typed by hand) is refused, nothing queued.
     let t = template(&h, "<p>x</p>", EmailTriggers::default()).await;
-    let before = h
-        .store
-        .list_emails(&EmailQuery::account(h.account.id, 100))
-        .await
-        .expect("emails")
-        .len();
+    let before = h.store.list_emails(&EmailQuery::account(h.account.id, 100)).await.expect("emails").len();
     let to_lead = Draft {
         entity: Some(w.lead),
         template: Some(t.id),
@@ -504,16 +408,8 @@ async fn a_suppressed_address_is_skipped_in_a_mailing_and_refused_in_a_single_se
         content: Some(t.content.clone()),
         ..draft(&h)
     };
-    assert!(matches!(
-        h.engine.send_single(&by_hand).await,
-        Err(EngineError::Suppressed { .. })
-    ));
-    let after = h
-        .store
-        .list_emails(&EmailQuery::account(h.account.id, 100))
-        .await
-        .expect("emails")
-        .len();
+    assert!(matches!(h.engine.send_single(&by_hand).await, Err(EngineError::Suppressed { .. })));
+    let after = h.store.list_emails(&EmailQuery::account(h.account.id, 100)).await.expect("emails").len();
     assert_eq!(before, after, "a refused send was queued");
 
     // The user overrides it explicitly.
@@ -528,17 +424,9 @@ async fn a_suppressed_address_is_skipped_in_a_mailing_and_refused_in_a_single_se
     assert_eq!(report.outcome, Some(Outcome::Sent));
 
     // An admin takes her off the list; then a single send goes.
-    assert!(
-        h.engine
-            .remove_suppression(h.account.id, h.admin.id, "anna@example.com")
-            .await
-            .expect("remove")
-    );
+    assert!(h.engine.remove_suppression(h.account.id, h.admin.id, "anna@example.com").await.expect("remove"));
     h.clock.advance(Duration::from_secs(5));
-    assert_eq!(
-        h.engine.send_single(&to_lead).await.expect("send").outcome,
-        Some(Outcome::Sent)
-    );
+    assert_eq!(h.engine.send_single(&to_lead).await.expect("send").outcome, Some(Outcome::Sent));
 }
 
 #[tokio::test]
@@ -573,10 +461,7 @@ async fn an_immediate_trigger_after_a_send_reads_the_crm_once_per_email() {
         template: t.id,
         name: "Notes".into(),
     };
-    h.engine
-        .start_mailing(&request, vec![h.world.lead])
-        .await
-        .expect("start");
+    h.engine.start_mailing(&request, vec![h.world.lead]).await.expect("start");
     let before = h.crm.entity_reads();
     let report = h.run(Duration::from_secs(1), 5, 2).await;
     assert_eq!(report.sent, 1);

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 use crate::model::{
-    AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId, Priority,
-    RecipientRule, Role, Template, TemplateId, Timestamp, TriggerLink, User, UserId, WebPage,
+    AccountId, Address, AttachmentRef, Content, EmailSpec, EmailTriggers, EntityRef, Mailbox, MailboxId,
+    Priority, RecipientRule, Role, Template, TemplateId, Timestamp, TriggerLink, User, UserId, WebPage,
 };
 use crate::ports::StoreExt;
 use crate::template::{CompileOptions, CompiledTemplate};

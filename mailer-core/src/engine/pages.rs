@@ -67,8 +67,7 @@ pub fn valid_gtm_id(id: &str) -> bool {
 
 fn valid_subdomain(s: &str) -> bool {
     (1..=63).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -90,10 +89,7 @@ pub fn check_page(page: &WebPage, others: &[WebPage]) -> Result<(), ValidationEr
     }
     if let Some(sub) = &page.subdomain {
         if !valid_subdomain(sub) {
-            return bad(
-                "page subdomain",
-                format!("{sub:?}: lowercase letters, digits and - only"),
-            );
+            return bad("page subdomain", format!("{sub:?}: lowercase letters, digits and - only"));
         }
         let mut used: Vec<&str> = others
             .iter()
@@ -106,10 +102,7 @@ pub fn check_page(page: &WebPage, others: &[WebPage]) -> Result<(), ValidationEr
         if used.len() > MAX_SUBDOMAINS {
             return bad(
                 "page subdomain",
-                format!(
-                    "an account has at most {MAX_SUBDOMAINS} subdomains: {}",
-                    used.join(", ")
-                ),
+                format!("an account has at most {MAX_SUBDOMAINS} subdomains: {}", used.join(", ")),
             );
         }
     }
@@ -360,16 +353,8 @@ mod tests {
         let doc = document("A <b>", "<p>x</p>", "<script>h</script>", "<i>top</i>");
         assert!(doc.starts_with("<!DOCTYPE html>"));
         assert!(doc.contains("<title>A &lt;b&gt;</title><script>h</script></head><body><i>top</i><p>x</p>"));
-        let full = document(
-            "t",
-            "<html><head><title>x</title></head><body class=\"a\"><p>y</p></body></html>",
-            "H",
-            "B",
-        );
-        assert!(
-            full.contains("<title>x</title>H</head><body class=\"a\">B<p>y</p>"),
-            "{full}"
-        );
+        let full = document("t", "<html><head><title>x</title></head><body class=\"a\"><p>y</p></body></html>", "H", "B");
+        assert!(full.contains("<title>x</title>H</head><body class=\"a\">B<p>y</p>"), "{full}");
         assert!(full.starts_with("<!DOCTYPE html>"));
     }
 

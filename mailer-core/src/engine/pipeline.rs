@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, EmailId, EntityRef, LeadFilter, Mailbox, NewTimer, PipelineId, PipelineRule, PipelineRuleId, StageEvent,
-    StageId, Template, TimerAction,
+    AccountId, EmailId, EntityRef, LeadFilter, Mailbox, NewTimer, PipelineId, PipelineRule, PipelineRuleId,
+    StageEvent, StageId, Template, TimerAction,
 };
 use crate::ports::StoreExt;
 

@@ -2,8 +2,7 @@
 //! The preview uses the same path.
 
 use crate::model::{
-    Account, Address, AttachmentRef, CrmId, Email, EmailSpec, Entity, EntityKind, EntityRecord, EntityRef, FileKind,
-    Mailbox, User,
+    Account, Address, AttachmentRef, CrmId, Email, EmailSpec, Entity, EntityKind, EntityRecord, EntityRef, FileKind, Mailbox, User,
 };
 use crate::ports::{FetchError, OutgoingAttachment, OutgoingMessage, StoreExt};
 use crate::template::{EmailInfo, Mode, RenderContext, TokenKind, TrackingToken, render_text};

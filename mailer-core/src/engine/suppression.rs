@@ -73,9 +73,7 @@ impl Engine {
     async fn admin(&self, account: AccountId, user: UserId) -> Result<User, EngineError> {
         let user: User = self.ports.store.get(account, user).await?;
         if user.role != Role::Admin {
-            return Err(EngineError::Forbidden(
-                "only an admin sees and edits the suppression list".into(),
-            ));
+            return Err(EngineError::Forbidden("only an admin sees and edits the suppression list".into()));
         }
         Ok(user)
     }

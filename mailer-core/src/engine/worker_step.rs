@@ -201,12 +201,7 @@ impl Engine {
         lease_ok(
             self.ports
                 .store
-                .cancel_claimed(
-                    spec.account,
-                    email.id,
-                    &self.config.worker,
-                    "every recipient is suppressed",
-                )
+                .cancel_claimed(spec.account, email.id, &self.config.worker, "every recipient is suppressed")
                 .await,
         )?;
         Ok(Outcome::Skipped)

@@ -296,13 +296,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn suppress(
-        &self,
-        account: AccountId,
-        address: &str,
-        reason: &str,
-        at: Timestamp,
-    ) -> Result<bool, StoreError>;
+    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError>;
 
     /// Takes an address off the account's suppression list; true when it was there.
     ///

@@ -706,13 +706,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn suppress(
-        &self,
-        account: AccountId,
-        address: &str,
-        reason: &str,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
+    async fn suppress(&self, account: AccountId, address: &str, reason: &str, at: Timestamp) -> Result<bool, StoreError> {
         let address = address.trim().to_lowercase();
         let mut s = self.lock();
         if s.suppressions.contains_key(&(account, address.clone())) {

@@ -855,10 +855,7 @@ pub async fn cancel_claimed_is_final(store: &DynStore) {
         .expect("enqueue")
         .id;
     let w = StoreFixture::worker(1);
-    let claimed = store
-        .claim_email(fx.account.id, id, &w, fx.now, LEASE)
-        .await
-        .expect("claim");
+    let claimed = store.claim_email(fx.account.id, id, &w, fx.now, LEASE).await.expect("claim");
     assert!(claimed.is_some());
     let other = store
         .cancel_claimed(fx.account.id, id, &StoreFixture::worker(2), "suppressed")
@@ -882,36 +879,18 @@ pub async fn suppression_list(store: &DynStore) {
     let a = StoreFixture::new(store).await;
     let b = StoreFixture::new(store).await;
     let acc = a.account.id;
+    assert!(store.suppress(acc, "Anna@Example.com", "unsubscribed", a.now).await.expect("suppress"));
     assert!(
-        store
-            .suppress(acc, "Anna@Example.com", "unsubscribed", a.now)
-            .await
-            .expect("suppress")
-    );
-    assert!(
-        !store
-            .suppress(acc, "anna@example.com", "hard bounce", a.at(Duration::from_secs(5)))
-            .await
-            .expect("again"),
+        !store.suppress(acc, "anna@example.com", "hard bounce", a.at(Duration::from_secs(5))).await.expect("again"),
         "the same address (other case) was added twice"
     );
-    store
-        .suppress(acc, "zed@example.com", "hard bounce", a.now)
-        .await
-        .expect("zed");
-    let asked = vec![
-        "anna@example.com".to_owned(),
-        "boris@example.com".to_owned(),
-        "ZED@example.com".to_owned(),
-    ];
+    store.suppress(acc, "zed@example.com", "hard bounce", a.now).await.expect("zed");
+    let asked = vec!["anna@example.com".to_owned(), "boris@example.com".to_owned(), "ZED@example.com".to_owned()];
     assert_eq!(
         store.suppressed(acc, &asked).await.expect("suppressed"),
         vec!["anna@example.com".to_owned(), "zed@example.com".to_owned()]
     );
-    assert!(
-        store.suppressed(b.account.id, &asked).await.expect("b").is_empty(),
-        "another account's list leaked"
-    );
+    assert!(store.suppressed(b.account.id, &asked).await.expect("b").is_empty(), "another account's list leaked");
     assert!(store.suppressed(acc, &[]).await.expect("none").is_empty());
     let list = store.list_suppressions(acc).await.expect("list");
     assert_eq!(list.len(), 2);
