@@ -38,6 +38,7 @@
 //! | `kommo` | yes | the Kommo CRM adapter as `mailer-server`'s CRM |
 //! | `demo` | yes | `mailer-server demo`: an in-process fake Kommo, sample data and an `.eml` outbox |
 
+pub mod api;
 mod fetcher;
 pub mod pages;
 pub(crate) mod routes;

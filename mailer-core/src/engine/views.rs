@@ -122,6 +122,16 @@ impl Engine {
         Ok(out)
     }
 
+    /// The account's mailings, oldest first (the list behind the progress views).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn mailings(&self, account: AccountId) -> Result<Vec<Mailing>, EngineError> {
+        let mut all: Vec<Mailing> = self.ports.store.list(account).await?;
+        all.sort_by_key(|m| m.id);
+        Ok(all)
+    }
+
     /// A mailing's progress: counts by status and the expected finish.
     ///
     /// # Errors

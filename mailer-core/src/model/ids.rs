@@ -54,6 +54,10 @@ id_type!(
     EmailId
 );
 id_type!(
+    /// An API token of a user (its secret is kept only as a hash).
+    ApiTokenId
+);
+id_type!(
     /// A mass mailing: one personalised email per selected entity.
     MailingId
 );

@@ -3,6 +3,7 @@
 
 mod account;
 mod address;
+mod api_token;
 mod crm;
 mod email;
 mod event;
@@ -18,6 +19,7 @@ mod trigger;
 
 pub use account::{Account, NewAccount, Role, Secret, User};
 pub use address::{Address, DisplayName};
+pub use api_token::ApiToken;
 pub use crm::{
     ActionOutcome, Assignee, CrmAction, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, EnumValue, FieldDef,
     FieldEntry, FieldKind, FieldValue, Pipeline, Stage,
@@ -29,8 +31,8 @@ pub use email::{
 pub use event::{Event, EventKind, EventQuery, NewEvent, NewTimer, Timer, TimerAction};
 pub use file::{NewFile, StoredFile};
 pub use ids::{
-    AccountId, CrmId, CrmUserId, EmailId, EnumId, EventId, FieldId, FileId, MailboxId, MailingId, PipelineId,
-    PipelineRuleId, StageId, TemplateId, TimerId, TriggerId, TriggerLinkId, UserId, WebPageId, WorkerId,
+    AccountId, ApiTokenId, CrmId, CrmUserId, EmailId, EnumId, EventId, FieldId, FileId, MailboxId, MailingId,
+    PipelineId, PipelineRuleId, StageId, TemplateId, TimerId, TriggerId, TriggerLinkId, UserId, WebPageId, WorkerId,
 };
 pub use mailbox::{CapWindow, CheckStatus, Mailbox, MailboxHealth, Security, SendingLimits, ServerSettings};
 pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{AccountId, Mailbox, Mailing, PipelineRule, Template, Trigger, TriggerLink, User, WebPage};
+use super::{AccountId, ApiToken, Mailbox, Mailing, PipelineRule, Template, Trigger, TriggerLink, User, WebPage};
 
 /// The kinds of record the store keeps by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,11 +26,13 @@ pub enum RecordKind {
     PipelineRule,
     /// [`Mailing`].
     Mailing,
+    /// [`ApiToken`].
+    ApiToken,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::User,
         Self::Mailbox,
         Self::Template,
@@ -39,6 +41,7 @@ impl RecordKind {
         Self::WebPage,
         Self::PipelineRule,
         Self::Mailing,
+        Self::ApiToken,
     ];
 
     /// A stable lowercase name, used as a column value by SQL stores.
@@ -52,6 +55,7 @@ impl RecordKind {
             Self::WebPage => "web_page",
             Self::PipelineRule => "pipeline_rule",
             Self::Mailing => "mailing",
+            Self::ApiToken => "api_token",
         }
     }
 }
@@ -99,3 +103,4 @@ record!(TriggerLink, TriggerLink);
 record!(WebPage, WebPage);
 record!(PipelineRule, PipelineRule);
 record!(Mailing, Mailing);
+record!(ApiToken, ApiToken);

@@ -53,6 +53,11 @@ impl StoreError {
             id: id.to_string(),
         }
     }
+
+    /// True for [`StoreError::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
 }
 
 /// Everything persistent, including the send queue.

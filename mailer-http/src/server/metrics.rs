@@ -215,8 +215,8 @@ impl Transport for MeteredTransport {
         result
     }
 
-    async fn append_sent(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<(), SendError> {
-        self.inner.append_sent(mailbox, message).await
+    async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+        self.inner.append_sent(mailbox, message_id, raw).await
     }
 
     async fn verify(&self, mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {

@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::health::alive))
         .route("/readyz", get(routes::health::ready))
         .route("/metrics", get(routes::metrics::metrics))
+        .nest("/api/v1", crate::api::router())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), layers::observe))

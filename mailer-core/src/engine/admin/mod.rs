@@ -17,6 +17,7 @@ mod pages;
 mod references;
 mod rules;
 mod templates;
+pub mod tokens;
 mod triggers;
 mod users;
 

@@ -6,6 +6,7 @@ mod config;
 #[cfg(feature = "demo")]
 mod demo;
 mod serve;
+mod token;
 mod wiring;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ enum Command {
     Worker,
     /// Applies the store's migrations and exits.
     Migrate,
+    /// API tokens of the admin API: `token create --account A --user U`, `token revoke …`.
+    Token(token::TokenArgs),
     /// Everything on this machine: SQLite, a fake Kommo, an .eml outbox and sample data.
     #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
                 Command::Serve => serve::serve(&config, true).await,
                 Command::Worker => serve::serve(&config, false).await,
                 Command::Migrate => serve::migrate(&config).await,
+                Command::Token(args) => token::run(&config, args).await,
                 #[cfg(feature = "demo")]
                 Command::Demo(_) => Ok(()),
             }

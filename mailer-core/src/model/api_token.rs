@@ -1,0 +1,25 @@
+//! API tokens: a user's bearer credential for the admin API, kept as a SHA-256 hash.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AccountId, ApiTokenId, Timestamp, UserId};
+
+/// A user's API token. The secret itself is shown once, when it is created; only its SHA-256 hash (hex) is
+/// kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Our id of the token.
+    pub id: ApiTokenId,
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// The user it acts as.
+    pub user: UserId,
+    /// A label for lists ("CI", "operator UI").
+    pub name: String,
+    /// SHA-256 of the secret part, lowercase hex.
+    pub hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was revoked; a revoked token authenticates nobody.
+    pub revoked_at: Option<Timestamp>,
+}

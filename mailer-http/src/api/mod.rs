@@ -1,0 +1,84 @@
+//! The admin REST API under `/api/v1`: every setting of the widget, sending, mailings, the queue, the
+//! history and the suppression list, each handler calling the engine's use cases.
+//!
+//! - Auth: `Authorization: Bearer mk_…` tokens per user ([`auth`]); every route works inside the token's
+//!   account, so another account's id answers 404, never 403.
+//! - Errors: RFC 9457 problems with a stable `type` per kind and the field's pointer ([`problem`]).
+//! - Bodies: JSON of at most [`API_BODY_LIMIT`](extract::API_BODY_LIMIT) bytes; unknown fields are refused at
+//!   any depth. Lists page by cursor (`?cursor=&limit=`, `next_cursor` in the answer).
+//! - The OpenAPI 3.1 document is generated from the handlers ([`openapi`]) at `/api/v1/openapi.json`.
+// Every handler fails only with the problems of `problem.rs` (its table lists them), and its OpenAPI
+// annotation names the statuses it answers: a `# Errors` section on each would repeat that table.
+#![allow(clippy::missing_errors_doc)]
+
+pub mod auth;
+pub mod extract;
+pub mod history;
+pub mod links;
+pub mod mailboxes;
+pub mod mailings;
+pub mod openapi;
+pub mod pages;
+pub mod problem;
+pub mod queue;
+pub mod rules;
+pub mod send;
+pub mod suppression;
+pub mod templates;
+pub mod tokens;
+pub mod triggers;
+pub mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::server::AppState;
+
+/// The routes with their documentation (one `routes!` per path: a route cannot be added without its
+/// entry in the document).
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::serve))
+        .routes(routes!(mailboxes::list, mailboxes::create))
+        .routes(routes!(mailboxes::get_one, mailboxes::update, mailboxes::delete))
+        .routes(routes!(mailboxes::check))
+        .routes(routes!(queue::queue))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::get_one, templates::update, templates::delete))
+        .routes(routes!(templates::preview))
+        .routes(routes!(templates::from_draft))
+        .routes(routes!(triggers::list, triggers::create))
+        .routes(routes!(triggers::get_one, triggers::update, triggers::delete))
+        .routes(routes!(links::list, links::create))
+        .routes(routes!(links::get_one, links::update, links::delete))
+        .routes(routes!(pages::list, pages::create))
+        .routes(routes!(pages::get_one, pages::update, pages::delete))
+        .routes(routes!(rules::list, rules::create))
+        .routes(routes!(rules::get_one, rules::update, rules::delete))
+        .routes(routes!(send::send))
+        .routes(routes!(mailings::list, mailings::start))
+        .routes(routes!(mailings::progress))
+        .routes(routes!(mailings::pause))
+        .routes(routes!(mailings::resume))
+        .routes(routes!(mailings::cancel))
+        .routes(routes!(mailings::events))
+        .routes(routes!(history::list))
+        .routes(routes!(history::get_one))
+        .routes(routes!(suppression::list))
+        .routes(routes!(suppression::remove))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get_one, users::update, users::delete))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+}
+
+/// The API router, to nest at `/api/v1`; unknown routes under it answer a `not-found` problem.
+pub fn router() -> Router<AppState> {
+    let (router, _) = routes().split_for_parts();
+    router
+        .fallback(|| async { problem::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(extract::API_BODY_LIMIT))
+}
