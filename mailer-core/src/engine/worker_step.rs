@@ -116,7 +116,7 @@ impl Engine {
             .limits
             .check_recipients(message.envelope_recipients().count())
         {
-            return self.give_back(&email, Problem::from(EngineError::from(e))).await;
+            return self.give_back(email, Problem::from(EngineError::from(e))).await;
         }
         match self.ports.transport.send(&parts.mailbox, &message).await {
             Ok(delivery) => {
