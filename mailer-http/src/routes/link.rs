@@ -4,9 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use mailer_core::engine::HitOutcome;
-use mailer_core::template::TokenKind;
+use mailer_core::template::TokenKindTag;
 
-use super::{hit_info, verified};
+use super::hit_info;
 use crate::pages;
 use crate::server::{AppState, HttpError};
 
@@ -15,8 +15,10 @@ pub(crate) async fn click(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    verified(&state, &token, |k| matches!(k, TokenKind::Click(_))).await?;
-    let outcome = state.engine.record_hit(&token, &hit_info(&headers)).await?;
+    let outcome = state
+        .engine
+        .record_hit_of(&token, &[TokenKindTag::Click], &hit_info(&headers))
+        .await?;
     let target = match outcome {
         HitOutcome::Redirect(target) => {
             state.metrics.hit("click", None);

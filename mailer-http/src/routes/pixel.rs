@@ -4,9 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use mailer_core::engine::{EngineError, HitOutcome};
-use mailer_core::template::TokenKind;
+use mailer_core::template::TokenKindTag;
 
-use super::{hit_info, verified};
+use super::hit_info;
 use crate::server::{AppState, HttpError};
 
 /// A transparent 1×1 GIF.
@@ -26,14 +26,11 @@ pub fn pixel_response() -> Response {
 }
 
 pub(crate) async fn open(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let recorded = match verified(&state, &token, |k| k == TokenKind::Open).await {
-        Ok(_) => state
-            .engine
-            .record_hit(&token, &hit_info(&headers))
-            .await
-            .map_err(HttpError::from),
-        Err(e) => Err(e),
-    };
+    let recorded = state
+        .engine
+        .record_hit_of(&token, &[TokenKindTag::Open], &hit_info(&headers))
+        .await
+        .map_err(HttpError::from);
     match recorded {
         Ok(HitOutcome::Recorded { automated }) => state.metrics.hit("open", Some(automated)),
         Ok(HitOutcome::Redirect(_)) => {}

@@ -10,8 +10,7 @@ use crate::trigger::{self, Fired, Hit, HitKind, Occurrence, Verdict};
 use super::super::{Engine, EngineError};
 use super::{HONEYPOT_LINK, HitInfo, HitOutcome};
 
-/// The token kinds [`Engine::record_hit`] takes.
-/// The token kinds of hits: opens, trigger-link clicks and web page views.
+/// The token kinds [`Engine::record_hit`] takes: the kinds of hits: opens, trigger-link clicks and web page views.
 const HIT_KINDS: &[TokenKindTag] = &[TokenKindTag::Open, TokenKindTag::Click, TokenKindTag::Page];
 
 impl Engine {
@@ -23,6 +22,24 @@ impl Engine {
     /// [`EngineError::Token`] for a bad token or one of another kind; [`EngineError::Store`].
     pub async fn record_hit(&self, token: &str, info: &HitInfo) -> Result<HitOutcome, EngineError> {
         let token = self.verify_kind(token, HIT_KINDS).await?;
+        self.hit(&token, info).await
+    }
+
+    /// As [`Engine::record_hit`], for a route that takes only `kinds` (a subset of open, click and page):
+    /// the pixel route passes `[Open]`, so a click token fetched as a pixel records nothing. The token is
+    /// verified once.
+    ///
+    /// # Errors
+    /// As [`Engine::record_hit`]; [`EngineError::Token`] also for a kind outside `kinds` or outside the hit
+    /// kinds.
+    pub async fn record_hit_of(
+        &self,
+        token: &str,
+        kinds: &[TokenKindTag],
+        info: &HitInfo,
+    ) -> Result<HitOutcome, EngineError> {
+        let kinds: Vec<TokenKindTag> = kinds.iter().copied().filter(|k| HIT_KINDS.contains(k)).collect();
+        let token = self.verify_kind(token, &kinds).await?;
         self.hit(&token, info).await
     }
 
@@ -91,7 +108,12 @@ impl Engine {
             account,
             email: Some(email.id),
             entity: None,
-            since: None,
+            // Only honeypot hits within the window can make this hit automated: look at recent events only
+            // (bounded work per hit however many events the email has gathered).
+            since: Some(crate::model::saturating_before(
+                self.now(),
+                chrono::Duration::from_std(self.config.automated.honeypot_window).unwrap_or(chrono::Duration::MAX),
+            )),
             limit: 1_000,
         };
         Ok(self
