@@ -40,6 +40,8 @@
 
 pub mod api;
 mod fetcher;
+#[cfg(feature = "kommo")]
+pub mod kommo;
 pub mod pages;
 pub(crate) mod routes;
 mod server;

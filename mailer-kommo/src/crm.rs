@@ -38,6 +38,15 @@ impl KommoCrm {
         client
     }
 
+    /// Removes an account's client (its access was revoked); answers whether there was one.
+    pub fn remove_account(&self, account: AccountId) -> bool {
+        self.clients
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&account)
+            .is_some()
+    }
+
     /// The client of an account.
     ///
     /// # Errors

@@ -81,6 +81,11 @@ queries!(
     suppression_delete,
     suppression_find,
     suppression_list,
+    crm_link_upsert,
+    crm_link_get,
+    crm_link_by_external,
+    crm_link_list,
+    crm_link_swap,
 );
 
 macro_rules! migrator {
@@ -100,13 +105,13 @@ macro_rules! migrator {
 /// The SQLite migrations, embedded.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
-    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions")
+    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links")
 }
 
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions")
+    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links")
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is

@@ -8,6 +8,7 @@
 pub mod admin;
 mod automation;
 pub mod compose;
+mod crm_links;
 mod enqueue;
 mod limits;
 mod mailings;
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 pub use admin::MailboxView;
 pub use compose::Draft;
+pub use crm_links::{CrmInstall, CrmLinkView, REVOKED};
 pub use enqueue::{MAX_EVENT_ID, Origin};
 pub use limits::{MAX_RECIPIENTS, SizeLimits};
 pub use pipeline::{PipelineEvent, StageChange, passes};

@@ -105,6 +105,38 @@ impl Engine {
         Ok(queued)
     }
 
+    /// Accepts a stage event that arrived by a CRM hook, to be handled by the next worker that runs due
+    /// timers: one store write, so the hook can be answered at once and a crash after the answer loses
+    /// nothing. A redelivered event (same [`PipelineEvent::event_id`]) replaces the waiting one, and its
+    /// emails are queued once per rule and event however often it is handled.
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] for an event id that is too long; [`EngineError::Store`].
+    pub async fn accept_pipeline_event(&self, event: &PipelineEvent) -> Result<(), EngineError> {
+        Origin::Pipeline {
+            rule: PipelineRuleId(0),
+            event: event.event_id.clone(),
+        }
+        .check()?;
+        let action = TimerAction::StageEvent {
+            event: event.event_id.clone(),
+            lead: event.lead,
+            pipeline: event.pipeline,
+            stage: event.stage,
+            created: event.change == StageChange::Created,
+        };
+        self.ports
+            .store
+            .schedule_timer(NewTimer {
+                account: event.account,
+                key: format!("hook:{}", event.event_id),
+                due_at: self.now(),
+                action,
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Sends a rule's template to a lead if the lead (read now) passes the rule's filter and is still in
     /// the rule's stage; once per rule and CRM event (`event`).
     pub(crate) async fn pipeline_send(

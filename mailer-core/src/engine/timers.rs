@@ -66,6 +66,27 @@ impl Engine {
                 }
                 Ok(())
             }
+            TimerAction::StageEvent {
+                event,
+                lead,
+                pipeline,
+                stage,
+                created,
+            } => {
+                let event = super::PipelineEvent {
+                    event_id: event.clone(),
+                    account,
+                    lead: *lead,
+                    pipeline: *pipeline,
+                    stage: *stage,
+                    change: if *created {
+                        super::StageChange::Created
+                    } else {
+                        super::StageChange::Moved
+                    },
+                };
+                self.pipeline_event(&event).await.map(drop)
+            }
             TimerAction::PipelineSend { rule, lead, event } => {
                 // A timer from before CRM event ids were kept is keyed by its own id.
                 let event = if event.is_empty() {

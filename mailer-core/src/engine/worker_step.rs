@@ -15,6 +15,9 @@ use super::automation::Known;
 use super::render::{Parts, Problem, all_recipients};
 use super::{Engine, EngineError};
 
+/// How long an email of an account whose CRM access is revoked waits before it is looked at again.
+const HOLD: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What one worker step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StepReport {
@@ -60,7 +63,22 @@ impl Engine {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
             ..StepReport::default()
         };
-        let outcomes = futures::future::join_all(claimed.into_iter().map(|c| self.deliver(c))).await;
+        let mut held = std::collections::HashMap::new();
+        let mut deliverable = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            let account = c.email.spec.account;
+            let is_held = match held.get(&account) {
+                Some(h) => *h,
+                None => *held.entry(account).or_insert(self.is_held(account).await?),
+            };
+            if is_held {
+                self.hold(&c.email, now).await?;
+                report.retried += 1;
+            } else {
+                deliverable.push(c);
+            }
+        }
+        let outcomes = futures::future::join_all(deliverable.into_iter().map(|c| self.deliver(c))).await;
         for outcome in outcomes {
             match outcome? {
                 Outcome::Sent => report.sent += 1,
@@ -70,6 +88,16 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    /// Gives a claimed email of an account whose CRM access is revoked back to the queue for later.
+    async fn hold(&self, email: &Email, now: crate::model::Timestamp) -> Result<(), EngineError> {
+        let at = crate::model::saturating_after(now, HOLD);
+        self.ports
+            .store
+            .retry_at(email.spec.account, email.id, &self.config.worker, at, super::REVOKED)
+            .await?;
+        Ok(())
     }
 
     /// Sends one claimed email and records what happened.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, EmailId, EntityRef, EventId, FileId, PipelineRuleId, TimerId, Timestamp, TriggerId, TriggerLinkId,
+    AccountId, EmailId, EntityRef, EventId, FileId, PipelineId, PipelineRuleId, StageId, TimerId, Timestamp, TriggerId, TriggerLinkId,
     WebPageId,
 };
 
@@ -140,6 +140,20 @@ pub enum TimerAction {
         /// timers written before the bytes were kept, which then cannot be retried.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<FileId>,
+    },
+    /// Handle a stage event that arrived by a CRM hook: kept as a timer due at once, so a crash after the
+    /// hook was answered loses nothing, and keyed by the CRM event's id, so a redelivery replaces it.
+    StageEvent {
+        /// The CRM event's own id.
+        event: String,
+        /// The lead.
+        lead: EntityRef,
+        /// Its pipeline.
+        pipeline: PipelineId,
+        /// Its new stage.
+        stage: StageId,
+        /// Created in the stage (else moved into it).
+        created: bool,
     },
     /// Send a pipeline rule's template to a lead (the rule had a delay).
     PipelineSend {

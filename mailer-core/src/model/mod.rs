@@ -5,6 +5,7 @@ mod account;
 mod address;
 mod api_token;
 mod crm;
+mod crm_link;
 mod email;
 mod event;
 mod file;
@@ -24,6 +25,7 @@ pub use crm::{
     ActionOutcome, Assignee, CrmAction, CrmUser, Entity, EntityKind, EntityRecord, EntityRef, EnumValue, FieldDef,
     FieldEntry, FieldKind, FieldValue, Pipeline, Stage,
 };
+pub use crm_link::{CrmLink, LinkStatus};
 pub use email::{
     Claimed, Email, EmailQuery, EmailSpec, EmailStatus, Enqueued, MailboxState, Mailing, MailingStatus, Priority,
     StatusCounts,

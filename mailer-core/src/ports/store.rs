@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::BoxError;
 use crate::model::{
-    Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
     MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind, StatusCounts,
     StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
@@ -333,6 +333,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::NotFound`] when it does not exist in this account.
     async fn get_file(&self, account: AccountId, id: FileId) -> Result<StoredFile, StoreError>;
+
+    /// Saves an account's CRM link (insert or replace), its tokens sealed at rest; the stored version becomes
+    /// the old one plus one (1 for a new link), whatever `link.version` says. Answers the stored link.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown account; [`StoreError::Conflict`] when another account
+    /// already links the same `external_id`.
+    async fn put_crm_link(&self, link: CrmLink) -> Result<CrmLink, StoreError>;
+
+    /// The account's CRM link, if it has one.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn crm_link(&self, account: AccountId) -> Result<Option<CrmLink>, StoreError>;
+
+    /// The link of the CRM account `external_id`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn crm_link_by_external(&self, external_id: i64) -> Result<Option<CrmLink>, StoreError>;
+
+    /// Every CRM link (a host loads them at start).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn list_crm_links(&self) -> Result<Vec<CrmLink>, StoreError>;
+
+    /// Compare-and-swap of an account's tokens: replaces them (and bumps the version) only while the
+    /// stored version is still `expected`. Answers the new version, or `None` when another writer got
+    /// there first (or the link is gone), which nothing changes. Atomic across every process sharing the
+    /// store.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn swap_crm_tokens(
+        &self,
+        account: AccountId,
+        expected: i64,
+        tokens: Option<crate::model::Secret>,
+        at: Timestamp,
+    ) -> Result<Option<i64>, StoreError>;
 }
 
 /// A store behind a pointer.

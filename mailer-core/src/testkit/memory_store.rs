@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::model::{
-    Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, Event, EventId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, Event, EventId,
     EventQuery, FileId, Mailbox, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile,
     NewTimer, Priority, RecordKind, SendingLimits, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
     Timezone, WorkerId,
@@ -53,6 +53,7 @@ struct State {
     timers_due: BTreeSet<(Timestamp, TimerId)>,
     files: HashMap<FileId, StoredFile>,
     suppressions: BTreeMap<(AccountId, String), Suppression>,
+    crm_links: BTreeMap<AccountId, CrmLink>,
 }
 
 #[derive(Debug)]
@@ -766,6 +767,59 @@ impl Store for MemoryStore {
         match self.lock().files.get(&id) {
             Some(f) if f.file.account == account => Ok(f.clone()),
             _ => Err(StoreError::not_found("file", id)),
+        }
+    }
+
+    async fn put_crm_link(&self, mut link: CrmLink) -> Result<CrmLink, StoreError> {
+        let mut s = self.lock();
+        s.check_account(link.account)?;
+        if s.crm_links
+            .values()
+            .any(|l| l.external_id == link.external_id && l.account != link.account)
+        {
+            return Err(StoreError::Conflict {
+                what: "crm link",
+                detail: format!("CRM account {} is linked to another account", link.external_id),
+            });
+        }
+        link.version = s.crm_links.get(&link.account).map_or(1, |old| old.version + 1);
+        s.crm_links.insert(link.account, link.clone());
+        Ok(link)
+    }
+
+    async fn crm_link(&self, account: AccountId) -> Result<Option<CrmLink>, StoreError> {
+        Ok(self.lock().crm_links.get(&account).cloned())
+    }
+
+    async fn crm_link_by_external(&self, external_id: i64) -> Result<Option<CrmLink>, StoreError> {
+        Ok(self
+            .lock()
+            .crm_links
+            .values()
+            .find(|l| l.external_id == external_id)
+            .cloned())
+    }
+
+    async fn list_crm_links(&self) -> Result<Vec<CrmLink>, StoreError> {
+        Ok(self.lock().crm_links.values().cloned().collect())
+    }
+
+    async fn swap_crm_tokens(
+        &self,
+        account: AccountId,
+        expected: i64,
+        tokens: Option<crate::model::Secret>,
+        at: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut s = self.lock();
+        match s.crm_links.get_mut(&account) {
+            Some(link) if link.version == expected => {
+                link.version += 1;
+                link.tokens = tokens;
+                link.updated_at = at;
+                Ok(Some(link.version))
+            }
+            _ => Ok(None),
         }
     }
 }

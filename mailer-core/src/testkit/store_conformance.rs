@@ -982,6 +982,61 @@ pub async fn suppression_list(store: &DynStore) {
     );
 }
 
+/// CRM links: saved with a growing version, found by account and by CRM id, tokens kept exactly; a second
+/// account cannot take the same CRM id; the tokens' compare-and-swap wins once per version.
+pub async fn crm_link_compare_and_swap(store: &DynStore) {
+    use crate::model::{CrmLink, LinkStatus, Secret};
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let external = 9_000_000_000 + a.account.id.0;
+    let link = CrmLink {
+        account: a.account.id,
+        external_id: external,
+        domain: "acme.kommo.com".into(),
+        status: LinkStatus::Active,
+        detail: None,
+        tokens: Some(Secret::new("{\"access_token\":\"t1\"}")),
+        version: 0,
+        updated_at: a.now,
+    };
+    let saved = store.put_crm_link(link.clone()).await.expect("put");
+    assert_eq!(saved.version, 1);
+    assert_eq!(store.crm_link(a.account.id).await.expect("get"), Some(saved.clone()));
+    assert_eq!(store.crm_link_by_external(external).await.expect("by external"), Some(saved.clone()));
+    assert_eq!(store.crm_link(b.account.id).await.expect("b"), None);
+    let stolen = CrmLink {
+        account: b.account.id,
+        ..link.clone()
+    };
+    assert!(
+        matches!(store.put_crm_link(stolen).await, Err(StoreError::Conflict { .. })),
+        "two accounts linked one CRM account"
+    );
+    let again = store.put_crm_link(link.clone()).await.expect("put again");
+    assert_eq!(again.version, 2);
+    let later = a.at(Duration::from_secs(10));
+    let won = store
+        .swap_crm_tokens(a.account.id, 2, Some(Secret::new("t2")), later)
+        .await
+        .expect("swap");
+    assert_eq!(won, Some(3));
+    let lost = store
+        .swap_crm_tokens(a.account.id, 2, Some(Secret::new("t3")), later)
+        .await
+        .expect("stale swap");
+    assert_eq!(lost, None, "a swap against a stale version won");
+    let now = store.crm_link(a.account.id).await.expect("read").expect("link");
+    assert_eq!(now.tokens, Some(Secret::new("t2")));
+    assert_eq!((now.version, now.updated_at), (3, later));
+    assert_eq!(store.swap_crm_tokens(a.account.id, 3, None, later).await.expect("wipe"), Some(4));
+    let wiped = store.crm_link(a.account.id).await.expect("read").expect("link");
+    assert_eq!(wiped.tokens, None);
+    assert!(
+        store.list_crm_links().await.expect("list").iter().any(|l| l.account == a.account.id),
+        "the link is not listed"
+    );
+}
+
 /// Generates one `#[test]` per store conformance case. `$setup` is an async fn returning
 /// `Option<S>` where `S` derefs to a store (`Box<dyn Store>`, `Arc<MemoryStore>` …); `None` skips (the
 /// setup prints why; it must panic instead when `MAILER_TEST_REQUIRE_ALL=1`).
@@ -994,6 +1049,6 @@ macro_rules! store_conformance_tests {
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
-            suppression_list, sent_bytes_and_their_timer_come_back_exactly);
+            suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap);
     };
 }

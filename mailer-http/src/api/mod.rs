@@ -40,7 +40,7 @@ use crate::server::AppState;
 /// The routes with their documentation (one `routes!` per path: a route cannot be added without its
 /// entry in the document).
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(openapi::serve))
         .routes(routes!(mailboxes::list, mailboxes::create))
         .routes(routes!(mailboxes::get_one, mailboxes::update, mailboxes::delete))
@@ -72,7 +72,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get_one, users::update, users::delete))
         .routes(routes!(tokens::list, tokens::create))
-        .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::revoke));
+    #[cfg(feature = "kommo")]
+    let api = api.routes(routes!(crate::kommo::link_view::view));
+    api
 }
 
 /// The API router, to nest at `/api/v1`; unknown routes under it answer a `not-found` problem.

@@ -41,6 +41,8 @@ pub fn app(state: AppState) -> Router {
             get(routes::unsubscribe::confirm).post(routes::unsubscribe::unsubscribe),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), layers::rate_limit));
+    #[cfg(feature = "kommo")]
+    let public = public.merge(crate::kommo::routes());
     Router::new()
         .merge(public)
         .route("/healthz", get(routes::health::alive))

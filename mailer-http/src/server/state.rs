@@ -18,6 +18,8 @@ pub struct AppState {
     pub(crate) queue_depth: Option<Arc<dyn QueueDepth>>,
     pub(crate) csp: Arc<str>,
     pub(crate) analytics: Arc<[String]>,
+    #[cfg(feature = "kommo")]
+    pub(crate) kommo: Option<Arc<crate::kommo::KommoHost>>,
 }
 
 impl AppState {
@@ -40,6 +42,8 @@ impl AppState {
             queue_depth: None,
             csp,
             analytics,
+            #[cfg(feature = "kommo")]
+            kommo: None,
         }
     }
 
@@ -47,6 +51,14 @@ impl AppState {
     #[must_use]
     pub fn with_queue_depth(mut self, source: Arc<dyn QueueDepth>) -> Self {
         self.queue_depth = Some(source);
+        self
+    }
+
+    /// Serves Kommo's routes (install, disable, webhooks, the digital pipeline) over `host`.
+    #[cfg(feature = "kommo")]
+    #[must_use]
+    pub fn with_kommo(mut self, host: Arc<crate::kommo::KommoHost>) -> Self {
+        self.kommo = Some(host);
         self
     }
 

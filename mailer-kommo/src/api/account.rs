@@ -84,3 +84,38 @@ pub(crate) async fn pipelines(client: &KommoClient) -> Result<Vec<Pipeline>, Kom
         })
         .collect())
 }
+
+/// Who an account is, as `/api/v4/account` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// Kommo's account id.
+    pub id: i64,
+    /// The account's subdomain.
+    pub subdomain: String,
+    /// Its timezone name (IANA), `UTC` when Kommo does not say.
+    pub timezone: String,
+}
+
+impl KommoClient {
+    /// Reads who the account is (`GET /api/v4/account?with=datetime_settings`); the install uses it to
+    /// learn which account a fresh token pair belongs to.
+    ///
+    /// # Errors
+    /// [`KommoError::Decode`] for an answer without an id, others as they come.
+    pub async fn account_info(&self) -> Result<AccountInfo, KommoError> {
+        let body = self
+            .call(&Call::get("/api/v4/account").query("with", "datetime_settings"))
+            .await?
+            .ok_or_else(|| KommoError::Decode("empty account answer".into()))?;
+        let id = body
+            .get("id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| KommoError::Decode("account answer without an id".into()))?;
+        let text = |pointer: &str| body.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
+        Ok(AccountInfo {
+            id,
+            subdomain: text("/subdomain").unwrap_or_default(),
+            timezone: text("/_embedded/datetime_settings/timezone").unwrap_or_else(|| "UTC".into()),
+        })
+    }
+}

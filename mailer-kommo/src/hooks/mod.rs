@@ -1,12 +1,15 @@
 //! What Kommo sends to us: account webhooks, the digital-pipeline widget hook, and Salesbot's
 //! `widget_request`, parsed into typed events. Parsing never panics; bad input is a [`HookError`].
 
+mod disable;
 mod dp;
+mod events;
 mod form;
 mod jwt;
 mod salesbot;
 mod webhook;
 
+pub use disable::{sign_disable_hook, verify_disable_hook};
 pub use dp::{DpEntity, DpEvent, DpEventKind, DpHook, parse_dp_hook};
 pub use form::{FormValue, parse_form};
 #[cfg(feature = "fake")]

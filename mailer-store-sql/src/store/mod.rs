@@ -2,6 +2,7 @@
 
 mod activity;
 mod claim;
+mod crm_links;
 mod queue;
 mod records;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mailer_core::model::{
-    Account, AccountId, Claimed, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
     MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind, StatusCounts,
     StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
@@ -360,5 +361,31 @@ impl Store for SqlStore {
 
     async fn get_file(&self, account: AccountId, id: FileId) -> Result<StoredFile, StoreError> {
         Ok(self.get_file_(account, id).await?)
+    }
+
+    async fn put_crm_link(&self, link: CrmLink) -> Result<CrmLink, StoreError> {
+        Ok(self.put_crm_link_(link).await?)
+    }
+
+    async fn crm_link(&self, account: AccountId) -> Result<Option<CrmLink>, StoreError> {
+        Ok(self.crm_link_(account).await?)
+    }
+
+    async fn crm_link_by_external(&self, external_id: i64) -> Result<Option<CrmLink>, StoreError> {
+        Ok(self.crm_link_by_external_(external_id).await?)
+    }
+
+    async fn list_crm_links(&self) -> Result<Vec<CrmLink>, StoreError> {
+        Ok(self.list_crm_links_().await?)
+    }
+
+    async fn swap_crm_tokens(
+        &self,
+        account: AccountId,
+        expected: i64,
+        tokens: Option<mailer_core::model::Secret>,
+        at: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self.swap_crm_tokens_(account, expected, tokens, at).await?)
     }
 }

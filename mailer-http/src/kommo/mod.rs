@@ -1,0 +1,125 @@
+//! Kommo in the host (feature `kommo`): the routes Kommo calls — the OAuth install redirect, the
+//! access-revoked hook, account webhooks and the digital-pipeline hook — over one [`KommoHost`] that
+//! holds the integration's keys and adds each installed account's client to the [`KommoCrm`].
+//!
+//! | route | file |
+//! |---|---|
+//! | `GET /kommo/oauth` (`code`, `referer`, `state` / `from_widget`) | `install.rs` |
+//! | `GET /kommo/disable` (`client_uuid`, `account_id`, `signature`) | `disable.rs` |
+//! | `POST /kommo/hooks/dp`, `POST /kommo/hooks/webhook` | `hooks.rs` |
+//! | `GET /api/v1/crm-link` (admin API: the account's link, never its tokens) | `link_view.rs` |
+//!
+//! Tokens live in the SQL store, sealed, through the engine ([`EngineTokens`]).
+
+mod disable;
+mod hooks;
+mod install;
+pub mod link_view;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use mailer_core::engine::Engine;
+use mailer_core::model::{AccountId, CrmLink, LinkStatus};
+use mailer_kommo::{KommoClient, KommoCrm, KommoError, OAuthApp};
+
+pub use install::{ANSWER_WITHIN, InstallError, install};
+pub use tokens::EngineTokens;
+
+use crate::server::AppState;
+
+/// How the host talks to Kommo: the integration's keys, the CRM the engine uses, and how a new tenant is
+/// made.
+#[derive(Debug)]
+pub struct KommoHost {
+    /// The integration's id, secret and redirect URI.
+    pub app: OAuthApp,
+    /// The CRM the engine's port wraps; installed accounts' clients are added here.
+    pub crm: Arc<KommoCrm>,
+    /// Every account's API at this base URL instead of `https://{referer}` (tests: the fake Kommo).
+    pub base_url: Option<String>,
+    /// The signing key reference given to new tenants.
+    pub signing_key_ref: String,
+    /// How long one Kommo request may take.
+    pub timeout: Duration,
+}
+
+impl KommoHost {
+    /// A host for `app` over `crm`; new tenants sign with the key `"default"`.
+    pub fn new(app: OAuthApp, crm: Arc<KommoCrm>) -> Self {
+        Self {
+            app,
+            crm,
+            base_url: None,
+            signing_key_ref: "default".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sends every account's API calls to `base_url` (a fake Kommo, a proxy).
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// New tenants sign their tracking links with the key named `key_ref`.
+    #[must_use]
+    pub fn with_signing_key_ref(mut self, key_ref: impl Into<String>) -> Self {
+        self.signing_key_ref = key_ref.into();
+        self
+    }
+
+    /// The API base URL of the account at `domain` (`acme.kommo.com`).
+    pub fn base_url_for(&self, domain: &str) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{domain}"))
+    }
+
+    /// Adds the client of a linked account to the CRM, its tokens read and written through the engine.
+    ///
+    /// # Errors
+    /// When the client cannot be built.
+    pub fn connect(&self, engine: &Arc<Engine>, link: &CrmLink) -> Result<(), KommoError> {
+        let tokens = Arc::new(EngineTokens::new(engine));
+        let client = KommoClient::builder(self.base_url_for(&link.domain))
+            .oauth(self.app.clone(), tokens, link.account)
+            .with_timeout(self.timeout)
+            .build()?;
+        self.crm.add_account(link.account, client);
+        Ok(())
+    }
+
+    /// Adds the clients of every active link (at start). Answers how many.
+    ///
+    /// # Errors
+    /// When the links cannot be read or a client cannot be built.
+    pub async fn connect_all(&self, engine: &Arc<Engine>) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+        let mut n = 0;
+        for link in engine.crm_links().await? {
+            if link.status != LinkStatus::Disabled && link.tokens.is_some() {
+                self.connect(engine, &link)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Drops an account's client (its access was revoked).
+    pub fn disconnect(&self, account: AccountId) {
+        self.crm.remove_account(account);
+    }
+}
+
+/// The Kommo routes (merged into [`app`](crate::app) when the state has a [`KommoHost`]).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/kommo/oauth", get(install::oauth))
+        .route("/kommo/disable", get(disable::disable).post(disable::disable))
+        .route("/kommo/hooks/dp", post(hooks::dp))
+        .route("/kommo/hooks/webhook", post(hooks::webhook))
+}

@@ -1,0 +1,1 @@
+SELECT account, version, body, external_id FROM crm_links WHERE account = $1
