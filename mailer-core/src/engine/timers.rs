@@ -19,6 +19,10 @@ impl Engine {
             .await?;
         let mut ran = 0;
         for timer in timers {
+            // An account whose CRM access is revoked keeps its timers: they come back when the lease ends.
+            if self.is_held(timer.timer.account).await? {
+                continue;
+            }
             self.run_timer(&timer).await?;
             store
                 .finish_timer(timer.timer.account, timer.id, &self.config.worker)
