@@ -43,6 +43,7 @@ mod fetcher;
 pub mod pages;
 pub(crate) mod routes;
 mod server;
+mod ui;
 
 pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;
