@@ -9,7 +9,10 @@ const JS: &str = include_str!("assets/ui.js");
 /// `GET /ui/assets/ui.css`.
 pub(crate) async fn css() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
         CSS,
     )
 }

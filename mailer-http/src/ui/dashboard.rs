@@ -8,14 +8,27 @@ use maud::html;
 use super::error::UiError;
 use super::layout::{self, Nav};
 use super::mailboxes::mark;
+use super::mailings::{percent, state_word};
 use super::session::Session;
 use crate::server::AppState;
+
+/// The share of the cap used, in whole percent.
+fn share(sent: u32, cap: u32) -> u64 {
+    if cap == 0 {
+        100
+    } else {
+        (u64::from(sent) * 100 / u64::from(cap)).min(100)
+    }
+}
 
 /// `GET /ui`.
 pub(crate) async fn show(State(state): State<AppState>, session: Session) -> Result<Response, UiError> {
     let usage = state.engine().mailbox_usage(session.account, session.user_id()).await?;
     let mailings = state.engine().mailings(session.account).await?;
-    let running = mailings.iter().rev().take(5).collect::<Vec<_>>();
+    let mut latest = Vec::new();
+    for m in mailings.iter().rev().take(5) {
+        latest.push(state.engine().mailing_progress(session.account, m.id).await?);
+    }
     let body = html! {
         section aria-labelledby="mb-h" {
             h2 id="mb-h" { "Mailboxes today" }
@@ -24,7 +37,7 @@ pub(crate) async fn show(State(state): State<AppState>, session: Session) -> Res
             }
             div.cards {
                 @for u in &usage {
-                    @let pct = if u.cap == 0 { 100 } else { (u64::from(u.sent_in_window) * 100 / u64::from(u.cap)).min(100) };
+                    @let pct = share(u.sent_in_window, u.cap);
                     article.card data-mailbox=(u.mailbox.id.0) {
                         h3 { (u.mailbox.from.email) " " (mark(u.mailbox.health.as_ref())) }
                         p { "Sent " strong.sent { (u.sent_in_window) } " of " (u.cap) " in the cap window" }
@@ -37,10 +50,13 @@ pub(crate) async fn show(State(state): State<AppState>, session: Session) -> Res
         }
         section aria-labelledby="ml-h" {
             h2 id="ml-h" { "Latest mailings" }
-            @if running.is_empty() { p { "No mailing yet." } }
+            @if latest.is_empty() { p { "No mailing yet." } }
             ul {
-                @for m in running {
-                    li { a href={ "/ui/mailings/" (m.id.0) } { (m.name) } " — " (format!("{:?}", m.status).to_lowercase()) }
+                @for p in &latest {
+                    li {
+                        a href={ "/ui/mailings/" (p.mailing.id.0) } { (p.mailing.name) }
+                        " — " (state_word(p)) ", " (percent(p)) " % of " (p.total)
+                    }
                 }
             }
             p { a.button href="/ui/mailings" { "Start a mailing" } }

@@ -3,8 +3,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::html;
 use mailer_core::engine::EngineError;
+use maud::html;
 
 use super::layout;
 use crate::server::engine_status;

@@ -16,10 +16,7 @@ pub(crate) struct FormData(Vec<(String, String)>);
 impl FormData {
     /// The first value of `name`, or `""`.
     pub(crate) fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// The first value of `name`, trimmed, when not empty.

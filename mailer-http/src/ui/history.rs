@@ -4,11 +4,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use maud::{Markup, html};
 use mailer_core::engine::HistoryEntry;
 use mailer_core::model::{
     CrmId, EmailId, EmailQuery, EmailStatus, EntityKind, EntityRef, Event, EventKind, MailboxId, MailingId,
 };
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -89,11 +89,29 @@ fn query(session: &Session, f: &Filters) -> EmailQuery {
 fn filters_form(f: &Filters, mailboxes: &[(String, String)]) -> Markup {
     let statuses: Vec<(String, String)> = ["", "queued", "sending", "sent", "failed", "cancelled"]
         .iter()
-        .map(|s| ((*s).to_owned(), if s.is_empty() { "any".to_owned() } else { (*s).to_owned() }))
+        .map(|s| {
+            (
+                (*s).to_owned(),
+                if s.is_empty() {
+                    "any".to_owned()
+                } else {
+                    (*s).to_owned()
+                },
+            )
+        })
         .collect();
     let kinds: Vec<(String, String)> = ["", "lead", "contact", "company"]
         .iter()
-        .map(|s| ((*s).to_owned(), if s.is_empty() { "any".to_owned() } else { (*s).to_owned() }))
+        .map(|s| {
+            (
+                (*s).to_owned(),
+                if s.is_empty() {
+                    "any".to_owned()
+                } else {
+                    (*s).to_owned()
+                },
+            )
+        })
         .collect();
     let mut boxes = vec![(String::new(), "any".to_owned())];
     boxes.extend(mailboxes.iter().cloned());
@@ -125,7 +143,9 @@ pub(crate) async fn list(
         .map(|m| (m.id.0.to_string(), m.from.email.to_string()))
         .collect();
     let mut entries = engine.history(&query(&session, &f)).await?;
-    let next = (entries.len() == PER_PAGE as usize).then(|| entries.last().map(|e| e.email.id.0)).flatten();
+    let next = (entries.len() == PER_PAGE as usize)
+        .then(|| entries.last().map(|e| e.email.id.0))
+        .flatten();
     let (since, until) = (date(&f.since), date(&f.until));
     entries.retain(|e| {
         let day = e.email.sent_at.unwrap_or(e.email.due_at).date_naive();
@@ -161,7 +181,11 @@ pub(crate) async fn list(
 
 /// An event in words.
 fn event_words(e: &Event) -> String {
-    let who = if e.event.automated { "automated (a mail scanner or proxy)" } else { "by a person" };
+    let who = if e.event.automated {
+        "automated (a mail scanner or proxy)"
+    } else {
+        "by a person"
+    };
     match &e.event.kind {
         EventKind::Queued => "queued".into(),
         EventKind::Sent => "sent".into(),
@@ -228,10 +252,17 @@ pub(crate) async fn show(
         .into_iter()
         .find(|e| e.email.id.0 == id)
         .ok_or_else(|| {
-            UiError::Engine(mailer_core::engine::EngineError::Store(mailer_core::ports::StoreError::NotFound {
-                what: "email",
-                id: id.to_string(),
-            }))
+            UiError::Engine(mailer_core::engine::EngineError::Store(
+                mailer_core::ports::StoreError::NotFound {
+                    what: "email",
+                    id: id.to_string(),
+                },
+            ))
         })?;
-    Ok(layout::page(&session, Nav::History, &format!("Email #{id}"), timeline(&entry)))
+    Ok(layout::page(
+        &session,
+        Nav::History,
+        &format!("Email #{id}"),
+        timeline(&entry),
+    ))
 }

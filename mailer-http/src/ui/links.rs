@@ -4,8 +4,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::model::{Trigger, TriggerId, TriggerLink, TriggerLinkId};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -62,7 +62,13 @@ fn editor(session: &Session, l: Option<&TriggerLink>, triggers: &[Trigger], erro
     }
 }
 
-async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: Option<&str>, status: StatusCode) -> Result<Response, UiError> {
+async fn render(
+    state: &AppState,
+    session: &Session,
+    edit: Option<i64>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, UiError> {
     let engine = state.engine();
     let links = engine.trigger_links(session.account, session.user_id()).await?;
     let triggers = engine.triggers(session.account, session.user_id()).await?;
@@ -92,7 +98,11 @@ async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: O
 }
 
 /// `GET /ui/links`.
-pub(crate) async fn list(State(state): State<AppState>, session: Session, Query(q): Query<EditQuery>) -> Result<Response, UiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, UiError> {
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
@@ -112,7 +122,11 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
     let saved = match read(&session, &form) {
-        Ok(l) => state.engine().save_trigger_link(session.user_id(), l).await.map_err(UiError::from),
+        Ok(l) => state
+            .engine()
+            .save_trigger_link(session.user_id(), l)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match saved {
@@ -122,8 +136,16 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
 }
 
 /// `POST /ui/links/{id}/delete`: refused while a template uses it.
-pub(crate) async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<i64>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Result<Response, UiError> {
     session.check_form(&form)?;
-    state.engine().delete_trigger_link(session.account, session.user_id(), TriggerLinkId(id)).await?;
+    state
+        .engine()
+        .delete_trigger_link(session.account, session.user_id(), TriggerLinkId(id))
+        .await?;
     Ok(Redirect::to("/ui/links").into_response())
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::engine::MailboxView;
 use mailer_core::model::{
-    AccountId, Address, CapWindow, CheckStatus, DisplayName, Mailbox, MailboxHealth, MailboxId, Secret, Security, SendingLimits,
-    ServerSettings, Timezone, UserId,
+    AccountId, Address, CapWindow, CheckStatus, DisplayName, Mailbox, MailboxHealth, MailboxId, Secret, Security,
+    SendingLimits, ServerSettings, Timezone, UserId,
 };
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -239,19 +239,30 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
         Ok(mut mailbox) => {
             if let Some(id) = edit {
                 // Keep what the form does not show (window, per-minute cap, timezone).
-                if let Ok(old) = state.engine().mailbox_view(session.account, session.user_id(), MailboxId(id)).await {
+                if let Ok(old) = state
+                    .engine()
+                    .mailbox_view(session.account, session.user_id(), MailboxId(id))
+                    .await
+                {
                     mailbox.limits.window = old.limits.window;
                     mailbox.limits.per_minute_cap = old.limits.per_minute_cap;
                     mailbox.timezone = old.timezone;
                 }
             }
-            state.engine().save_mailbox(session.user_id(), mailbox).await.map_err(UiError::from)
+            state
+                .engine()
+                .save_mailbox(session.user_id(), mailbox)
+                .await
+                .map_err(UiError::from)
         }
         Err(e) => Err(e),
     };
     match saved {
         Ok(view) => {
-            state.engine().check_mailbox(session.account, session.user_id(), view.id).await?;
+            state
+                .engine()
+                .check_mailbox(session.account, session.user_id(), view.id)
+                .await?;
             Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{}", view.id.0)).into_response())
         }
         Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,

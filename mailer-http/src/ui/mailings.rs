@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
-use maud::{Markup, html};
 use mailer_core::engine::{MailingProgress, MailingRequest};
 use mailer_core::model::{CrmId, EntityKind, EntityRef, MailboxId, MailingId, MailingStatus, TemplateId};
+use maud::{Markup, html};
 
 use super::error::UiError;
 use super::form::FormData;
@@ -17,7 +17,7 @@ use super::session::Session;
 use crate::api::mailings::{MAX_ENTITIES, progress_stream};
 use crate::server::AppState;
 
-fn status_word(s: MailingStatus) -> &'static str {
+pub(crate) fn status_word(s: MailingStatus) -> &'static str {
     match s {
         MailingStatus::Running => "running",
         MailingStatus::Paused => "paused",
@@ -26,17 +26,26 @@ fn status_word(s: MailingStatus) -> &'static str {
 }
 
 /// The share of a mailing's emails that are done (sent, failed or cancelled), in whole percent.
-fn percent(p: &MailingProgress) -> u64 {
+pub(crate) fn percent(p: &MailingProgress) -> u64 {
     if p.total == 0 {
         return 100;
     }
     ((p.sent + p.failed + p.cancelled) * 100 / p.total).min(100)
 }
 
+/// Running, paused, cancelled, or finished (nothing waits).
+pub(crate) fn state_word(p: &MailingProgress) -> &'static str {
+    if p.waiting == 0 && p.mailing.status != MailingStatus::Cancelled {
+        "finished"
+    } else {
+        status_word(p.mailing.status)
+    }
+}
+
 fn progress(session: &Session, p: &MailingProgress) -> Markup {
     let id = p.mailing.id.0;
     let done = p.sent + p.failed + p.cancelled;
-    let status = if p.waiting == 0 && p.mailing.status != MailingStatus::Cancelled { "finished" } else { status_word(p.mailing.status) };
+    let status = state_word(p);
     html! {
         section #progress data-events={ "/ui/mailings/" (id) "/events" } aria-labelledby="pr-h" {
             h2 id="pr-h" { "Progress" }
@@ -50,10 +59,15 @@ fn progress(session: &Session, p: &MailingProgress) -> Markup {
                 dt { "Of" } dd #total { (p.total) }
                 dt { "Expected finish" } dd #finish { (layout::time_el(p.expected_finish)) }
             }
-            div.actions {
-                (layout::action_button(session, &format!("/ui/mailings/{id}/pause"), "Pause", "secondary"))
-                (layout::action_button(session, &format!("/ui/mailings/{id}/resume"), "Resume", "secondary"))
-                (layout::action_button(session, &format!("/ui/mailings/{id}/cancel"), "Cancel", "danger"))
+            @if status == "running" || status == "paused" {
+                div #controls .actions {
+                    @if status == "running" {
+                        (layout::action_button(session, &format!("/ui/mailings/{id}/pause"), "Pause", "secondary"))
+                    } @else {
+                        (layout::action_button(session, &format!("/ui/mailings/{id}/resume"), "Resume", "secondary"))
+                    }
+                    (layout::action_button(session, &format!("/ui/mailings/{id}/cancel"), "Cancel", "danger"))
+                }
             }
             p { a href={ "/ui/history?mailing=" (id) } { "Its emails in the history" } }
         }
@@ -74,7 +88,10 @@ async fn start_form(state: &AppState, session: &Session, error: Option<&str>) ->
         .into_iter()
         .map(|m| (m.id.0.to_string(), m.from.email))
         .collect();
-    let kinds: Vec<(String, String)> = ["lead", "contact", "company"].iter().map(|k| ((*k).to_owned(), (*k).to_owned())).collect();
+    let kinds: Vec<(String, String)> = ["lead", "contact", "company"]
+        .iter()
+        .map(|k| ((*k).to_owned(), (*k).to_owned()))
+        .collect();
     Ok(html! {
         section aria-labelledby="st-h" {
             h2 id="st-h" { "Start a mailing" }
@@ -96,7 +113,12 @@ async fn start_form(state: &AppState, session: &Session, error: Option<&str>) ->
     })
 }
 
-async fn render_list(state: &AppState, session: &Session, error: Option<&str>, status: axum::http::StatusCode) -> Result<Response, UiError> {
+async fn render_list(
+    state: &AppState,
+    session: &Session,
+    error: Option<&str>,
+    status: axum::http::StatusCode,
+) -> Result<Response, UiError> {
     let engine = state.engine();
     let mailings = engine.mailings(session.account).await?;
     let body = html! {
@@ -138,10 +160,12 @@ fn read(session: &Session, form: &FormData) -> Result<(MailingRequest, Vec<Entit
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse().map(|id| EntityRef { kind, id: CrmId(id) }).map_err(|_| UiError::Invalid {
-                field: "ids",
-                reason: format!("“{s}” is not a CRM id"),
-            })
+            s.parse()
+                .map(|id| EntityRef { kind, id: CrmId(id) })
+                .map_err(|_| UiError::Invalid {
+                    field: "ids",
+                    reason: format!("“{s}” is not a CRM id"),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if entities.is_empty() || entities.len() > MAX_ENTITIES {
@@ -168,10 +192,18 @@ fn read(session: &Session, form: &FormData) -> Result<(MailingRequest, Vec<Entit
 }
 
 /// `POST /ui/mailings`: starts the mailing and shows its progress.
-pub(crate) async fn start(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    form: FormData,
+) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let started = match read(&session, &form) {
-        Ok((request, entities)) => state.engine().start_mailing(&request, entities).await.map_err(UiError::from),
+        Ok((request, entities)) => state
+            .engine()
+            .start_mailing(&request, entities)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match started {
@@ -181,7 +213,11 @@ pub(crate) async fn start(State(state): State<AppState>, session: Session, form:
 }
 
 /// `GET /ui/mailings/{id}`.
-pub(crate) async fn show(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Result<Response, UiError> {
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
     let p = state.engine().mailing_progress(session.account, MailingId(id)).await?;
     let title = format!("Mailing: {}", p.mailing.name);
     Ok(layout::page(&session, Nav::Mailings, &title, progress(&session, &p)))

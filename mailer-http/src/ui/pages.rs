@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::model::{Body, Content, Trigger, TriggerId, WebPage, WebPageId};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -53,7 +53,13 @@ fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: O
     }
 }
 
-async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: Option<&str>, status: StatusCode) -> Result<Response, UiError> {
+async fn render(
+    state: &AppState,
+    session: &Session,
+    edit: Option<i64>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, UiError> {
     let engine = state.engine();
     let pages = engine.web_pages(session.account, session.user_id()).await?;
     let triggers = engine.triggers(session.account, session.user_id()).await?;
@@ -79,7 +85,11 @@ async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: O
 }
 
 /// `GET /ui/pages`.
-pub(crate) async fn list(State(state): State<AppState>, session: Session, Query(q): Query<EditQuery>) -> Result<Response, UiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, UiError> {
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
@@ -89,7 +99,12 @@ async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<We
     let old = if id == 0 {
         None
     } else {
-        state.engine().web_pages(session.account, session.user_id()).await?.into_iter().find(|p| p.id.0 == id)
+        state
+            .engine()
+            .web_pages(session.account, session.user_id())
+            .await?
+            .into_iter()
+            .find(|p| p.id.0 == id)
     };
     let source = form.get("body").to_owned();
     Ok(WebPage {
@@ -99,11 +114,18 @@ async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<We
         slug: form.get("slug").trim().to_owned(),
         content: Content {
             subject: String::new(),
-            body: if form.get("format") == "html" { Body::Html(source) } else { Body::Markdown(source) },
+            body: if form.get("format") == "html" {
+                Body::Html(source)
+            } else {
+                Body::Markdown(source)
+            },
             text: None,
         },
         lifetime_days: form.parse("lifetime_days", "a whole number of days")?,
-        cache: Duration::from_secs(form.parse::<u64>("cache_minutes", "a whole number of minutes")?.saturating_mul(60)),
+        cache: Duration::from_secs(
+            form.parse::<u64>("cache_minutes", "a whole number of minutes")?
+                .saturating_mul(60),
+        ),
         subdomain: form.opt("subdomain").map(str::to_owned),
         on_open: form.ids("on_open")?.into_iter().map(TriggerId).collect(),
         metric_counter: old.as_ref().and_then(|p| p.metric_counter.clone()),
@@ -116,7 +138,11 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
     let saved = match read(&state, &session, &form).await {
-        Ok(p) => state.engine().save_web_page(session.user_id(), p).await.map_err(UiError::from),
+        Ok(p) => state
+            .engine()
+            .save_web_page(session.user_id(), p)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match saved {
@@ -126,8 +152,16 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
 }
 
 /// `POST /ui/pages/{id}/delete`.
-pub(crate) async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<i64>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Result<Response, UiError> {
     session.check_form(&form)?;
-    state.engine().delete_web_page(session.account, session.user_id(), WebPageId(id)).await?;
+    state
+        .engine()
+        .delete_web_page(session.account, session.user_id(), WebPageId(id))
+        .await?;
     Ok(Redirect::to("/ui/pages").into_response())
 }

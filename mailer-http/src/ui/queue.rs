@@ -3,8 +3,8 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use maud::html;
 use mailer_core::model::{EntityRef, MailboxId};
+use maud::html;
 use serde::Deserialize;
 
 use super::error::UiError;

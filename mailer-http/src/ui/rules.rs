@@ -6,11 +6,11 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::engine::MailboxView;
 use mailer_core::model::{
     LeadFilter, MailboxId, PipelineId, PipelineRule, PipelineRuleId, StageEvent, StageId, Template, TemplateId,
 };
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -52,8 +52,10 @@ fn editor(
         .map(|e| (event_name(e).to_owned(), format!("Lead {}", event_words(e))));
     let template_options: Vec<(String, String)> =
         templates.iter().map(|t| (t.id.0.to_string(), t.name.clone())).collect();
-    let mailbox_options: Vec<(String, String)> =
-        mailboxes.iter().map(|m| (m.id.0.to_string(), m.from.email.clone())).collect();
+    let mailbox_options: Vec<(String, String)> = mailboxes
+        .iter()
+        .map(|m| (m.id.0.to_string(), m.from.email.clone()))
+        .collect();
     html! {
         section aria-labelledby="rf-h" {
             h2 id="rf-h" { @if r.is_some() { "Edit pipeline rule" } @else { "Add a pipeline rule" } }
@@ -88,7 +90,10 @@ async fn render(
     let mailboxes = engine.mailboxes_for(session.account, session.user_id()).await?;
     let editing = edit.and_then(|id| rules.iter().find(|r| r.id.0 == id));
     let template_name = |id: TemplateId| {
-        templates.iter().find(|t| t.id == id).map_or_else(|| format!("template {id}"), |t| t.name.clone())
+        templates
+            .iter()
+            .find(|t| t.id == id)
+            .map_or_else(|| format!("template {id}"), |t| t.name.clone())
     };
     let body = html! {
         @if rules.is_empty() { p { "No pipeline rule yet." } }
@@ -123,7 +128,11 @@ pub(crate) async fn list(
 }
 
 fn tags(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
@@ -143,7 +152,10 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
         },
         template: TemplateId(form.parse("template", "a template")?),
         mailbox: MailboxId(form.parse("mailbox", "a mailbox")?),
-        delay: Duration::from_secs(form.parse::<u64>("delay_minutes", "a whole number of minutes")?.saturating_mul(60)),
+        delay: Duration::from_secs(
+            form.parse::<u64>("delay_minutes", "a whole number of minutes")?
+                .saturating_mul(60),
+        ),
     })
 }
 
@@ -152,7 +164,11 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
     let saved = match read(&session, &form) {
-        Ok(r) => state.engine().save_pipeline_rule(session.user_id(), r).await.map_err(UiError::from),
+        Ok(r) => state
+            .engine()
+            .save_pipeline_rule(session.user_id(), r)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match saved {

@@ -8,12 +8,12 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::engine::MailboxView;
 use mailer_core::model::{
-    Address, AttachmentRef, Body, Content, EmailQuery, EmailTriggers, EntityKind, EntityRef, NotOpened,
-    RecipientRule, Template, TemplateId, Trigger, TriggerId, UserId,
+    Address, AttachmentRef, Body, Content, EmailQuery, EmailTriggers, EntityKind, EntityRef, NotOpened, RecipientRule,
+    Template, TemplateId, Trigger, TriggerId, UserId,
 };
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -231,8 +231,18 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     let c = choices(state, session).await?;
-    let title = if t.id.0 == 0 { "New template".to_owned() } else { format!("Template: {}", t.name) };
-    Ok(layout::page_with(status, session, Nav::Templates, &title, editor(session, t, &c, error, done)))
+    let title = if t.id.0 == 0 {
+        "New template".to_owned()
+    } else {
+        format!("Template: {}", t.name)
+    };
+    Ok(layout::page_with(
+        status,
+        session,
+        Nav::Templates,
+        &title,
+        editor(session, t, &c, error, done),
+    ))
 }
 
 /// `GET /ui/templates/new`.
@@ -275,7 +285,11 @@ pub(crate) fn content(form: &FormData) -> Content {
     let source = form.get("body").to_owned();
     Content {
         subject: form.get("subject").to_owned(),
-        body: if form.get("format") == "markdown" { Body::Markdown(source) } else { Body::Html(source) },
+        body: if form.get("format") == "markdown" {
+            Body::Markdown(source)
+        } else {
+            Body::Html(source)
+        },
         text: form.opt("text").map(str::to_owned),
     }
 }
@@ -330,7 +344,9 @@ fn read(session: &Session, form: &FormData, old: Option<&Template>) -> Result<Te
             }),
             on_failed: ids(form, "on_failed")?,
         },
-        owner: form.parse_opt::<i64>("owner", "a user")?.map_or(session.user.id, UserId),
+        owner: form
+            .parse_opt::<i64>("owner", "a user")?
+            .map_or(session.user.id, UserId),
         public: form.checked("public"),
         signature_disabled: form.checked("signature_off"),
     })
@@ -341,7 +357,11 @@ fn read(session: &Session, form: &FormData, old: Option<&Template>) -> Result<Te
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let id: i64 = form.parse("id", "an id")?;
-    let old = if id == 0 { None } else { Some(find(&state, &session, id).await?) };
+    let old = if id == 0 {
+        None
+    } else {
+        Some(find(&state, &session, id).await?)
+    };
     let template = match read(&session, &form, old.as_ref()) {
         Ok(t) => t,
         Err(e) => {

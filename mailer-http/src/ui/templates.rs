@@ -2,8 +2,8 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
 use mailer_core::model::{Body, TemplateId};
+use maud::html;
 
 use super::error::UiError;
 use super::form::FormData;
@@ -15,7 +15,10 @@ use crate::server::AppState;
 pub(crate) async fn list(State(state): State<AppState>, session: Session) -> Result<Response, UiError> {
     let engine = state.engine();
     let templates = engine.templates_for(session.account, session.user_id()).await?;
-    let users = engine.users(session.account, session.user_id()).await.unwrap_or_default();
+    let users = engine
+        .users(session.account, session.user_id())
+        .await
+        .unwrap_or_default();
     let owner = |id| {
         users
             .iter()

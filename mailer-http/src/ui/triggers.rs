@@ -6,10 +6,10 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use mailer_core::model::{
     Action, Assignee, Deadline, EntityKind, PipelineId, StageId, Template, TemplateId, Trigger, TriggerId,
 };
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::UiError;
@@ -32,7 +32,10 @@ pub(crate) fn describe(action: &Action, templates: &[Template]) -> String {
         Action::ChangeStage { pipeline, stage } => format!("move to stage {stage} of pipeline {pipeline}"),
         Action::ChangeField { entity, field, value } => format!("set field {field} of the {entity:?} to {value}"),
         Action::SendEmail { template } => {
-            let name = templates.iter().find(|t| t.id == *template).map_or_else(|| format!("template {template}"), |t| format!("“{}”", t.name));
+            let name = templates
+                .iter()
+                .find(|t| t.id == *template)
+                .map_or_else(|| format!("template {template}"), |t| format!("“{}”", t.name));
             format!("send email {name}")
         }
         Action::CreateLead { name, .. } => format!("create lead {name}"),
@@ -55,7 +58,10 @@ fn editor(session: &Session, t: Option<&Trigger>, templates: &[Template], error:
     let (note, task, task_hours) = match action {
         Some(Action::AddNote { text }) => (text.as_str(), "", 24),
         Some(Action::SetTask { text, deadline, .. }) => {
-            let hours = match deadline { Deadline::After(d) => d.as_secs() / 3600, _ => 24 };
+            let hours = match deadline {
+                Deadline::After(d) => d.as_secs() / 3600,
+                _ => 24,
+            };
             ("", text.as_str(), hours)
         }
         _ => ("", "", 24),
@@ -64,14 +70,24 @@ fn editor(session: &Session, t: Option<&Trigger>, templates: &[Template], error:
         Some(Action::ChangeStage { pipeline, stage }) => (pipeline.0.to_string(), stage.0.to_string()),
         _ => (String::new(), String::new()),
     };
-    let template = match action { Some(Action::SendEmail { template }) => template.0.to_string(), _ => String::new() };
+    let template = match action {
+        Some(Action::SendEmail { template }) => template.0.to_string(),
+        _ => String::new(),
+    };
     let (add, remove) = match action {
         Some(Action::ChangeTags { add, remove, .. }) => (add.join(", "), remove.join(", ")),
         _ => (String::new(), String::new()),
     };
-    let kinds = [("note", "Add a note"), ("task", "Set a task"), ("stage", "Change the stage"), ("email", "Send an email"), ("tags", "Change tags")]
-        .map(|(v, t)| (v.to_owned(), t.to_owned()));
-    let template_options: Vec<(String, String)> = templates.iter().map(|t| (t.id.0.to_string(), t.name.clone())).collect();
+    let kinds = [
+        ("note", "Add a note"),
+        ("task", "Set a task"),
+        ("stage", "Change the stage"),
+        ("email", "Send an email"),
+        ("tags", "Change tags"),
+    ]
+    .map(|(v, t)| (v.to_owned(), t.to_owned()));
+    let template_options: Vec<(String, String)> =
+        templates.iter().map(|t| (t.id.0.to_string(), t.name.clone())).collect();
     html! {
         section aria-labelledby="tf-h" {
             h2 id="tf-h" { @if t.is_some() { "Edit trigger" } @else { "Add a trigger" } }
@@ -93,7 +109,13 @@ fn editor(session: &Session, t: Option<&Trigger>, templates: &[Template], error:
     }
 }
 
-async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: Option<&str>, status: StatusCode) -> Result<Response, UiError> {
+async fn render(
+    state: &AppState,
+    session: &Session,
+    edit: Option<i64>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, UiError> {
     let engine = state.engine();
     let triggers = engine.triggers(session.account, session.user_id()).await?;
     let templates = engine.templates_for(session.account, session.user_id()).await?;
@@ -120,19 +142,30 @@ async fn render(state: &AppState, session: &Session, edit: Option<i64>, error: O
 }
 
 /// `GET /ui/triggers`.
-pub(crate) async fn list(State(state): State<AppState>, session: Session, Query(q): Query<EditQuery>) -> Result<Response, UiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, UiError> {
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
 fn tags(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
     let action = match form.get("kind") {
         "task" => Action::SetTask {
             task_type: 1,
-            deadline: Deadline::After(Duration::from_secs(form.parse::<u64>("task_hours", "a whole number of hours")?.saturating_mul(3600))),
+            deadline: Deadline::After(Duration::from_secs(
+                form.parse::<u64>("task_hours", "a whole number of hours")?
+                    .saturating_mul(3600),
+            )),
             assignee: Assignee::Responsible,
             text: form.get("task_text").to_owned(),
         },
@@ -140,16 +173,27 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
             pipeline: PipelineId(form.parse("pipeline", "a pipeline id")?),
             stage: StageId(form.parse("stage", "a stage id")?),
         },
-        "email" => Action::SendEmail { template: TemplateId(form.parse("template", "a template")?) },
-        "tags" => Action::ChangeTags { entity: EntityKind::Lead, add: tags(form.get("tags_add")), remove: tags(form.get("tags_remove")) },
-        _ => Action::AddNote { text: form.get("note_text").to_owned() },
+        "email" => Action::SendEmail {
+            template: TemplateId(form.parse("template", "a template")?),
+        },
+        "tags" => Action::ChangeTags {
+            entity: EntityKind::Lead,
+            add: tags(form.get("tags_add")),
+            remove: tags(form.get("tags_remove")),
+        },
+        _ => Action::AddNote {
+            text: form.get("note_text").to_owned(),
+        },
     };
     Ok(Trigger {
         id: TriggerId(form.parse("id", "an id")?),
         account: session.account,
         name: form.get("name").trim().to_owned(),
         action,
-        delay: Duration::from_secs(form.parse::<u64>("delay_minutes", "a whole number of minutes")?.saturating_mul(60)),
+        delay: Duration::from_secs(
+            form.parse::<u64>("delay_minutes", "a whole number of minutes")?
+                .saturating_mul(60),
+        ),
     })
 }
 
@@ -158,7 +202,11 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
     let saved = match read(&session, &form) {
-        Ok(t) => state.engine().save_trigger(session.user_id(), t).await.map_err(UiError::from),
+        Ok(t) => state
+            .engine()
+            .save_trigger(session.user_id(), t)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match saved {
@@ -168,8 +216,16 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
 }
 
 /// `POST /ui/triggers/{id}/delete`: refused while a template, link, page or rule uses it.
-pub(crate) async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<i64>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Result<Response, UiError> {
     session.check_form(&form)?;
-    state.engine().delete_trigger(session.account, session.user_id(), TriggerId(id)).await?;
+    state
+        .engine()
+        .delete_trigger(session.account, session.user_id(), TriggerId(id))
+        .await?;
     Ok(Redirect::to("/ui/triggers").into_response())
 }

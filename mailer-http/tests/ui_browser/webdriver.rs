@@ -49,7 +49,9 @@ impl Browser {
             "goog:chromeOptions": {"binary": chromium, "args": args}
         }}});
         let answer = call(&http, reqwest::Method::POST, &format!("{driver}/session"), Some(caps)).await?;
-        let id = answer["sessionId"].as_str().ok_or(format!("no session id in {answer}"))?;
+        let id = answer["sessionId"]
+            .as_str()
+            .ok_or(format!("no session id in {answer}"))?;
         Ok(Self {
             http,
             base: format!("{driver}/session/{id}"),
@@ -62,7 +64,9 @@ impl Browser {
 
     /// Opens `url`.
     pub(crate) async fn goto(&self, url: &str) -> Result<()> {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await.map(drop)
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .map(drop)
     }
 
     /// The current URL.
@@ -73,54 +77,96 @@ impl Browser {
 
     /// Sets the window size (a phone is 390 wide).
     pub(crate) async fn resize(&self, width: u32, height: u32) -> Result<()> {
-        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height})))
-            .await
-            .map(drop)
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await
+        .map(drop)
     }
 
     /// The first element matching a CSS selector.
     pub(crate) async fn find(&self, css: &str) -> Result<Element> {
         let v = self
-            .cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await
             .map_err(|e| format!("{css}: {e}"))?;
-        v[ELEMENT].as_str().map(|id| Element(id.to_owned())).ok_or(format!("{css}: no element in {v}"))
+        v[ELEMENT]
+            .as_str()
+            .map(|id| Element(id.to_owned()))
+            .ok_or(format!("{css}: no element in {v}"))
     }
 
     /// Every element matching a CSS selector.
     pub(crate) async fn find_all(&self, css: &str) -> Result<Vec<Element>> {
         let v = self
-            .cmd(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css})))
+            .cmd(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await?;
         Ok(v.as_array()
-            .map(|a| a.iter().filter_map(|e| e[ELEMENT].as_str()).map(|id| Element(id.to_owned())).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT].as_str())
+                    .map(|id| Element(id.to_owned()))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     /// Clicks an element.
     pub(crate) async fn click(&self, el: &Element) -> Result<()> {
-        self.cmd(reqwest::Method::POST, &format!("/element/{}/click", el.0), Some(json!({}))).await.map(drop)
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", el.0),
+            Some(json!({})),
+        )
+        .await
+        .map(drop)
     }
 
     /// Empties a field, then types `text` into it as keystrokes.
     pub(crate) async fn type_into(&self, css: &str, text: &str) -> Result<()> {
         let el = self.find(css).await?;
-        self.cmd(reqwest::Method::POST, &format!("/element/{}/clear", el.0), Some(json!({}))).await?;
-        self.cmd(reqwest::Method::POST, &format!("/element/{}/value", el.0), Some(json!({ "text": text })))
-            .await
-            .map(drop)
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", el.0),
+            Some(json!({})),
+        )
+        .await?;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(drop)
     }
 
     /// The visible text of the first element matching `css`.
     pub(crate) async fn text(&self, css: &str) -> Result<String> {
         let el = self.find(css).await?;
-        let v = self.cmd(reqwest::Method::GET, &format!("/element/{}/text", el.0), None).await?;
+        let v = self
+            .cmd(reqwest::Method::GET, &format!("/element/{}/text", el.0), None)
+            .await?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
     /// Runs a script in the page and returns its result.
     pub(crate) async fn script(&self, script: &str, args: Value) -> Result<Value> {
-        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
     }
 
     /// Chooses the option with the visible `text` in the select matching `css`.
@@ -134,7 +180,11 @@ impl Browser {
                 json!([css, text]),
             )
             .await?;
-        if chosen == Value::Bool(true) { Ok(()) } else { Err(format!("{css} has no option {text:?}")) }
+        if chosen == Value::Bool(true) {
+            Ok(())
+        } else {
+            Err(format!("{css} has no option {text:?}"))
+        }
     }
 
     /// A PNG of the viewport.

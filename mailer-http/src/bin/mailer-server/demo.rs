@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use mailer_core::engine::{Engine, MailingRequest};
 use mailer_core::model::{
-    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount, NotOpened, PipelineRule,
-    PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger, TriggerId,
-    TriggerLink, TriggerLinkId, User, WebPage,
+    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount,
+    NotOpened, PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone,
+    Trigger, TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
 };
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{TokenKind, TrackingToken};
@@ -145,7 +145,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     );
     println!(
         "  more leads      {} (for a mailing to several)",
-        more_leads.iter().map(|l| l.id.0.to_string()).collect::<Vec<_>>().join(", ")
+        more_leads
+            .iter()
+            .map(|l| l.id.0.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!("open, for the first email ({}):", first.id);
     println!(

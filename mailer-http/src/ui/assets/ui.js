@@ -113,7 +113,11 @@
       set("finish", utc(p.expected_finish));
       var finished = p.waiting === 0 || p.mailing.status === "cancelled";
       set("state", finished && p.mailing.status !== "cancelled" ? "finished" : p.mailing.status);
-      if (finished) source.close();
+      if (finished) {
+        source.close();
+        var controls = document.getElementById("controls");
+        if (controls) controls.hidden = true;
+      }
     });
   }
 })();
