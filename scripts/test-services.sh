@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start every service the integration tests use (PostgreSQL + smtp-sink + Dovecot IMAP/submission)
 # in one temp dir and print their export lines; also installs the Python packages of the DKIM test
-# (scripts/py-deps.sh: dkimpy, PyNaCl) when they are missing.
+# (scripts/py-deps.sh: dkimpy, PyNaCl) and the UI test's browser (scripts/browser-deps.sh: chromium,
+# chromium-driver) when they are missing.
 #
 # usage: eval "$(scripts/test-services.sh)"
 #        MAILER_TEST_REQUIRE_ALL=1 cargo test --workspace --all-features
@@ -33,3 +34,4 @@ emit MAILER_TEST_SERVICES_DIR "$dir"
 "$here/pg-up.sh" "$dir/pg"
 "$here/mail-up.sh" "$dir/mail"
 "$here/py-deps.sh"
+"$here/browser-deps.sh"

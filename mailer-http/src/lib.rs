@@ -45,6 +45,7 @@ pub mod kommo;
 pub mod pages;
 pub(crate) mod routes;
 mod server;
+mod ui;
 
 pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;

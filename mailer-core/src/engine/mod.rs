@@ -22,6 +22,7 @@ mod suppression;
 mod timers;
 mod token;
 mod tracking;
+mod usage;
 mod views;
 mod worker_step;
 
@@ -40,6 +41,7 @@ pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
 pub use suppression::UNSUBSCRIBED;
 pub use tracking::{HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
+pub use usage::MailboxUsage;
 pub use views::{HistoryEntry, MailingProgress, QueuedEmail};
 pub use worker_step::{Outcome, StepReport};
 

@@ -77,7 +77,7 @@ impl Engine {
             .collect())
     }
 
-    async fn expected_times(
+    pub(super) async fn expected_times(
         &self,
         account: AccountId,
         mailbox: MailboxId,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use mailer_core::engine::{MailingProgress, MailingRequest};
-use mailer_core::model::{EntityRef, MailboxId, Mailing, MailingId, MailingStatus, TemplateId};
+use mailer_core::model::{AccountId, EntityRef, MailboxId, Mailing, MailingId, MailingStatus, TemplateId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -177,10 +177,20 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = MailingId(id);
     let first = state.engine().mailing_progress(auth.account, id).await?;
+    Ok(progress_stream(state, auth.account, id, first))
+}
+
+/// The progress of mailing `id` as server-sent events, starting with `first`: the stream behind
+/// `GET /mailings/{id}/events` and the operator UI's live progress bar.
+pub(crate) fn progress_stream(
+    state: AppState,
+    account: AccountId,
+    id: MailingId,
+    first: MailingProgress,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     // The state: `Some(Some(p))` to report `p` now, `Some(None)` to wait and read again, `None` to stop.
     let stream = futures::stream::unfold(Some(Some(first)), move |next| {
         let state = state.clone();
-        let account = auth.account;
         async move {
             let progress = match next? {
                 Some(p) => p,
@@ -203,5 +213,5 @@ pub async fn events(
             Some((Ok(event), after))
         }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -28,7 +28,7 @@ pub(crate) use state::content_security_policy;
 use crate::routes;
 
 /// The router of the public routes (`/t/o/`, `/t/l/`, `/w/`, `/p/`, `/f/`, `/u/`), `/healthz`, `/readyz` and
-/// `/metrics`, with rate limits on the public routes, the body size limit and the security headers.
+/// `/metrics`, the admin API under `/api/v1` and the operator UI under `/ui`, with rate limits on the public routes, the body size limit and the security headers.
 pub fn app(state: AppState) -> Router {
     let public = Router::new()
         .route("/t/o/{token}", get(routes::pixel::open))
@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::health::ready))
         .route("/metrics", get(routes::metrics::metrics))
         .nest("/api/v1", crate::api::router())
+        .merge(crate::ui::router())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), layers::observe))

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use mailer_core::engine::{Engine, MailingRequest};
 use mailer_core::model::{
-    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, NewAccount, NotOpened, PipelineRule,
-    PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger, TriggerId,
-    TriggerLink, TriggerLinkId, User, WebPage,
+    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount,
+    NotOpened, PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone,
+    Trigger, TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
 };
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{TokenKind, TrackingToken};
@@ -99,6 +99,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     let wired = wiring::wire(&config, store.clone(), transport, Arc::new(crm))?;
     let engine = wired.engine("setup");
     let seeded = seed(&engine, &account, &world).await?;
+    let more_leads = add_leads(&kommo, &world);
+    let (_, ui_token) =
+        mailer_http::api::tokens::create_token(&engine, account.id, seeded.user.id, seeded.user.id, "demo UI")
+            .await
+            .map_err(|e| BoxError::from(e.to_string()))?;
     let started = engine
         .start_mailing(
             &MailingRequest {
@@ -138,6 +143,14 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         kommo.base_url(),
         world.lead.id.0
     );
+    println!(
+        "  more leads      {} (for a mailing to several)",
+        more_leads
+            .iter()
+            .map(|l| l.id.0.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("open, for the first email ({}):", first.id);
     println!(
         "  open pixel      {}",
@@ -160,8 +173,25 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         links.url(&token(TokenKind::Unsubscribe, Some(first.id)))
     );
     println!("  metrics         {base}/metrics");
+    println!("  operator UI     {base}/ui (sign in with {ui_token})");
     println!("a line follows per email sent and per CRM change; Ctrl-C stops.");
     serve::run(&config, &wired, Some(listener)).await
+}
+
+/// Two more leads in the first stage, each with a contact, so a mailing can go to several leads.
+fn add_leads(kommo: &FakeKommo, world: &World) -> Vec<EntityRef> {
+    [("Offer for Globex", world.anna), ("Offer for Initech", world.boris)]
+        .into_iter()
+        .map(|(name, contact)| {
+            let lead = kommo.add_entity(EntityKind::Lead, name);
+            kommo.write(
+                lead,
+                &serde_json::json!({ "price": 3000, "pipeline_id": world.pipeline.0, "status_id": world.stages[0].0 }),
+            );
+            kommo.link_contact(lead, contact);
+            lead
+        })
+        .collect()
 }
 
 async fn trigger(engine: &Engine, account: &Account, name: &str, action: Action) -> Result<TriggerId, BoxError> {

@@ -1,0 +1,95 @@
+//! A submitted form as name/value pairs (repeated names kept, for checkbox lists), with typed readers that
+//! name the field they refuse.
+
+use std::str::FromStr;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+
+use super::error::UiError;
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    /// The first value of `name`, or `""`.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The first value of `name`, trimmed, when not empty.
+    pub(crate) fn opt(&self, name: &str) -> Option<&str> {
+        Some(self.get(name).trim()).filter(|v| !v.is_empty())
+    }
+
+    /// Every value of `name`.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// True when a checkbox named `name` was ticked.
+    pub(crate) fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// A number (or other parsed value) that must be there.
+    pub(crate) fn parse<T: FromStr>(&self, name: &'static str, what: &str) -> Result<T, UiError> {
+        self.get(name).trim().parse().map_err(|_| UiError::Invalid {
+            field: name,
+            reason: format!("must be {what}"),
+        })
+    }
+
+    /// A parsed value, when the field is not empty.
+    pub(crate) fn parse_opt<T: FromStr>(&self, name: &'static str, what: &str) -> Result<Option<T>, UiError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(_) => self.parse(name, what).map(Some),
+        }
+    }
+
+    /// Every value of `name` parsed as ids.
+    pub(crate) fn ids(&self, name: &'static str) -> Result<Vec<i64>, UiError> {
+        self.all(name)
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| {
+                v.trim().parse().map_err(|_| UiError::Invalid {
+                    field: name,
+                    reason: "must be a list of ids".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(form_urlencoded::parse(&bytes).into_owned().collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_names_are_all_kept_and_numbers_name_their_field() {
+        let form = FormData(form_urlencoded::parse(b"t=1&t=2&n=x&e=").into_owned().collect());
+        assert_eq!(form.ids("t").unwrap(), [1, 2]);
+        let err = form.parse::<u32>("n", "a whole number").unwrap_err();
+        assert_eq!(err.to_string(), "n: must be a whole number");
+        assert_eq!(form.parse_opt::<u32>("e", "a number").unwrap(), None);
+    }
+}
