@@ -81,6 +81,12 @@ queries!(
     suppression_delete,
     suppression_find,
     suppression_list,
+    email_by_message_id,
+    email_bounce,
+    inbox_cursor_get,
+    inbox_cursor_save,
+    reaction_counts,
+    mailboxes_all,
 );
 
 macro_rules! migrator {
@@ -100,13 +106,13 @@ macro_rules! migrator {
 /// The SQLite migrations, embedded.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
-    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions")
+    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_inbox")
 }
 
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions")
+    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_inbox")
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is
