@@ -11,12 +11,14 @@
 #          MAILER_TEST_IMAP_PORT, MAILER_TEST_IMAPS_PORT override the defaults above.
 #   files: DIR/{smtp-sink,dovecot}.pid, DIR/{smtp-sink,dovecot}.log, DIR/dovecot.conf, DIR/{cert,key}.pem
 #   stdout: export lines MAILER_TEST_SMTP_SINK, _SMTP_SINK_DIR, _SUBMISSION, _SUBMISSION_TLS, _IMAP, _IMAPS,
-#           _MAIL_DIR, _TLS_CERT, _MAIL_USER, _MAIL_PASS, _MAIL_USER_NOSPECIAL (nothing else goes to stdout).
+#           _MAIL_DIR, _TLS_CERT, _MAIL_USER, _MAIL_PASS, _MAIL_USER_NOSPECIAL, _MAIL_USER_INBOX (nothing else
+#           goes to stdout).
 #
 # Users (one passwd file shared by IMAP and submission), password `secret` for both:
 #   test@example.test       mailbox `Sent` marked SPECIAL-USE \Sent (auto=subscribe)
 #   nospecial@example.test  no \Sent special-use mailbox at all; has a plain folder `Sent Items`
 #                           (auto=subscribe), so "find the Sent folder by name" can be tested.
+#   inbox@example.test      like test@example.test; only the inbox reader's tests APPEND to its INBOX.
 #   (done with two namespaces with prefix "" and inbox=yes; the userdb enables exactly one per user)
 # Maildir++ under DIR/mail/<full user name>/, e.g. an APPEND to Sent by test@example.test lands in
 #   DIR/mail/test@example.test/.Sent/cur/<file>   (or .../.Sent/new/ without \Seen),
@@ -69,6 +71,7 @@ done
 PORTS=("$SINK_PORT" "$SUB_PORT" "$SUBS_PORT" "$IMAP_PORT" "$IMAPS_PORT")
 USER1=test@example.test
 USER2=nospecial@example.test
+USER3=inbox@example.test
 PASS=secret
 
 print_exports() {
@@ -83,6 +86,7 @@ print_exports() {
   emit MAILER_TEST_MAIL_USER "$USER1"
   emit MAILER_TEST_MAIL_PASS "$PASS"
   emit MAILER_TEST_MAIL_USER_NOSPECIAL "$USER2"
+  emit MAILER_TEST_MAIL_USER_INBOX "$USER3"
 }
 
 all_up() {
@@ -157,6 +161,7 @@ chmod 600 "$DIR/key.pem"
 cat >"$DIR/passwd" <<EOF
 $USER1:{PLAIN}$PASS
 $USER2:{PLAIN}$PASS
+$USER3:{PLAIN}$PASS
 EOF
 chmod 600 "$DIR/passwd"
 # userdb (passwd-file format user:pw:uid:gid:gecos:home:shell:extra): choose each user's namespace.
@@ -164,6 +169,7 @@ chmod 600 "$DIR/passwd"
 cat >"$DIR/users" <<EOF
 $USER1:::::::
 $USER2:::::::userdb_namespace/inbox/disabled=yes userdb_namespace/nospecial/disabled=no
+$USER3:::::::
 EOF
 
 cat >"$DIR/dovecot.conf" <<EOF

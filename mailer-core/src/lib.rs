@@ -61,6 +61,7 @@
 pub mod engine;
 pub mod error;
 pub mod form_names;
+pub mod inbox;
 pub mod loops;
 pub mod model;
 pub mod ports;

@@ -120,6 +120,7 @@ async fn setup() -> Setup {
             triggers: vec![resend],
         }),
         on_failed: Vec::new(),
+        on_replied: Vec::new(),
     };
     let offer = h
         .engine
@@ -296,5 +297,70 @@ async fn an_offer_that_resends_itself_when_not_opened_is_refused() {
     assert!(
         text.contains("Offer --not opened 24h--> Resend --send email--> Offer"),
         "{text}"
+    );
+}
+
+/// A reply from the lead's contact, answering `message_id`.
+fn reply_to(message_id: &str, auto: bool) -> Vec<u8> {
+    let auto = if auto {
+        "Auto-Submitted: auto-replied\r\nSubject: Automatic reply: Offer\r\n"
+    } else {
+        "Subject: Re: Offer\r\n"
+    };
+    format!(
+        "From: Anna <anna@example.com>\r\nTo: sales@example.com\r\n{auto}Message-ID: <r1.{message_id}>\r\n\
+         In-Reply-To: <{message_id}>\r\nReferences: <{message_id}>\r\n\r\nThanks, let us talk on Monday.\r\n"
+    )
+    .into_bytes()
+}
+
+fn sent_message_id(h: &Harness) -> String {
+    h.transport.sent()[0].message.message_id.clone()
+}
+
+#[tokio::test]
+async fn a_lead_who_replied_within_24_hours_gets_no_reminder() {
+    let s = setup().await;
+    let h = &s.h;
+    qualify(&s).await;
+    h.clock.advance(2 * HOUR);
+    let handled = h
+        .engine
+        .handle_received(h.account.id, &reply_to(&sent_message_id(h), false))
+        .await
+        .expect("reply");
+    assert!(
+        matches!(handled, mailer_core::engine::Handled::Reply { .. }),
+        "{handled:?}"
+    );
+    h.clock.advance(23 * HOUR);
+    assert_eq!(
+        h.run(HOUR, 10, 10).await.sent,
+        0,
+        "the reminder went to a lead who replied"
+    );
+    assert_eq!(h.transport.sent_count(), 1);
+}
+
+#[tokio::test]
+async fn an_auto_reply_does_not_stop_the_reminder() {
+    let s = setup().await;
+    let h = &s.h;
+    qualify(&s).await;
+    h.clock.advance(2 * HOUR);
+    let handled = h
+        .engine
+        .handle_received(h.account.id, &reply_to(&sent_message_id(h), true))
+        .await
+        .expect("auto-reply");
+    assert!(
+        matches!(handled, mailer_core::engine::Handled::AutoReply { .. }),
+        "{handled:?}"
+    );
+    h.clock.advance(22 * HOUR);
+    assert_eq!(
+        h.run(Duration::from_secs(60), 10, 3).await.sent,
+        1,
+        "no reminder after an out-of-office answer"
     );
 }

@@ -181,6 +181,7 @@ impl Config {
                             triggers: gids(ts),
                         }),
                         on_failed: gids(&t.on_failed),
+                        on_replied: Vec::new(),
                     },
                     owner: UserId(1),
                     public: true,

@@ -270,6 +270,7 @@ fn failed_fires_on_failed_triggers_only() {
             after: secs(3600),
             triggers: ids(&[4]),
         }),
+        on_replied: Vec::new(),
     };
     let occ = Occurrence::Failed {
         email: EmailId(5),

@@ -610,6 +610,7 @@ async fn the_widget_setup_example_through_the_api() {
             triggers: vec![mailer_core::model::TriggerId(id_of(&resend))],
         }),
         on_failed: Vec::new(),
+        on_replied: Vec::new(),
     })
     .expect("json");
     let offer_id = id_of(&offer);

@@ -61,11 +61,11 @@ mod error;
 pub mod fake;
 pub mod hooks;
 
+pub use api::account::AccountInfo;
 pub use client::{
     Credentials, DEFAULT_REQUESTS_PER_SECOND, KommoBuilder, KommoClient, MemoryTokenStore, OAuthApp, RetryPolicy,
     TokenPair, TokenStore,
 };
-pub use api::account::AccountInfo;
 pub use crm::KommoCrm;
 pub use error::{BoxError, KommoError, Violation};
 pub use mailer_core;

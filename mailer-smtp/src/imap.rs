@@ -49,7 +49,7 @@ pub const SENT_NAMES: &[&str] = &[
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Stream for T {}
 
-type Session = async_imap::Session<Box<dyn Stream>>;
+pub(crate) type Session = async_imap::Session<Box<dyn Stream>>;
 
 /// A logged-in IMAP session.
 pub(crate) struct Imap {
@@ -141,6 +141,11 @@ impl Imap {
             .append(wire_name, Some("(\\Seen)"), None, bytes)
             .await
             .map_err(|e| imap_error(e, "APPEND"))
+    }
+
+    /// The session, for commands this type has no method for (the inbox reader's SELECT, FETCH, IDLE).
+    pub(crate) fn into_session(self) -> Session {
+        self.session
     }
 
     /// Says goodbye; errors are ignored, the work is done.
@@ -239,7 +244,7 @@ fn login_error(err: async_imap::error::Error) -> SendError {
     }
 }
 
-fn imap_error(err: async_imap::error::Error, command: &str) -> SendError {
+pub(crate) fn imap_error(err: async_imap::error::Error, command: &str) -> SendError {
     use async_imap::error::Error;
     match err {
         Error::Io(io) => from_io(io),

@@ -10,6 +10,9 @@
 //!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]).
 //!   [`verify`](mailer_core::ports::Transport::verify) answers green (SMTP and IMAP logins work), gray
 //!   (only SMTP: mail is sent, no copies in Sent) or red (SMTP does not work), each with its reason.
+//! - [`inbox`]: reads the mailboxes' INBOX over IMAP ([`inbox::ImapInbox`], the core's
+//!   [`Inbox`](mailer_core::ports::Inbox) port: IDLE where the server offers it, polling otherwise) and
+//!   runs one reader per mailbox ([`inbox::run_readers`]) so bounces and replies reach the engine.
 //! - [`EmlTransport`]: writes each message as an `.eml` file, for examples and the demo server.
 //! - [`mime`]: the one MIME builder both use. It is deterministic: the same
 //!   [`OutgoingMessage`](mailer_core::ports::OutgoingMessage) gives the same bytes (same Message-ID,
@@ -83,6 +86,7 @@ mod connection;
 pub mod eml;
 pub mod error;
 mod imap;
+pub mod inbox;
 pub mod mime;
 mod pool;
 mod signing;

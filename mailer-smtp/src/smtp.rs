@@ -155,6 +155,11 @@ impl SmtpTransport {
         SmtpTransportBuilder::default()
     }
 
+    /// A reader of the mailboxes' INBOX with this transport's TLS roots and timeout.
+    pub fn inbox(&self) -> crate::inbox::ImapInbox {
+        crate::inbox::ImapInbox::with_tls(Arc::clone(&self.inner.tls), self.inner.options.timeout)
+    }
+
     /// How many mailboxes have a connection pool right now.
     pub fn open_pools(&self) -> usize {
         self.inner.pools.len()

@@ -86,6 +86,12 @@ queries!(
     crm_link_by_external,
     crm_link_list,
     crm_link_swap,
+    email_by_message_id,
+    email_bounce,
+    inbox_cursor_get,
+    inbox_cursor_save,
+    reaction_counts,
+    mailboxes_all,
 );
 
 macro_rules! migrator {
@@ -105,13 +111,13 @@ macro_rules! migrator {
 /// The SQLite migrations, embedded.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
-    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links")
+    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox")
 }
 
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links")
+    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox")
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is

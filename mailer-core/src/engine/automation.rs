@@ -79,7 +79,8 @@ impl Engine {
             Occurrence::Sent { triggers, .. }
             | Occurrence::Opened { triggers, .. }
             | Occurrence::NotOpened { triggers, .. }
-            | Occurrence::Failed { triggers, .. } => !triggers.is_empty(),
+            | Occurrence::Failed { triggers, .. }
+            | Occurrence::Replied { triggers, .. } => !triggers.is_empty(),
             _ => true,
         };
         if !needs_triggers {

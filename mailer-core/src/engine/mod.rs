@@ -2,14 +2,15 @@
 //! cancel a mailing (every email goes through the one enqueue path, keyed by its [`Origin`]), the worker
 //! step (claim → render → send → copy to Sent → record → triggers → not-opened timer), record opens,
 //! clicks, page views and form submissions, public web pages and the web version, unsubscribes and the
-//! suppression list, run due timers, handle digital-pipeline events, and the queue, history and progress
-//! views.
+//! suppression list, bounces and replies from the mailbox, run due timers, handle digital-pipeline events,
+//! and the queue, history and progress views.
 
 pub mod admin;
 mod automation;
 pub mod compose;
 mod crm_links;
 mod enqueue;
+mod inbox;
 mod limits;
 mod mailings;
 pub mod pages;
@@ -35,6 +36,7 @@ pub use admin::MailboxView;
 pub use compose::Draft;
 pub use crm_links::{CrmInstall, CrmLinkView, REVOKED};
 pub use enqueue::{MAX_EVENT_ID, Origin};
+pub use inbox::{BOUNCED, Handled, InboxReport, reads_inbox};
 pub use limits::{MAX_RECIPIENTS, SizeLimits};
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};

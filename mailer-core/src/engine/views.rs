@@ -1,9 +1,10 @@
-//! The queue, history and mailing-progress views.
+//! The queue, history and mailing-progress views, and the bounce and reply counts of a mailbox.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, Email, EmailQuery, EmailStatus, Event, EventQuery, Mailbox, MailboxId, Mailing, MailingId, Timestamp,
+    AccountId, Email, EmailQuery, EmailStatus, Event, EventQuery, Mailbox, MailboxId, Mailing, MailingId,
+    ReactionCounts, ReactionScope, Timestamp, UserId,
 };
 use crate::ports::StoreExt;
 use crate::queue::expected_send_times;
@@ -45,6 +46,9 @@ pub struct MailingProgress {
     pub cancelled: u64,
     /// When the last waiting email is expected to go, at the mailbox's pace.
     pub expected_finish: Option<Timestamp>,
+    /// Bounces, replies and auto-replies that came back to its emails.
+    #[serde(default)]
+    pub reactions: ReactionCounts,
 }
 
 impl Engine {
@@ -122,6 +126,25 @@ impl Engine {
         Ok(out)
     }
 
+    /// Bounces, replies and auto-replies that came back to a mailbox's emails, for a user who may see the
+    /// mailbox.
+    ///
+    /// # Errors
+    /// As [`Engine::mailbox_view`]; [`EngineError::Store`].
+    pub async fn mailbox_reactions(
+        &self,
+        account: AccountId,
+        user: UserId,
+        mailbox: MailboxId,
+    ) -> Result<ReactionCounts, EngineError> {
+        let view = self.mailbox_view(account, user, mailbox).await?;
+        Ok(self
+            .ports
+            .store
+            .reaction_counts(account, ReactionScope::Mailbox(view.id))
+            .await?)
+    }
+
     /// The account's mailings, oldest first (the list behind the progress views).
     ///
     /// # Errors
@@ -159,7 +182,9 @@ impl Engine {
                 .last()
                 .copied()
         };
+        let reactions = store.reaction_counts(account, ReactionScope::Mailing(mailing)).await?;
         Ok(MailingProgress {
+            reactions,
             total: counts.total(),
             sent: counts.sent,
             failed: counts.failed,

@@ -40,12 +40,17 @@ pub enum Via {
     LinkClicked(TriggerLinkId),
     /// A web page the email leads to was opened.
     PageOpened(WebPageId),
+    /// The recipient replied.
+    Replied,
 }
 
 impl Via {
     /// False for sent, failed and not opened: they happen whatever the recipient does.
     pub fn needs_recipient(self) -> bool {
-        matches!(self, Self::Opened | Self::LinkClicked(_) | Self::PageOpened(_))
+        matches!(
+            self,
+            Self::Opened | Self::LinkClicked(_) | Self::PageOpened(_) | Self::Replied
+        )
     }
 }
 
@@ -58,6 +63,7 @@ impl fmt::Display for Via {
             Self::Opened => f.write_str("opened"),
             Self::LinkClicked(link) => write!(f, "link {link} clicked"),
             Self::PageOpened(page) => write!(f, "page {page} opened"),
+            Self::Replied => f.write_str("replied"),
         }
     }
 }
@@ -133,6 +139,7 @@ impl Graph {
             fired.push((Via::NotOpened(n.after), &n.triggers));
         }
         fired.push((Via::Failed, &on.on_failed));
+        fired.push((Via::Replied, &on.on_replied));
         let links = tokens::links_in(&template.content);
         for link in &links {
             if let Some(l) = config.links.iter().find(|l| l.id == *link) {

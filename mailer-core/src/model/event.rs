@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, EmailId, EntityRef, EventId, FileId, PipelineId, PipelineRuleId, StageId, TimerId, Timestamp, TriggerId, TriggerLinkId,
-    WebPageId,
+    AccountId, EmailId, EntityRef, EventId, FileId, PipelineId, PipelineRuleId, StageId, TimerId, Timestamp, TriggerId,
+    TriggerLinkId, WebPageId,
 };
 
 /// What happened.
@@ -71,6 +71,65 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// A permanent delivery failure (5.x.x) came back to the mailbox after the email was sent: the email
+    /// ended failed and the address was suppressed.
+    Bounced {
+        /// The address that failed, when the notification names it (lowercase).
+        recipient: Option<String>,
+        /// The enhanced status code (`5.1.1`), when given.
+        status: Option<String>,
+        /// The remote server's diagnostic, as reported.
+        diagnostic: String,
+    },
+    /// A temporary delivery failure (4.x.x, a delay) came back to the mailbox: recorded and counted only.
+    SoftBounced {
+        /// The address that failed, when the notification names it (lowercase).
+        recipient: Option<String>,
+        /// The enhanced status code (`4.2.2`), when given.
+        status: Option<String>,
+        /// The remote server's diagnostic, as reported.
+        diagnostic: String,
+    },
+    /// A person answered the email.
+    Replied {
+        /// The Message-ID of the answer.
+        message_id: Option<String>,
+        /// Its sender's address (lowercase).
+        from: Option<String>,
+    },
+    /// An automatic answer came (out of office, RFC 3834 `Auto-Submitted`): recorded, fires nothing.
+    AutoReplied {
+        /// The Message-ID of the answer.
+        message_id: Option<String>,
+        /// Its sender's address (lowercase).
+        from: Option<String>,
+    },
+}
+
+impl EventKind {
+    /// The `event` tag the kind is stored under (`bounced`, `replied` …), as stores filter on it.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Retried { .. } => "retried",
+            Self::Failed { .. } => "failed",
+            Self::SentCopyFailed { .. } => "sent_copy_failed",
+            Self::Opened => "opened",
+            Self::Clicked { .. } => "clicked",
+            Self::PageOpened { .. } => "page_opened",
+            Self::Unsubscribed => "unsubscribed",
+            Self::FormSubmitted { .. } => "form_submitted",
+            Self::TriggerFired { .. } => "trigger_fired",
+            Self::TriggerFailed { .. } => "trigger_failed",
+            Self::Suppressed { .. } => "suppressed",
+            Self::SendSkipped { .. } => "send_skipped",
+            Self::Bounced { .. } => "bounced",
+            Self::SoftBounced { .. } => "soft_bounced",
+            Self::Replied { .. } => "replied",
+            Self::AutoReplied { .. } => "auto_replied",
+        }
+    }
 }
 
 /// An event to record.

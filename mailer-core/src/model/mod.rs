@@ -10,6 +10,7 @@ mod email;
 mod event;
 mod file;
 mod ids;
+mod inbox;
 mod mailbox;
 mod page;
 mod record;
@@ -36,6 +37,7 @@ pub use ids::{
     AccountId, ApiTokenId, CrmId, CrmUserId, EmailId, EnumId, EventId, FieldId, FileId, MailboxId, MailingId,
     PipelineId, PipelineRuleId, StageId, TemplateId, TimerId, TriggerId, TriggerLinkId, UserId, WebPageId, WorkerId,
 };
+pub use inbox::{InboxCursor, ReactionCounts, ReactionScope};
 pub use mailbox::{CapWindow, CheckStatus, Mailbox, MailboxHealth, Security, SendingLimits, ServerSettings};
 pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
 pub use record::{Record, RecordKind};

@@ -94,7 +94,7 @@ pub struct NotOpened {
     pub triggers: Vec<TriggerId>,
 }
 
-/// The triggers an email runs on its four events, in order.
+/// The triggers an email runs on its events, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EmailTriggers {
     /// After the email was sent.
@@ -103,14 +103,21 @@ pub struct EmailTriggers {
     pub on_opened: Vec<TriggerId>,
     /// When it was not opened in time.
     pub not_opened: Option<NotOpened>,
-    /// When sending was given up.
+    /// When sending was given up (also when a hard bounce came back later).
     pub on_failed: Vec<TriggerId>,
+    /// When a person replied (never for an auto-reply).
+    #[serde(default)]
+    pub on_replied: Vec<TriggerId>,
 }
 
 impl EmailTriggers {
     /// True when no event runs anything.
     pub fn is_empty(&self) -> bool {
-        self.on_sent.is_empty() && self.on_opened.is_empty() && self.not_opened.is_none() && self.on_failed.is_empty()
+        self.on_sent.is_empty()
+            && self.on_opened.is_empty()
+            && self.not_opened.is_none()
+            && self.on_failed.is_empty()
+            && self.on_replied.is_empty()
     }
 }
 

@@ -7,12 +7,14 @@
 mod clock;
 mod crm;
 mod fetcher;
+mod inbox;
 mod store;
 mod transport;
 
 pub use clock::{Clock, DynClock, SystemClock};
 pub use crm::{Crm, CrmCaps, CrmError, DynCrm};
 pub use fetcher::{DynFetcher, FetchError, Fetched, Fetcher};
+pub use inbox::{DynInbox, Inbox, InboxBatch, InboxMessage, Wake};
 pub use store::{DynStore, Store, StoreError, StoreExt};
 pub use transport::{
     CheckStatus, Delivery, DynTransport, MailboxCheck, OutgoingAttachment, OutgoingMessage, SendError, SendErrorKind,

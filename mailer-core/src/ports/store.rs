@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use crate::error::BoxError;
 use crate::model::{
-    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
-    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind, StatusCounts,
-    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
+    InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer,
+    ReactionCounts, ReactionScope, Record, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId,
+    Timestamp, WorkerId,
 };
 
 /// A store operation failed.
@@ -374,6 +375,51 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tokens: Option<crate::model::Secret>,
         at: Timestamp,
     ) -> Result<Option<i64>, StoreError>;
+    /// The account's email whose Message-ID is `message_id` (without angle brackets, compared exactly), if
+    /// any.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn find_email_by_message_id(&self, account: AccountId, message_id: &str)
+    -> Result<Option<Email>, StoreError>;
+
+    /// Ends a sent email as failed because a bounce came back later, keeping `reason` as its last error;
+    /// true when it was sent and is failed now, false when it was not sent (already failed, or not yet
+    /// sent), so a bounce handled twice changes it once.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it does not exist in this account.
+    async fn bounce_email(&self, account: AccountId, id: EmailId, reason: &str) -> Result<bool, StoreError>;
+
+    /// How far the mailbox's INBOX has been read; `None` before the first read.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn inbox_cursor(&self, account: AccountId, mailbox: MailboxId) -> Result<Option<InboxCursor>, StoreError>;
+
+    /// Keeps how far the mailbox's INBOX has been read. Under the stored UIDVALIDITY the last UID only
+    /// grows (two readers never move it back); a new UIDVALIDITY replaces the cursor.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn save_inbox_cursor(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        cursor: InboxCursor,
+    ) -> Result<(), StoreError>;
+
+    /// Counts the bounce, soft-bounce, reply and auto-reply events of the emails in `scope`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn reaction_counts(&self, account: AccountId, scope: ReactionScope) -> Result<ReactionCounts, StoreError>;
+
+    /// Every mailbox of every account, by account and id: what a host reads the inboxes of.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn all_mailboxes(&self) -> Result<Vec<(AccountId, MailboxId)>, StoreError>;
 }
 
 /// A store behind a pointer.

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::model::{
     Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, Event, EventId,
-    EventQuery, FileId, Mailbox, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile,
-    NewTimer, Priority, RecordKind, SendingLimits, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
-    Timezone, WorkerId,
+    EventKind, EventQuery, FileId, InboxCursor, Mailbox, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount,
+    NewEvent, NewFile, NewTimer, Priority, ReactionCounts, ReactionScope, RecordKind, SendingLimits, StatusCounts,
+    StoredFile, Suppression, Timer, TimerId, Timestamp, Timezone, WorkerId,
 };
 use crate::ports::{Store, StoreError};
 use crate::queue::{next_allowed, sends_in_window};
@@ -54,6 +54,7 @@ struct State {
     files: HashMap<FileId, StoredFile>,
     suppressions: BTreeMap<(AccountId, String), Suppression>,
     crm_links: BTreeMap<AccountId, CrmLink>,
+    inbox_cursors: HashMap<(AccountId, MailboxId), InboxCursor>,
 }
 
 #[derive(Debug)]
@@ -821,6 +822,91 @@ impl Store for MemoryStore {
             }
             _ => Ok(None),
         }
+    }
+
+    async fn find_email_by_message_id(
+        &self,
+        account: AccountId,
+        message_id: &str,
+    ) -> Result<Option<Email>, StoreError> {
+        let s = self.lock();
+        let mut found: Vec<&EmailRow> = s
+            .emails
+            .values()
+            .filter(|r| r.email.spec.account == account && r.email.spec.message_id == message_id)
+            .collect();
+        found.sort_by_key(|r| r.email.id);
+        Ok(found.first().map(|r| r.email.clone()))
+    }
+
+    async fn bounce_email(&self, account: AccountId, id: EmailId, reason: &str) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let row = s
+            .emails
+            .get_mut(&id)
+            .filter(|r| r.email.spec.account == account)
+            .ok_or_else(|| StoreError::not_found("email", id))?;
+        if row.email.status != EmailStatus::Sent {
+            return Ok(false);
+        }
+        row.email.status = EmailStatus::Failed;
+        row.email.last_error = Some(reason.to_owned());
+        Ok(true)
+    }
+
+    async fn inbox_cursor(&self, account: AccountId, mailbox: MailboxId) -> Result<Option<InboxCursor>, StoreError> {
+        Ok(self.lock().inbox_cursors.get(&(account, mailbox)).copied())
+    }
+
+    async fn save_inbox_cursor(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        cursor: InboxCursor,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let next = match s.inbox_cursors.get(&(account, mailbox)) {
+            Some(old) => old.advanced(cursor.uid_validity, cursor.last_uid),
+            None => cursor,
+        };
+        s.inbox_cursors.insert((account, mailbox), next);
+        Ok(())
+    }
+
+    async fn reaction_counts(&self, account: AccountId, scope: ReactionScope) -> Result<ReactionCounts, StoreError> {
+        let s = self.lock();
+        let mut counts = ReactionCounts::default();
+        for row in s.emails.values().filter(|r| r.email.spec.account == account) {
+            let spec = &row.email.spec;
+            let inside = match scope {
+                ReactionScope::Mailing(m) => spec.mailing == Some(m),
+                ReactionScope::Mailbox(m) => spec.mailbox == m,
+            };
+            if !inside {
+                continue;
+            }
+            let events = s.events_by_email.get(&row.email.id).into_iter().flatten();
+            for event in events.filter_map(|i| s.events.get(*i)) {
+                match event.event.kind {
+                    EventKind::Bounced { .. } => counts.hard_bounces += 1,
+                    EventKind::SoftBounced { .. } => counts.soft_bounces += 1,
+                    EventKind::Replied { .. } => counts.replies += 1,
+                    EventKind::AutoReplied { .. } => counts.auto_replies += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn all_mailboxes(&self) -> Result<Vec<(AccountId, MailboxId)>, StoreError> {
+        Ok(self
+            .lock()
+            .records
+            .keys()
+            .filter(|(_, kind, _)| *kind == RecordKind::Mailbox)
+            .map(|(account, _, id)| (*account, MailboxId(*id)))
+            .collect())
     }
 }
 

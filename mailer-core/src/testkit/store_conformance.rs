@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use crate::model::{
-    Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, Mailbox, Mailing, MailingStatus, NewEvent,
-    NewFile, NewTimer, PipelineRule, SendingLimits, Template, TimerAction, Trigger, TriggerLink, User, WebPage,
+    Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, InboxCursor, Mailbox, Mailing, MailingStatus,
+    NewEvent, NewFile, NewTimer, PipelineRule, ReactionCounts, ReactionScope, SendingLimits, Template, TimerAction,
+    Trigger, TriggerLink, User, WebPage,
 };
 use crate::ports::{DynStore, StoreError, StoreExt};
 
@@ -1002,7 +1003,10 @@ pub async fn crm_link_compare_and_swap(store: &DynStore) {
     let saved = store.put_crm_link(link.clone()).await.expect("put");
     assert_eq!(saved.version, 1);
     assert_eq!(store.crm_link(a.account.id).await.expect("get"), Some(saved.clone()));
-    assert_eq!(store.crm_link_by_external(external).await.expect("by external"), Some(saved.clone()));
+    assert_eq!(
+        store.crm_link_by_external(external).await.expect("by external"),
+        Some(saved.clone())
+    );
     assert_eq!(store.crm_link(b.account.id).await.expect("b"), None);
     let stolen = CrmLink {
         account: b.account.id,
@@ -1028,12 +1032,202 @@ pub async fn crm_link_compare_and_swap(store: &DynStore) {
     let now = store.crm_link(a.account.id).await.expect("read").expect("link");
     assert_eq!(now.tokens, Some(Secret::new("t2")));
     assert_eq!((now.version, now.updated_at), (3, later));
-    assert_eq!(store.swap_crm_tokens(a.account.id, 3, None, later).await.expect("wipe"), Some(4));
+    assert_eq!(
+        store.swap_crm_tokens(a.account.id, 3, None, later).await.expect("wipe"),
+        Some(4)
+    );
     let wiped = store.crm_link(a.account.id).await.expect("read").expect("link");
     assert_eq!(wiped.tokens, None);
     assert!(
-        store.list_crm_links().await.expect("list").iter().any(|l| l.account == a.account.id),
+        store
+            .list_crm_links()
+            .await
+            .expect("list")
+            .iter()
+            .any(|l| l.account == a.account.id),
         "the link is not listed"
+    );
+}
+
+/// Our email is found by its Message-ID in its own account only; a bounce ends a sent email failed once.
+pub async fn bounce_by_message_id(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let other = StoreFixture::new(store).await;
+    let mb = fx.add_mailbox(fast()).await;
+    let spec = fx.email(&mb, "gone@example.com");
+    let message_id = spec.message_id.clone();
+    let id = store.enqueue_one(spec).await.expect("enqueue").id;
+    let acc = fx.account.id;
+    let found = store.find_email_by_message_id(acc, &message_id).await.expect("find");
+    assert_eq!(found.map(|e| e.id), Some(id));
+    assert!(
+        store
+            .find_email_by_message_id(other.account.id, &message_id)
+            .await
+            .expect("other")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_email_by_message_id(acc, "nobody@else")
+            .await
+            .expect("none")
+            .is_none()
+    );
+    assert!(
+        !store.bounce_email(acc, id, "bounced: 5.1.1").await.expect("queued"),
+        "a queued email bounced"
+    );
+    let w = StoreFixture::worker(1);
+    assert!(
+        store
+            .claim_email(acc, id, &w, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    store.complete(acc, id, &w, fx.now).await.expect("complete");
+    assert!(
+        store
+            .bounce_email(acc, id, "bounced: 5.1.1 user unknown")
+            .await
+            .expect("bounce")
+    );
+    assert!(
+        !store.bounce_email(acc, id, "again").await.expect("again"),
+        "bounced twice"
+    );
+    let email = store.get_email(acc, id).await.expect("get");
+    assert_eq!(email.status, EmailStatus::Failed);
+    assert_eq!(email.last_error.as_deref(), Some("bounced: 5.1.1 user unknown"));
+    assert!(matches!(
+        store.bounce_email(other.account.id, id, "x").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// The INBOX cursor only moves forward under one UIDVALIDITY, is replaced by a new one, and is per
+/// mailbox; every mailbox is listed.
+pub async fn inbox_cursor_moves_forward(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let acc = fx.account.id;
+    let mb = fx.add_mailbox(fast()).await;
+    assert_eq!(store.inbox_cursor(acc, mb.id).await.expect("none"), None);
+    let at = |uid_validity, last_uid| InboxCursor { uid_validity, last_uid };
+    store.save_inbox_cursor(acc, mb.id, at(7, 5)).await.expect("save");
+    store.save_inbox_cursor(acc, mb.id, at(7, 3)).await.expect("back");
+    assert_eq!(
+        store.inbox_cursor(acc, mb.id).await.expect("get"),
+        Some(at(7, 5)),
+        "moved back"
+    );
+    store.save_inbox_cursor(acc, mb.id, at(7, 9)).await.expect("on");
+    assert_eq!(store.inbox_cursor(acc, mb.id).await.expect("get"), Some(at(7, 9)));
+    store
+        .save_inbox_cursor(acc, mb.id, at(8, 2))
+        .await
+        .expect("new validity");
+    assert_eq!(store.inbox_cursor(acc, mb.id).await.expect("get"), Some(at(8, 2)));
+    assert_eq!(
+        store.inbox_cursor(acc, fx.mailbox.id).await.expect("other mailbox"),
+        None
+    );
+    let all = store.all_mailboxes().await.expect("all");
+    assert!(
+        all.contains(&(acc, mb.id)) && all.contains(&(acc, fx.mailbox.id)),
+        "{all:?}"
+    );
+}
+
+/// Bounce, reply and auto-reply events are counted per mailing and per mailbox.
+pub async fn reaction_counts_by_scope(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let acc = fx.account.id;
+    let mb = fx.add_mailbox(fast()).await;
+    let template = store.insert(sample_template(acc, fx.user.id)).await.expect("template");
+    let mailing = store
+        .insert(sample_mailing(acc, template.id, mb.id, fx.user.id, fx.now))
+        .await
+        .expect("mailing");
+    let in_mailing = store
+        .enqueue_one(fx.mailing_email(&mb, mailing.id, 1))
+        .await
+        .expect("m")
+        .id;
+    let single = store
+        .enqueue_one(fx.email(&fx.mailbox, "s@example.com"))
+        .await
+        .expect("s")
+        .id;
+    let event = |email, kind| NewEvent {
+        account: acc,
+        email: Some(email),
+        entity: None,
+        at: fx.now,
+        kind,
+        automated: false,
+    };
+    let bounce = |hard: bool| {
+        let (recipient, status, diagnostic) = (None, Some("5.1.1".to_owned()), "550".to_owned());
+        if hard {
+            EventKind::Bounced {
+                recipient,
+                status,
+                diagnostic,
+            }
+        } else {
+            EventKind::SoftBounced {
+                recipient,
+                status,
+                diagnostic,
+            }
+        }
+    };
+    let replied = EventKind::Replied {
+        message_id: None,
+        from: None,
+    };
+    let auto = EventKind::AutoReplied {
+        message_id: None,
+        from: None,
+    };
+    store
+        .append_events(vec![
+            event(in_mailing, bounce(true)),
+            event(in_mailing, bounce(false)),
+            event(in_mailing, bounce(false)),
+            event(in_mailing, replied.clone()),
+            event(in_mailing, EventKind::Opened),
+            event(single, replied),
+            event(single, auto),
+        ])
+        .await
+        .expect("events");
+    let by_mailing = store
+        .reaction_counts(acc, ReactionScope::Mailing(mailing.id))
+        .await
+        .expect("mailing");
+    assert_eq!(
+        by_mailing,
+        ReactionCounts {
+            hard_bounces: 1,
+            soft_bounces: 2,
+            replies: 1,
+            auto_replies: 0
+        }
+    );
+    let by_mailbox = store
+        .reaction_counts(acc, ReactionScope::Mailbox(fx.mailbox.id))
+        .await
+        .expect("mailbox");
+    assert_eq!(
+        by_mailbox,
+        ReactionCounts {
+            hard_bounces: 0,
+            soft_bounces: 0,
+            replies: 1,
+            auto_replies: 1
+        }
     );
 }
 
@@ -1049,6 +1243,7 @@ macro_rules! store_conformance_tests {
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
-            suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap);
+            suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap,
+            bounce_by_message_id, inbox_cursor_moves_forward, reaction_counts_by_scope);
     };
 }

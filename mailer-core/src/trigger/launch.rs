@@ -47,6 +47,14 @@ pub enum Occurrence<'a> {
         /// Why it failed (kept for the history; it changes nothing here).
         reason: &'a str,
     },
+    /// A person replied to the email (auto-replies never come here): its `on_replied` triggers run and the
+    /// not-opened timer stops.
+    Replied {
+        /// The email.
+        email: EmailId,
+        /// The email's triggers.
+        triggers: &'a EmailTriggers,
+    },
     /// A human clicked a trigger link, in an email or on a web page.
     LinkClicked {
         /// The link.
@@ -253,6 +261,7 @@ pub fn after(at: Timestamp, wait: Duration) -> Result<Timestamp, TriggerError> {
 /// | opened | `on_opened`, once per email (any of its contacts, first human open) | cancels the not-opened timer |
 /// | not opened | the timer's triggers, unless the email was opened meanwhile | — |
 /// | failed | `on_failed` | — |
+/// | replied | `on_replied`, every reply | cancels the not-opened timer |
 /// | link clicked | the link's triggers: every click, or once per entity for a one-time link | — |
 /// | page opened | the page's `on_open` triggers, once per page and entity | — |
 /// | form submitted | nothing (forms have no triggers) | — |
@@ -295,6 +304,10 @@ pub fn launch(
             _ => &[],
         },
         Occurrence::Failed { triggers: t, .. } => &t.on_failed,
+        Occurrence::Replied { email, triggers: t } => {
+            out.cancel_timer = Some(timer_key_not_opened(*email));
+            &t.on_replied
+        }
         Occurrence::LinkClicked { link, .. } => {
             if link.once && fired.already_fired_for_entity {
                 &[]

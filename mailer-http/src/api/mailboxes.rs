@@ -1,11 +1,12 @@
-//! `/mailboxes`: create, update, list, read, check and delete sending mailboxes. The password goes in and
-//! never comes out (`has_password` says whether one is stored); an update with an empty password keeps it.
+//! `/mailboxes`: create, update, list, read, check and delete sending mailboxes, and their bounce and reply
+//! counts. The password goes in and never comes out (`has_password` says whether one is stored); an update
+//! with an empty password keeps it.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailer_core::engine::MailboxView;
-use mailer_core::model::{Mailbox, MailboxId};
+use mailer_core::model::{Mailbox, MailboxId, ReactionCounts};
 use serde_json::Value;
 
 use super::auth::Auth;
@@ -107,4 +108,20 @@ pub async fn check(
             .check_mailbox(auth.account, auth.user.id, MailboxId(id))
             .await?,
     ))
+}
+
+/// Bounces, replies and auto-replies that came back to the mailbox's emails.
+#[utoipa::path(get, path = "/mailboxes/{id}/reactions", tag = "mailboxes", params(("id" = i64, Path)),
+    responses((status = 200, description = "Hard and soft bounces, replies and auto-replies", body = Object),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn reactions(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ReactionCounts>, ApiError> {
+    let counts = state
+        .engine()
+        .mailbox_reactions(auth.account, auth.user.id, MailboxId(id))
+        .await?;
+    Ok(Json(counts))
 }

@@ -45,6 +45,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mailboxes::list, mailboxes::create))
         .routes(routes!(mailboxes::get_one, mailboxes::update, mailboxes::delete))
         .routes(routes!(mailboxes::check))
+        .routes(routes!(mailboxes::reactions))
         .routes(routes!(queue::queue))
         .routes(routes!(templates::list, templates::create))
         .routes(routes!(templates::get_one, templates::update, templates::delete))

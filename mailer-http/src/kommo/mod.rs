@@ -75,9 +75,7 @@ impl KommoHost {
 
     /// The API base URL of the account at `domain` (`acme.kommo.com`).
     pub fn base_url_for(&self, domain: &str) -> String {
-        self.base_url
-            .clone()
-            .unwrap_or_else(|| format!("https://{domain}"))
+        self.base_url.clone().unwrap_or_else(|| format!("https://{domain}"))
     }
 
     /// Adds the client of a linked account to the CRM, its tokens read and written through the engine.

@@ -106,6 +106,9 @@ mod tests {
             "client_uuid=uuid-2&account_id=42&signature={}",
             sign_disable_hook(&theirs, 42)
         );
-        assert!(verify_disable_hook(foreign.as_bytes(), &app).is_err(), "another integration's hook");
+        assert!(
+            verify_disable_hook(foreign.as_bytes(), &app).is_err(),
+            "another integration's hook"
+        );
     }
 }

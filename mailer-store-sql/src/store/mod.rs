@@ -3,6 +3,7 @@
 mod activity;
 mod claim;
 mod crm_links;
+mod inbox;
 mod queue;
 mod records;
 
@@ -10,9 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mailer_core::model::{
-    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
-    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind, StatusCounts,
-    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
+    InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer,
+    ReactionCounts, ReactionScope, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
+    WorkerId,
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;
@@ -387,5 +389,38 @@ impl Store for SqlStore {
         at: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         Ok(self.swap_crm_tokens_(account, expected, tokens, at).await?)
+    }
+
+    async fn find_email_by_message_id(
+        &self,
+        account: AccountId,
+        message_id: &str,
+    ) -> Result<Option<Email>, StoreError> {
+        Ok(self.find_email_by_message_id_(account, message_id).await?)
+    }
+
+    async fn bounce_email(&self, account: AccountId, id: EmailId, reason: &str) -> Result<bool, StoreError> {
+        Ok(self.bounce_email_(account, id, reason).await?)
+    }
+
+    async fn inbox_cursor(&self, account: AccountId, mailbox: MailboxId) -> Result<Option<InboxCursor>, StoreError> {
+        Ok(self.inbox_cursor_(account, mailbox).await?)
+    }
+
+    async fn save_inbox_cursor(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        cursor: InboxCursor,
+    ) -> Result<(), StoreError> {
+        Ok(self.save_inbox_cursor_(account, mailbox, cursor).await?)
+    }
+
+    async fn reaction_counts(&self, account: AccountId, scope: ReactionScope) -> Result<ReactionCounts, StoreError> {
+        Ok(self.reaction_counts_(account, scope).await?)
+    }
+
+    async fn all_mailboxes(&self) -> Result<Vec<(AccountId, MailboxId)>, StoreError> {
+        Ok(self.all_mailboxes_().await?)
     }
 }

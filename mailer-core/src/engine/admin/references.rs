@@ -77,7 +77,8 @@ impl Config {
         if let Some(n) = &on.not_opened {
             self.check_trigger_ids("triggers.not_opened.triggers", &n.triggers)?;
         }
-        self.check_trigger_ids("triggers.on_failed", &on.on_failed)
+        self.check_trigger_ids("triggers.on_failed", &on.on_failed)?;
+        self.check_trigger_ids("triggers.on_replied", &on.on_replied)
     }
 
     /// The references of a trigger: the template it sends and the links and pages its texts name.
@@ -172,6 +173,7 @@ fn uses_trigger(template: &Template, id: TriggerId) -> bool {
     on.on_sent.contains(&id)
         || on.on_opened.contains(&id)
         || on.on_failed.contains(&id)
+        || on.on_replied.contains(&id)
         || on.not_opened.as_ref().is_some_and(|n| n.triggers.contains(&id))
 }
 

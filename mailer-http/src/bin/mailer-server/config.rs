@@ -86,6 +86,9 @@ pub(crate) struct Config {
     pub lease_secs: u64,
     /// How long a shutdown waits for sends in flight, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Pause between reads of a mailbox's INBOX (for bounces and replies) when its server has no IDLE, in
+    /// seconds; 0 reads no inbox.
+    pub inbox_poll_secs: u64,
     pub log_format: LogFormat,
     /// Write messages as `.eml` files here instead of sending them over SMTP.
     pub outbox: Option<PathBuf>,
@@ -109,6 +112,7 @@ impl Default for Config {
             worker_idle_ms: 500,
             lease_secs: 300,
             shutdown_grace_secs: 30,
+            inbox_poll_secs: 60,
             log_format: LogFormat::Text,
             outbox: None,
             message_id_domain: "mailer.invalid".into(),
@@ -154,6 +158,7 @@ impl Config {
         over(env, "MAILER_WORKER_IDLE_MS", &mut self.worker_idle_ms)?;
         over(env, "MAILER_LEASE_SECS", &mut self.lease_secs)?;
         over(env, "MAILER_SHUTDOWN_GRACE_SECS", &mut self.shutdown_grace_secs)?;
+        over(env, "MAILER_INBOX_POLL_SECS", &mut self.inbox_poll_secs)?;
         over(env, "MAILER_LOG_FORMAT", &mut self.log_format)?;
         over(env, "MAILER_MESSAGE_ID_DOMAIN", &mut self.message_id_domain)?;
         if let Some(name) = env.get("MAILER_WORKER_NAME") {

@@ -304,6 +304,7 @@ async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seede
             triggers: vec![resend],
         }),
         on_failed: Vec::new(),
+        on_replied: Vec::new(),
     };
     let offer = engine
         .save_template(user.id, template(account, &user, "Offer", body, triggers))

@@ -1,4 +1,4 @@
-//! `serve` and `worker`: HTTP and worker tasks until SIGTERM/SIGINT, then a bounded graceful stop:
+//! `serve` and `worker`: HTTP, worker tasks and the inbox readers until SIGTERM/SIGINT, then a bounded graceful stop:
 //! stop accepting and claiming, let sends in flight finish and be recorded, exit.
 
 use std::sync::Arc;
@@ -47,6 +47,20 @@ pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpList
     for n in 0..config.workers {
         let engine = wired.engine(&n.to_string());
         workers.spawn(worker_loop(engine, idle, stop_rx.clone()));
+    }
+    if config.inbox_poll_secs > 0 && config.outbox.is_none() {
+        // Bounces and replies come back to the mailboxes: one reader per mailbox, IDLE or polling.
+        let readers = mailer_smtp::inbox::ReaderConfig {
+            poll: Duration::from_secs(config.inbox_poll_secs),
+            ..mailer_smtp::inbox::ReaderConfig::default()
+        };
+        let inbox = Arc::new(mailer_smtp::inbox::ImapInbox::new(Duration::from_secs(30))?);
+        workers.spawn(mailer_smtp::inbox::run_readers(
+            wired.engine("inbox"),
+            inbox,
+            readers,
+            stopped(stop_rx.clone()),
+        ));
     }
     let mut server = None;
     if let Some(listener) = listener {

@@ -1,0 +1,1 @@
+SELECT account, id FROM records WHERE kind = 'mailbox' ORDER BY account, id
