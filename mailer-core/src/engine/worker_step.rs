@@ -60,7 +60,14 @@ impl Engine {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
             ..StepReport::default()
         };
-        let outcomes = futures::future::join_all(claimed.into_iter().map(|c| self.deliver(c))).await;
+        let records = self.records_for(&claimed).await;
+        let outcomes = futures::future::join_all(
+            claimed
+                .into_iter()
+                .zip(records)
+                .map(|(c, record)| self.deliver_with(c, record)),
+        )
+        .await;
         for outcome in outcomes {
             match outcome? {
                 Outcome::Sent => report.sent += 1,
