@@ -5,7 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use mailer_core::model::{
-    AccountId, ActionOutcome, Assignee, CrmAction, EntityKind, EntityRecord, EntityRef, FieldDef, Pipeline,
+    AccountId, ActionOutcome, Assignee, CrmAction, CrmUser, CrmUserId, Entity, EntityKind, EntityRecord, EntityRef,
+    FieldDef, Pipeline,
 };
 use mailer_core::ports::{Crm, CrmCaps, CrmError};
 use serde_json::{Value, json};
@@ -146,6 +147,109 @@ async fn record(client: &KommoClient, entity: EntityRef) -> Result<EntityRecord,
     })
 }
 
+/// Reads several entities and what is linked to them, as [`record`] does for one, in a few list requests:
+/// the entities of each kind (250 per request, with their links), then the linked contacts, companies and
+/// leads the same way, and each responsible user once. Unknown entities are left out.
+async fn records(client: &KommoClient, refs: &[EntityRef]) -> Result<Vec<EntityRecord>, KommoError> {
+    let tz = client.timezone().await?;
+    let mut out = Vec::with_capacity(refs.len());
+    let mut users: HashMap<CrmUserId, Option<CrmUser>> = HashMap::new();
+    for kind in [EntityKind::Lead, EntityKind::Contact, EntityKind::Company] {
+        let ids: Vec<i64> = refs.iter().filter(|r| r.kind == kind).map(|r| r.id.0).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let with: &[&str] = match kind {
+            EntityKind::Lead => &["contacts"],
+            EntityKind::Contact => &["leads"],
+            EntityKind::Company => &["contacts", "leads"],
+        };
+        let raws = entities::by_ids_with(client, kind, &ids, with).await?;
+        let own_defs = client.field_defs(kind, false).await?;
+
+        let linked = |pick: fn(&RawEntity) -> Vec<i64>| {
+            let mut ids: Vec<i64> = raws.iter().flat_map(pick).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let contacts: HashMap<i64, Entity> = match kind {
+            EntityKind::Contact => HashMap::new(),
+            _ => linked_models(client, EntityKind::Contact, &linked(RawEntity::contact_ids), tz).await?,
+        };
+        let companies = match kind {
+            EntityKind::Company => HashMap::new(),
+            _ => {
+                let ids = linked(|r| r.company_id().into_iter().collect());
+                linked_models(client, EntityKind::Company, &ids, tz).await?
+            }
+        };
+        let leads = match kind {
+            EntityKind::Lead => HashMap::new(),
+            _ => {
+                let ids = linked(|r| r.lead_ids().into_iter().min().into_iter().collect());
+                linked_models(client, EntityKind::Lead, &ids, tz).await?
+            }
+        };
+        for raw in &raws {
+            let this = raw.to_model(kind, &own_defs, tz);
+            let contacts = match kind {
+                EntityKind::Contact => vec![this.clone()],
+                _ => raw
+                    .contact_ids()
+                    .iter()
+                    .filter_map(|id| contacts.get(id).cloned())
+                    .collect(),
+            };
+            let company = match kind {
+                EntityKind::Company => Some(this.clone()),
+                _ => raw.company_id().and_then(|id| companies.get(&id).cloned()),
+            };
+            let lead = match kind {
+                EntityKind::Lead => Some(this.clone()),
+                _ => raw.lead_ids().into_iter().min().and_then(|id| leads.get(&id).cloned()),
+            };
+            let responsible = match this.responsible {
+                Some(user) => match users.get(&user) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let read = account::user(client, user).await?;
+                        users.insert(user, read.clone());
+                        read
+                    }
+                },
+                None => None,
+            };
+            out.push(EntityRecord {
+                entity: this,
+                lead,
+                contacts,
+                company,
+                responsible,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The linked entities of one kind by id, read in batches, as models.
+async fn linked_models(
+    client: &KommoClient,
+    kind: EntityKind,
+    ids: &[i64],
+    tz: chrono_tz::Tz,
+) -> Result<HashMap<i64, Entity>, KommoError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let defs = client.field_defs(kind, false).await?;
+    Ok(entities::by_ids_with(client, kind, ids, &[])
+        .await?
+        .iter()
+        .map(|raw| (raw.id, raw.to_model(kind, &defs, tz)))
+        .collect())
+}
+
 fn tag_list(names: &[String]) -> Value {
     Value::Array(names.iter().map(|n| json!({ "name": n })).collect())
 }
@@ -245,6 +349,15 @@ impl Crm for KommoCrm {
     async fn entity(&self, account: AccountId, entity: EntityRef) -> Result<EntityRecord, CrmError> {
         let client = self.client(account)?;
         Ok(record(&client, entity).await?)
+    }
+
+    fn batch_reads(&self) -> bool {
+        true
+    }
+
+    async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
+        let client = self.client(account)?;
+        Ok(records(&client, entities).await?)
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {

@@ -9,6 +9,7 @@ pub mod admin;
 mod automation;
 pub mod compose;
 mod crm_links;
+mod crm_reads;
 mod enqueue;
 mod inbox;
 mod limits;
@@ -163,6 +164,10 @@ pub struct EngineConfig {
     pub budget: Budget,
     /// How long after a failed copy to Sent it is tried again.
     pub sent_copy_retry: Duration,
+    /// The oldest a CRM record read ahead for a mailing's email may be when the email is rendered (default
+    /// 60 s). Only CRMs that read in batches ([`Crm::batch_reads`](crate::ports::Crm::batch_reads)) read
+    /// ahead; with the others every email reads its record when it is sent.
+    pub crm_max_age: Duration,
 }
 
 impl Default for EngineConfig {
@@ -179,6 +184,7 @@ impl Default for EngineConfig {
             automated: AutomatedRules::default(),
             budget: Budget::default(),
             sent_copy_retry: Duration::from_secs(600),
+            crm_max_age: Duration::from_secs(60),
         }
     }
 }
@@ -191,6 +197,7 @@ pub struct Engine {
     sequence: AtomicU64,
     compiled: Mutex<HashMap<Content, CompiledTemplate>>,
     pages: pages::PageCache,
+    records: crm_reads::RecordCache,
 }
 
 impl Engine {
@@ -202,6 +209,7 @@ impl Engine {
             sequence: AtomicU64::new(0),
             compiled: Mutex::new(HashMap::new()),
             pages: pages::PageCache::default(),
+            records: crm_reads::RecordCache::default(),
         }
     }
 

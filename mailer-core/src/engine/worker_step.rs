@@ -78,7 +78,14 @@ impl Engine {
                 deliverable.push(c);
             }
         }
-        let outcomes = futures::future::join_all(deliverable.into_iter().map(|c| self.deliver(c))).await;
+        let records = self.records_for(&deliverable).await;
+        let outcomes = futures::future::join_all(
+            deliverable
+                .into_iter()
+                .zip(records)
+                .map(|(c, record)| self.deliver_with(c, record)),
+        )
+        .await;
         for outcome in outcomes {
             match outcome? {
                 Outcome::Sent => report.sent += 1,

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::BoxError;
 use crate::model::{AccountId, ActionOutcome, CrmAction, EntityKind, EntityRecord, EntityRef, FieldDef, Pipeline};
 
+/// The most entities one [`Crm::entities`] call is asked for (Kommo's largest page).
+pub const MAX_BATCH_READ: usize = 250;
+
 /// A CRM call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -91,11 +94,38 @@ pub trait Crm: Send + Sync + std::fmt::Debug {
     /// What this CRM can do.
     fn capabilities(&self) -> CrmCaps;
 
+    /// True when [`Crm::entities`] reads many entities in one request: the engine then reads the records of
+    /// a mailing's next emails ahead in batches (see
+    /// [`EngineConfig::crm_max_age`](crate::engine::EngineConfig::crm_max_age) for how old they may get).
+    /// The default, false, keeps one [`Crm::entity`] read per email at send time.
+    fn batch_reads(&self) -> bool {
+        false
+    }
+
     /// Reads an entity and what is linked to it.
     ///
     /// # Errors
     /// [`CrmError::NotFound`] for an unknown entity, others as they come.
     async fn entity(&self, account: AccountId, entity: EntityRef) -> Result<EntityRecord, CrmError>;
+
+    /// Reads several entities and what is linked to each, as [`Crm::entity`] does for one; entities the
+    /// CRM does not know are left out of the answer (the order of the answer is not significant). Callers
+    /// pass at most [`MAX_BATCH_READ`] at once. The default reads them one by one; adapters whose CRM can
+    /// read many entities in one request (Kommo: `filter[id][]`, 250 per page) override it.
+    ///
+    /// # Errors
+    /// As [`Crm::entity`], except [`CrmError::NotFound`] for a single entity, which is left out instead.
+    async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
+        let mut out = Vec::with_capacity(entities.len());
+        for &entity in entities {
+            match self.entity(account, entity).await {
+                Ok(record) => out.push(record),
+                Err(CrmError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
 
     /// The custom field definitions of an entity kind.
     ///

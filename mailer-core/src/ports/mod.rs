@@ -12,7 +12,7 @@ mod store;
 mod transport;
 
 pub use clock::{Clock, DynClock, SystemClock};
-pub use crm::{Crm, CrmCaps, CrmError, DynCrm};
+pub use crm::{Crm, CrmCaps, CrmError, DynCrm, MAX_BATCH_READ};
 pub use fetcher::{DynFetcher, FetchError, Fetched, Fetcher};
 pub use inbox::{DynInbox, Inbox, InboxBatch, InboxMessage, Wake};
 pub use store::{DynStore, Store, StoreError, StoreExt};

@@ -62,6 +62,8 @@ struct State {
     fail_apply: Vec<(u32, ScriptedError)>,
     fail_read: Vec<(u32, ScriptedError)>,
     reads: u64,
+    batch_reads: bool,
+    batch_calls: u64,
 }
 
 /// A [`Crm`] in memory: leads, contacts, companies, users, custom field definitions, pipelines and stages,
@@ -96,6 +98,18 @@ impl ScriptCrm {
     /// count to show a use case does not read the CRM twice.
     pub fn entity_reads(&self) -> u64 {
         self.lock().reads
+    }
+
+    /// Makes this CRM read in batches as Kommo does ([`Crm::batch_reads`] true): the engine then reads the
+    /// records of a mailing's next emails ahead. Off by default.
+    pub fn set_batch_reads(&self, on: bool) {
+        self.lock().batch_reads = on;
+    }
+
+    /// How many batch reads ([`Crm::entities`] while [`ScriptCrm::set_batch_reads`] is on) were made,
+    /// failed ones included.
+    pub fn batch_calls(&self) -> u64 {
+        self.lock().batch_calls
     }
 
     /// A fresh CRM id, for seeding.
@@ -433,6 +447,31 @@ impl Crm for ScriptCrm {
             return Err(err);
         }
         s.record(account, entity)
+    }
+
+    fn batch_reads(&self) -> bool {
+        self.lock().batch_reads
+    }
+
+    async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
+        let batch = self.lock().batch_reads;
+        if !batch {
+            let mut out = Vec::with_capacity(entities.len());
+            for &entity in entities {
+                match self.entity(account, entity).await {
+                    Ok(record) => out.push(record),
+                    Err(CrmError::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(out);
+        }
+        let mut s = self.lock();
+        s.batch_calls += 1;
+        if let Some(err) = take_failure(&mut s.fail_read) {
+            return Err(err);
+        }
+        Ok(entities.iter().filter_map(|e| s.record(account, *e).ok()).collect())
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {

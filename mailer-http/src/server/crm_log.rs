@@ -31,6 +31,10 @@ impl Crm for LoggedCrm {
         self.inner.entity(account, entity).await
     }
 
+    async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
+        self.inner.entities(account, entities).await
+    }
+
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {
         self.inner.fields(account, kind).await
     }

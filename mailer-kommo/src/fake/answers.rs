@@ -129,6 +129,7 @@ pub(super) async fn gate(AxState(shared): AxState<Shared>, request: Request, nex
         {
             s.arrivals.pop_front();
         }
+        s.peak_per_second = s.peak_per_second.max(s.arrivals.len() + 1);
         let api = path.starts_with("/api/v4/");
         if s.rate_limit.is_some_and(|limit| s.arrivals.len() >= limit) {
             Some(too_many(s.rate_retry_after, s.html_errors))

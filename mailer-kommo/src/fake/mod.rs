@@ -174,6 +174,12 @@ impl FakeKommo {
         s.rate_retry_after = retry_after;
     }
 
+    /// The most requests that arrived within any one second so far (a sliding window; requests refused
+    /// with 429 included): what Kommo's limit of 7 per second is checked against.
+    pub fn peak_requests_per_second(&self) -> usize {
+        self.state().peak_per_second
+    }
+
     /// Every request seen so far, in order.
     pub fn requests(&self) -> Vec<Logged> {
         self.state().log.clone()

@@ -125,6 +125,8 @@ pub(crate) struct State {
     pub(crate) rate_limit: Option<usize>,
     pub(crate) rate_retry_after: u64,
     pub(crate) arrivals: VecDeque<std::time::Instant>,
+    /// The most requests that arrived within one second so far, refused ones included.
+    pub(crate) peak_per_second: usize,
     pub(crate) log: Vec<Logged>,
 }
 
@@ -154,6 +156,7 @@ impl State {
             rate_limit: Some(7),
             rate_retry_after: 1,
             arrivals: VecDeque::new(),
+            peak_per_second: 0,
             log: Vec::new(),
         }
     }
