@@ -155,3 +155,43 @@ async fn entity_contacts_over_the_cap_fail_the_email_without_sending() {
         events(&h).await
     );
 }
+
+/// Delivered is delivered: when the copy in Sent fails and then keeping its bytes or scheduling its retry
+/// fails too, the email still ends as sent (no error, no retry, no second send) and the history says why
+/// the copy will not be retried.
+#[tokio::test]
+async fn a_delivered_email_stays_sent_when_its_copy_cannot_be_kept_or_rescheduled() {
+    for (what, fail) in [
+        (
+            "could not be scheduled",
+            (|h: &Harness| h.store.fail_timers(1)) as fn(&Harness),
+        ),
+        ("could not be kept", |h: &Harness| h.store.fail_files(1)),
+    ] {
+        let h = Harness::new().await;
+        h.transport.fail_sent_copies(1);
+        fail(&h);
+        let report = h
+            .engine
+            .send_single(&draft(&h))
+            .await
+            .expect("a delivered email is no error");
+        assert_eq!(report.outcome, Some(Outcome::Sent), "{what}");
+        let email = h.store.get_email(h.account.id, report.email).await.expect("email");
+        assert_eq!(email.status, mailer_core::model::EmailStatus::Sent, "{what}");
+        let reasons: Vec<String> = events(&h)
+            .await
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::SentCopyFailed { reason } => Some(reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons.len(), 1, "{what}: {reasons:?}");
+        assert!(reasons[0].contains(what), "{what}: {reasons:?}");
+        h.clock.advance(std::time::Duration::from_secs(3600));
+        let step = h.engine.worker_step().await.expect("step");
+        assert_eq!(step.claimed, 0, "{what}: the delivered email came back to the queue");
+        assert_eq!(h.transport.sent().len(), 1, "{what}: sent twice");
+    }
+}

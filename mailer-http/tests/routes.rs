@@ -361,3 +361,46 @@ async fn a_body_over_the_limit_is_refused() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(f.events().await.is_empty());
 }
+
+/// The forms and unsubscribe routes leave the token to the engine: each request verifies it once (one read
+/// of the account per verification), and a bad token is refused by that one check, honeypot or not.
+#[tokio::test]
+async fn forms_and_unsubscribe_verify_the_token_once_in_the_engine() {
+    let f = fixture().await;
+    let urlencoded = "application/x-www-form-urlencoded";
+    let honeypot = HttpConfig::default().honeypot_field;
+    let requests = [
+        ("GET", format!("/u/{}", f.sign(TokenKind::Unsubscribe)), String::new()),
+        ("POST", format!("/u/{}", f.sign(TokenKind::Unsubscribe)), String::new()),
+        (
+            "POST",
+            format!("/f/{}", f.sign(TokenKind::Form)),
+            "comment=x".to_owned(),
+        ),
+        (
+            "POST",
+            format!("/f/{}", f.sign(TokenKind::Form)),
+            format!("{honeypot}=bot"),
+        ),
+    ];
+    for (method, path, form) in requests {
+        let before = f.h.store.account_reads();
+        let response = if method == "GET" {
+            f.get(&path).await
+        } else {
+            f.post(&path, urlencoded, form.clone()).await
+        };
+        assert!(response.status().is_success(), "{method} {path}: {}", response.status());
+        assert_eq!(
+            f.h.store.account_reads() - before,
+            1,
+            "{method} {path} {form}: the token was not verified exactly once"
+        );
+    }
+    for bad in f.bad(TokenKind::Form) {
+        let response = f
+            .post(&format!("/f/{bad}"), urlencoded, format!("{honeypot}=bot"))
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "honeypot with {bad}");
+    }
+}

@@ -187,7 +187,8 @@ async fn on_postgres_a_serve_and_a_worker_process_send_2000_emails_over_20_mailb
     let db = pg_schema_url(&base).await;
     let dir = tempfile::tempdir().expect("dir");
     let key = SecretKey::generate();
-    let (account, total) = queue(&db, &key, 20, 100, Duration::from_millis(20)).await;
+    let spacing = Duration::from_millis(20);
+    let (account, total) = queue(&db, &key, 20, 100, spacing).await;
     let serve = start_as("serve", dir.path(), &db, &key, "serve");
     let worker = start_as("worker", dir.path(), &db, &key, "worker");
     serve.wait_until("every send", Duration::from_secs(240), |s| {
@@ -200,6 +201,40 @@ async fn on_postgres_a_serve_and_a_worker_process_send_2000_emails_over_20_mailb
     assert!(!sent_ids(&worker_log).is_empty(), "the worker process sent nothing");
     assert_each_once(&[serve_log, worker_log], total);
     assert_eq!(sent_in_store(&db, &key, account, total).await, total);
+    assert_spacing_held(&db, spacing, total).await;
+}
+
+/// Asserts that no mailbox's sends (the claim moments the store records, shared by both processes) came
+/// closer together than `spacing`, and that every email was claimed.
+async fn assert_spacing_held(db: &str, spacing: Duration, total: usize) {
+    use sqlx::Row as _;
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(db)
+        .await
+        .expect("connect");
+    let rows = sqlx::query("SELECT mailbox, at FROM sends ORDER BY mailbox, at")
+        .fetch_all(&mut conn)
+        .await
+        .expect("sends");
+    assert!(rows.len() >= total, "{} sends recorded for {total} emails", rows.len());
+    let spacing_us = i64::try_from(spacing.as_micros()).expect("small");
+    let mut violations = Vec::new();
+    let mut last: Option<(i64, i64)> = None;
+    for row in &rows {
+        let (mailbox, at): (i64, i64) = (row.try_get(0).expect("mailbox"), row.try_get(1).expect("at"));
+        if let Some((m, prev)) = last
+            && m == mailbox
+            && at - prev < spacing_us
+        {
+            violations.push((mailbox, at - prev));
+        }
+        last = Some((mailbox, at));
+    }
+    assert!(
+        violations.is_empty(),
+        "{} sends closer than {spacing:?} in one mailbox, e.g. (mailbox, gap µs) {:?}",
+        violations.len(),
+        &violations[..violations.len().min(5)]
+    );
 }
 
 /// A fresh schema in the shared test PostgreSQL.

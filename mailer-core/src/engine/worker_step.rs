@@ -196,10 +196,12 @@ impl Engine {
                     bytes: delivery.raw.clone(),
                 })
                 .await;
+            // The email was delivered: from here on nothing is an error of the send. A copy that cannot be
+            // kept or rescheduled is recorded in the event's reason (and so in the history), not returned.
             match kept {
                 Ok(file) => {
                     let due_at = crate::model::saturating_after(now, self.config.sent_copy_retry);
-                    store
+                    let scheduled = store
                         .schedule_timer(NewTimer {
                             account: spec.account,
                             key: format!("sent-copy:{}", email.id),
@@ -209,7 +211,10 @@ impl Engine {
                                 file: Some(file),
                             },
                         })
-                        .await?;
+                        .await;
+                    if let Err(e) = scheduled {
+                        reason = format!("{reason}; no retry, it could not be scheduled: {e}");
+                    }
                 }
                 Err(kept) => reason = format!("{reason}; no retry, the sent message could not be kept: {kept}"),
             }

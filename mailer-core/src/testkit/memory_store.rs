@@ -1,6 +1,7 @@
 //! An in-memory [`Store`]: the reference implementation of the store contract.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ use crate::queue::{next_allowed, sends_in_window};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    account_reads: AtomicU64,
+    failing_timers: AtomicU64,
+    failing_files: AtomicU64,
 }
 
 impl MemoryStore {
@@ -29,6 +33,35 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// How many times [`Store::get_account`] was called: each token verification reads the account once,
+    /// so tests count verifications with it.
+    pub fn account_reads(&self) -> u64 {
+        self.account_reads.load(Ordering::Relaxed)
+    }
+
+    /// Makes the next `n` [`Store::schedule_timer`] calls fail with [`StoreError::Backend`].
+    pub fn fail_timers(&self, n: u64) {
+        self.failing_timers.store(n, Ordering::Relaxed);
+    }
+
+    /// Makes the next `n` [`Store::put_file`] calls fail with [`StoreError::Backend`].
+    pub fn fail_files(&self, n: u64) {
+        self.failing_files.store(n, Ordering::Relaxed);
+    }
+}
+
+/// Takes one failure off `counter`; true when this call is to fail.
+fn injected(counter: &AtomicU64, what: &str) -> Result<(), StoreError> {
+    let failing = counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        return Err(StoreError::Backend(format!("injected failure: {what}").into()));
+    }
+    Ok(())
+}
+
+impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -270,6 +303,7 @@ impl Store for MemoryStore {
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Account, StoreError> {
+        self.account_reads.fetch_add(1, Ordering::Relaxed);
         self.lock()
             .accounts
             .get(&id)
@@ -629,6 +663,7 @@ impl Store for MemoryStore {
     }
 
     async fn schedule_timer(&self, timer: NewTimer) -> Result<TimerId, StoreError> {
+        injected(&self.failing_timers, "schedule_timer")?;
         let mut s = self.lock();
         if let Some(old) = s.timer_keys.remove(&(timer.account, timer.key.clone()))
             && let Some(row) = s.timers.remove(&old)
@@ -757,6 +792,7 @@ impl Store for MemoryStore {
     }
 
     async fn put_file(&self, file: NewFile) -> Result<FileId, StoreError> {
+        injected(&self.failing_files, "put_file")?;
         let mut s = self.lock();
         s.check_account(file.account)?;
         let id = FileId(s.next());

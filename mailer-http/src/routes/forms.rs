@@ -1,13 +1,13 @@
 //! `POST /f/{token}`: form answers from an email or its web version, urlencoded or multipart; the
-//! engine writes them to the CRM, then the thank-you page. A filled honeypot field records nothing.
+//! engine checks the token and writes them to the CRM, then the thank-you page. A filled honeypot field
+//! records nothing (the token is still checked by the engine, so a bad one gets the same 404).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use mailer_core::template::TokenKind;
+use mailer_core::template::TokenKindTag;
 
-use super::verified;
 use crate::pages;
 use crate::server::{AppState, HttpError};
 
@@ -18,9 +18,6 @@ pub(crate) async fn submit(State(state): State<AppState>, Path(token): Path<Stri
 }
 
 async fn answer(state: &AppState, token: &str, request: Request) -> Result<Response, Response> {
-    verified(state, token, |k| k == TokenKind::Form)
-        .await
-        .map_err(IntoResponse::into_response)?;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -39,6 +36,11 @@ async fn answer(state: &AppState, token: &str, request: Request) -> Result<Respo
     };
     let honeypot = &state.config.honeypot_field;
     if answers.iter().any(|(k, v)| k == honeypot && !v.trim().is_empty()) {
+        state
+            .engine
+            .verify_kind(token, &[TokenKindTag::Form])
+            .await
+            .map_err(|e| HttpError::from(e).into_response())?;
         state.metrics.hit("form", Some(true));
         tracing::info!("form submission with the honeypot filled in: dropped");
         return Ok(Html(pages::thank_you()).into_response());

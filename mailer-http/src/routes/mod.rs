@@ -11,25 +11,8 @@ pub(crate) mod web;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use mailer_core::engine::HitInfo;
-use mailer_core::template::{TokenKind, TrackingToken};
 
 use crate::pages;
-use crate::server::{AppState, HttpError};
-
-/// Verifies `token` and checks it is of the kind this route serves; a token of another kind is refused
-/// like a bad one.
-pub(crate) async fn verified(
-    state: &AppState,
-    token: &str,
-    kind: fn(TokenKind) -> bool,
-) -> Result<TrackingToken, HttpError> {
-    let verified = state.engine.verify_token(token).await?;
-    if kind(verified.kind) {
-        Ok(verified)
-    } else {
-        Err(HttpError::WrongKind)
-    }
-}
 
 /// What the request tells about the client.
 pub(crate) fn hit_info(headers: &HeaderMap) -> HitInfo {

@@ -34,7 +34,7 @@ pub(crate) async fn open(State(state): State<AppState>, Path(token): Path<String
     match recorded {
         Ok(HitOutcome::Recorded { automated }) => state.metrics.hit("open", Some(automated)),
         Ok(HitOutcome::Redirect(_)) => {}
-        Err(HttpError::WrongKind | HttpError::Engine(EngineError::Token(_))) => {
+        Err(HttpError::Engine(EngineError::Token(_))) => {
             tracing::debug!("open pixel with a bad token");
         }
         Err(e) => tracing::warn!(error = %e, "recording an open failed"),

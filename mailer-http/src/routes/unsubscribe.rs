@@ -5,9 +5,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Html;
-use mailer_core::template::TokenKind;
+use mailer_core::template::TokenKindTag;
 
-use super::verified;
 use crate::pages;
 use crate::server::{AppState, HttpError};
 
@@ -15,7 +14,7 @@ pub(crate) async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Html<String>, HttpError> {
-    verified(&state, &token, |k| k == TokenKind::Unsubscribe).await?;
+    state.engine.verify_kind(&token, &[TokenKindTag::Unsubscribe]).await?;
     Ok(Html(pages::unsubscribe_confirm(&format!("/u/{token}"))))
 }
 
@@ -24,7 +23,6 @@ pub(crate) async fn unsubscribe(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Result<Html<String>, HttpError> {
-    verified(&state, &token, |k| k == TokenKind::Unsubscribe).await?;
     let one_click = form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
     state.engine.unsubscribe(&token).await?;
     state.metrics.hit("unsubscribe", Some(false));

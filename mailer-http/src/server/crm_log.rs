@@ -1,4 +1,5 @@
-//! A [`Crm`] that logs every change the engine makes in the CRM, one line each.
+//! A [`Crm`] that logs every change the engine makes in the CRM, one line each, and counts every call by
+//! operation and result in [`Metrics`].
 
 use std::sync::Arc;
 
@@ -8,16 +9,28 @@ use mailer_core::model::{
 };
 use mailer_core::ports::{Crm, CrmCaps, CrmError, DynCrm};
 
-/// Wraps a CRM and logs each [`Crm::apply`] (`crm change`) with its outcome.
+use super::Metrics;
+
+/// Wraps a CRM, logs each [`Crm::apply`] (`crm change`) with its outcome and counts every call.
 #[derive(Debug)]
 pub struct LoggedCrm {
     inner: Arc<DynCrm>,
+    metrics: Arc<Metrics>,
 }
 
 impl LoggedCrm {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<DynCrm>) -> Self {
-        Self { inner }
+    /// Wraps `inner`, counting its calls in `metrics`.
+    pub fn new(inner: Arc<DynCrm>, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+
+    fn count<T>(&self, op: &'static str, result: &Result<T, CrmError>) {
+        let label = match result {
+            Ok(_) => "ok",
+            Err(CrmError::RateLimited { .. }) => "rate_limited",
+            Err(_) => "error",
+        };
+        self.metrics.crm_call(op, label);
     }
 }
 
@@ -28,7 +41,9 @@ impl Crm for LoggedCrm {
     }
 
     async fn entity(&self, account: AccountId, entity: EntityRef) -> Result<EntityRecord, CrmError> {
-        self.inner.entity(account, entity).await
+        let result = self.inner.entity(account, entity).await;
+        self.count("entity", &result);
+        result
     }
 
     async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
@@ -36,15 +51,20 @@ impl Crm for LoggedCrm {
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {
-        self.inner.fields(account, kind).await
+        let result = self.inner.fields(account, kind).await;
+        self.count("fields", &result);
+        result
     }
 
     async fn pipelines(&self, account: AccountId) -> Result<Vec<Pipeline>, CrmError> {
-        self.inner.pipelines(account).await
+        let result = self.inner.pipelines(account).await;
+        self.count("pipelines", &result);
+        result
     }
 
     async fn apply(&self, account: AccountId, action: &CrmAction) -> Result<ActionOutcome, CrmError> {
         let result = self.inner.apply(account, action).await;
+        self.count("apply", &result);
         match &result {
             Ok(_) => tracing::info!(account = %account, ?action, "crm change"),
             Err(e) => tracing::warn!(account = %account, ?action, error = %e, "crm change failed"),

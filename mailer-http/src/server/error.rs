@@ -2,7 +2,7 @@
 //!
 //! | error | status |
 //! |---|---|
-//! | `Token` (malformed, tampered, other account), a token of the wrong kind | 404 |
+//! | `Token` (malformed, tampered, other account, a token of another kind than the route's) | 404 |
 //! | `Store(NotFound)` | 404 |
 //! | `Gone` (a web page past its lifetime) | 410 |
 //! | `Forbidden` | 403 |
@@ -23,9 +23,6 @@ pub enum HttpError {
     /// The engine's error.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// A valid token of another kind than the route serves.
-    #[error("this link is not valid here")]
-    WrongKind,
     /// The request itself is malformed (a body that cannot be read).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -35,7 +32,6 @@ impl HttpError {
     /// The status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::WrongKind => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Engine(e) => engine_status(e),
         }

@@ -1,6 +1,7 @@
-//! Prometheus metrics, kept by hand: hits by kind and human/automated, sends by result (through
-//! [`MeteredTransport`]), 429s, request latency by route, and the queue depth by status (asked of a
-//! [`QueueDepth`] at scrape time).
+//! Prometheus metrics, kept by hand: hits by kind and human/automated, sends and copies in Sent by result
+//! (through [`MeteredTransport`]), CRM calls by operation and result and the CRM's rate limiting (through
+//! [`LoggedCrm`](crate::server::LoggedCrm)), our own 429s, request latency by route, and the queue depth by
+//! status (asked of a [`QueueDepth`] at scrape time).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,6 +30,8 @@ struct Histogram {
 pub struct Metrics {
     hits: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     sends: Mutex<BTreeMap<&'static str, u64>>,
+    sent_copies: Mutex<BTreeMap<&'static str, u64>>,
+    crm_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     rate_limited: AtomicU64,
 }
@@ -57,6 +60,27 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(result)
+            .or_default() += 1;
+    }
+
+    /// Counts a copy in Sent's result (`appended`, `failed`).
+    pub fn sent_copy(&self, result: &'static str) {
+        *self
+            .sent_copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(result)
+            .or_default() += 1;
+    }
+
+    /// Counts a call to the CRM: `op` (`entity`, `fields`, `pipelines`, `apply`) and its result (`ok`,
+    /// `rate_limited` when the CRM answered 429 beyond what its client waits for, `error`).
+    pub fn crm_call(&self, op: &'static str, result: &'static str) {
+        *self
+            .crm_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((op, result))
             .or_default() += 1;
     }
 
@@ -93,6 +117,29 @@ impl Metrics {
         for (result, n) in self.sends.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "mailer_sends_total{{result=\"{result}\"}} {n}");
         }
+        out.push_str(
+            "# HELP mailer_sent_copies_total Copies in the Sent folder by result.\n\
+             # TYPE mailer_sent_copies_total counter\n",
+        );
+        for (result, n) in self.sent_copies.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "mailer_sent_copies_total{{result=\"{result}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP mailer_crm_calls_total Calls to the CRM by operation and result.\n\
+             # TYPE mailer_crm_calls_total counter\n",
+        );
+        let mut rate_limited = 0;
+        for ((op, result), n) in self.crm_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "mailer_crm_calls_total{{op=\"{op}\",result=\"{result}\"}} {n}");
+            if *result == "rate_limited" {
+                rate_limited += n;
+            }
+        }
+        out.push_str(
+            "# HELP mailer_crm_rate_limited_total CRM calls that ended rate limited (429).\n\
+             # TYPE mailer_crm_rate_limited_total counter\n",
+        );
+        let _ = writeln!(out, "mailer_crm_rate_limited_total {rate_limited}");
         out.push_str("# HELP mailer_hits_total Tracking hits by kind.\n# TYPE mailer_hits_total counter\n");
         for ((kind, automated), n) in self.hits.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(
@@ -216,7 +263,15 @@ impl Transport for MeteredTransport {
     }
 
     async fn append_sent(&self, mailbox: &Mailbox, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
-        self.inner.append_sent(mailbox, message_id, raw).await
+        let result = self.inner.append_sent(mailbox, message_id, raw).await;
+        match &result {
+            Ok(()) => self.metrics.sent_copy("appended"),
+            Err(e) => {
+                self.metrics.sent_copy("failed");
+                tracing::warn!(mailbox = %mailbox.id, message_id, error = %e, "copy in Sent failed (the email was delivered)");
+            }
+        }
+        result
     }
 
     async fn verify(&self, mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {
@@ -234,6 +289,10 @@ mod tests {
         m.hit("open", Some(false));
         m.hit("open", Some(false));
         m.send("sent");
+        m.sent_copy("failed");
+        m.crm_call("apply", "ok");
+        m.crm_call("entity", "rate_limited");
+        m.crm_call("apply", "rate_limited");
         m.observe("/t/o/{token}", Duration::from_millis(3));
         let text = m.render(&[("queued".into(), 5)]);
         assert!(text.contains("mailer_queue_emails{status=\"queued\"} 5"), "{text}");
@@ -242,6 +301,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("mailer_sends_total{result=\"sent\"} 1"), "{text}");
+        assert!(text.contains("mailer_sent_copies_total{result=\"failed\"} 1"), "{text}");
+        assert!(
+            text.contains("mailer_crm_calls_total{op=\"apply\",result=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("mailer_crm_rate_limited_total 2"), "{text}");
         assert!(text.contains("route=\"/t/o/{token}\",le=\"0.0025\"} 0"), "{text}");
         assert!(text.contains("route=\"/t/o/{token}\",le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("route=\"/t/o/{token}\",le=\"+Inf\"} 1"), "{text}");

@@ -71,7 +71,7 @@ impl SqlStore {
             .bind(account.0)
             .bind(key)
             .bind(us(at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -98,7 +98,7 @@ impl SqlStore {
         let done = sqlx::query(self.q.timer_delete_key)
             .bind(account.0)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -144,7 +144,7 @@ impl SqlStore {
             .bind(id.0)
             .bind(account.0)
             .bind(worker.0.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::LeaseLost {
@@ -169,7 +169,7 @@ impl SqlStore {
             .bind(file.name)
             .bind(file.content_type)
             .bind(file.bytes)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         Ok(FileId(id))
     }
@@ -204,7 +204,7 @@ impl SqlStore {
             .bind(address.trim().to_lowercase())
             .bind(reason)
             .bind(us(at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -213,7 +213,7 @@ impl SqlStore {
         let done = sqlx::query(self.q.suppression_delete)
             .bind(account.0)
             .bind(address.trim().to_lowercase())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }

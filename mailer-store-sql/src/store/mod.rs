@@ -33,6 +33,10 @@ use crate::queries::Queries;
 #[derive(Debug)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Where every write goes. On a SQLite file, a pool of one connection: this process's writers queue
+    /// for it in order instead of racing for SQLite's one write lock, whose busy handler makes the losers
+    /// sleep (in steps of up to 100 ms). On PostgreSQL and in-memory SQLite, the same pool as `pool`.
+    writer: AnyPool,
     dialect: Dialect,
     q: &'static Queries,
     cipher: Cipher,
@@ -52,12 +56,17 @@ impl SqlStore {
     pub async fn connect(config: &SqlConfig) -> Result<Self, Error> {
         let dialect = config.dialect()?;
         sqlx::any::install_default_drivers();
-        let (pool, q) = match dialect {
+        let (pool, writer, q) = match dialect {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
-                let pool = sqlite_pool(config).await?;
-                crate::queries::sqlite_migrator().run(&pool).await?;
-                (pool, &crate::queries::SQLITE)
+                let writer = sqlite_pool(config, true).await?;
+                crate::queries::sqlite_migrator().run(&writer).await?;
+                let pool = if config.is_memory() {
+                    writer.clone()
+                } else {
+                    sqlite_pool(config, false).await?
+                };
+                (pool, writer, &crate::queries::SQLITE)
             }
             #[cfg(feature = "postgres")]
             Dialect::Postgres => {
@@ -66,7 +75,7 @@ impl SqlStore {
                     .connect(&config.url)
                     .await?;
                 crate::queries::postgres_migrator().run(&pool).await?;
-                (pool, &crate::queries::POSTGRES)
+                (pool.clone(), pool, &crate::queries::POSTGRES)
             }
             #[allow(unreachable_patterns)] // reachable when one feature is off
             _ => {
@@ -77,6 +86,7 @@ impl SqlStore {
         };
         let store = Self {
             pool,
+            writer,
             dialect,
             q,
             cipher: Cipher::new(&config.key),
@@ -96,9 +106,10 @@ impl SqlStore {
         &self.pool
     }
 
-    /// Closes the pool, waiting for connections in use to come back.
+    /// Closes the pools, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock now, so a read that
@@ -108,7 +119,7 @@ impl SqlStore {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        Ok(self.pool.begin_with(statement).await?)
+        Ok(self.writer.begin_with(statement).await?)
     }
 
     async fn check_key(&self) -> Result<(), Error> {
@@ -123,7 +134,7 @@ impl SqlStore {
             sqlx::query(self.q.meta_insert)
                 .bind("key_check")
                 .bind(self.cipher.key_check()?)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         let stored = read().await?.ok_or_else(|| Error::corrupt("key check missing"))?;
@@ -131,8 +142,9 @@ impl SqlStore {
     }
 }
 
+/// A pool on the SQLite database of `config`: the writer (one connection on a file) or the readers.
 #[cfg(feature = "sqlite")]
-async fn sqlite_pool(config: &SqlConfig) -> Result<AnyPool, Error> {
+async fn sqlite_pool(config: &SqlConfig, writer: bool) -> Result<AnyPool, Error> {
     let memory = config.is_memory();
     let mut url = config.url.clone();
     let mut options = AnyPoolOptions::new();
@@ -147,7 +159,7 @@ async fn sqlite_pool(config: &SqlConfig) -> Result<AnyPool, Error> {
         if !url.contains("mode=") {
             url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
         }
-        options = options.max_connections(config.max_connections);
+        options = options.max_connections(if writer { 1 } else { config.max_connections });
     }
     let busy_ms = config.busy_timeout.as_millis();
     let pool = options

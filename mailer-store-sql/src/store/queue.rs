@@ -175,7 +175,7 @@ impl SqlStore {
         if let Some(reason) = extra.1 {
             query = query.bind(reason);
         }
-        if query.execute(&self.pool).await?.rows_affected() == 1 {
+        if query.execute(&self.writer).await?.rows_affected() == 1 {
             return Ok(());
         }
         let exists: i64 = sqlx::query_scalar(self.q.email_exists)
@@ -264,7 +264,7 @@ impl SqlStore {
         let done = sqlx::query(self.q.mailing_cancel_queued)
             .bind(account.0)
             .bind(mailing.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

@@ -26,7 +26,7 @@ impl SqlStore {
             .bind(account.name.clone())
             .bind(account.timezone.0.name())
             .bind(account.signing_key_ref.clone())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         Ok(Account {
             id: AccountId(row.try_get(0)?),
@@ -122,7 +122,7 @@ impl SqlStore {
             .bind(id)
             .bind(account.0)
             .bind(kind.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(kind.as_str(), id).into());

@@ -21,8 +21,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Token`] for a bad token or one of another kind; [`EngineError::Store`].
     pub async fn record_hit(&self, token: &str, info: &HitInfo) -> Result<HitOutcome, EngineError> {
-        let token = self.verify_kind(token, HIT_KINDS).await?;
-        self.hit(&token, info).await
+        self.record_hit_of(token, HIT_KINDS, info).await
     }
 
     /// As [`Engine::record_hit`], for a route that takes only `kinds` (a subset of open, click and page):

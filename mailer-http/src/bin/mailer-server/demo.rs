@@ -1,19 +1,20 @@
 //! `mailer-server demo`: the whole loop on this machine with no outside service. SQLite under the demo
 //! folder (made afresh each run), a fake Kommo on a loopback port (seeded with a pipeline, fields, a lead
 //! and two contacts) that the real Kommo client talks to over HTTP, an `.eml` outbox, and the manual's
-//! worked example: the "Offer" template with a trigger link, its triggers, a web page and a form.
+//! worked example: the "Offer" template with a trigger link, its triggers, a web page and a form. Every
+//! record is made through the engine's admin use cases, as an operator's would be.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mailer_core::engine::admin::bounds::MIN_SPACING;
 use mailer_core::engine::{Engine, MailingRequest};
 use mailer_core::model::{
-    Account, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount,
-    NotOpened, PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone,
-    Trigger, TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
+    Account, AccountId, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount, NotOpened,
+    PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger,
+    TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
 };
-use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{TokenKind, TrackingToken};
 use mailer_core::testkit::World;
 use mailer_core::testkit::fixture::{sample_mailbox, sample_page, sample_user};
@@ -45,7 +46,7 @@ pub(crate) struct DemoArgs {
 /// What the seeding made.
 struct Seeded {
     user: User,
-    mailbox: mailer_core::model::Mailbox,
+    mailbox: mailer_core::engine::admin::MailboxView,
     offer: Template,
     link: TriggerLink,
     page: WebPage,
@@ -81,24 +82,28 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
         .signing_keys
         .insert("demo".into(), "demo-signing-key: change me in production".into());
     let store = wiring::store(&config).await?;
-    let account = store
-        .create_account(NewAccount {
-            name: "Acme (demo)".into(),
-            timezone: Timezone::UTC,
-            signing_key_ref: "demo".into(),
-        })
+    let crm = Arc::new(KommoCrm::new());
+    let transport = Arc::new(mailer_smtp::EmlTransport::new(outbox.clone()));
+    let wired = wiring::wire(&config, store.clone(), transport, crm.clone())?;
+    let engine = wired.engine("setup");
+    let (account, user) = engine
+        .create_account(
+            NewAccount {
+                name: "Acme (demo)".into(),
+                timezone: Timezone::UTC,
+                signing_key_ref: "demo".into(),
+            },
+            sample_user(AccountId(0)),
+        )
         .await?;
+    // The fake Kommo's data and the client are made for the account's id.
     let world = kommo.seed_world(account.id);
     let tokens = Arc::new(MemoryTokenStore::with(account.id, kommo.issue_tokens()));
     let client = KommoClient::builder(kommo.base_url())
         .oauth(kommo.app(), tokens, account.id)
         .build()?;
-    let crm = KommoCrm::new();
     crm.add_account(account.id, client);
-    let transport = Arc::new(mailer_smtp::EmlTransport::new(outbox.clone()));
-    let wired = wiring::wire(&config, store.clone(), transport, Arc::new(crm))?;
-    let engine = wired.engine("setup");
-    let seeded = seed(&engine, &account, &world).await?;
+    let seeded = seed(&engine, &account, user, &world).await?;
     let more_leads = add_leads(&kommo, &world);
     let (_, ui_token) =
         mailer_http::api::tokens::create_token(&engine, account.id, seeded.user.id, seeded.user.id, "demo UI")
@@ -116,12 +121,13 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
             vec![world.lead],
         )
         .await?;
-    let first = store
-        .list_emails(&EmailQuery::account(account.id, 1))
+    let first = engine
+        .history(&EmailQuery::account(account.id, 1))
         .await?
         .into_iter()
         .next()
-        .ok_or("the mailing queued no email")?;
+        .ok_or("the mailing queued no email")?
+        .email;
     let links = engine.links(&account)?;
     let token = |kind, email| TrackingToken {
         kind,
@@ -194,15 +200,15 @@ fn add_leads(kommo: &FakeKommo, world: &World) -> Vec<EntityRef> {
         .collect()
 }
 
-async fn trigger(engine: &Engine, account: &Account, name: &str, action: Action) -> Result<TriggerId, BoxError> {
+async fn trigger(engine: &Engine, user: &User, name: &str, action: Action) -> Result<TriggerId, BoxError> {
     let t = Trigger {
         id: TriggerId(0),
-        account: account.id,
+        account: user.account,
         name: name.into(),
         action,
         delay: Duration::ZERO,
     };
-    Ok(engine.ports().store.insert(t).await?.id)
+    Ok(engine.save_trigger(user.id, t).await?.id)
 }
 
 fn template(account: &Account, owner: &User, name: &str, body: String, triggers: EmailTriggers) -> Template {
@@ -227,22 +233,22 @@ fn template(account: &Account, owner: &User, name: &str, body: String, triggers:
 /// The manual's "Widget setup example": sent when a lead reaches "Qualified"; after sending the lead moves
 /// to "Offer sent"; an open sets the task "Call the client"; the one-time trigger link moves the lead to
 /// "Familiar with the offer"; not opened within 24 hours, a reminder goes out.
-async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seeded, BoxError> {
-    let store = &engine.ports().store;
-    let user = store.insert(sample_user(account.id)).await?;
+async fn seed(engine: &Engine, account: &Account, user: User, world: &World) -> Result<Seeded, BoxError> {
     let limits = SendingLimits {
-        spacing: Duration::from_millis(500),
+        spacing: MIN_SPACING,
         ..SendingLimits::default()
     };
-    let mailbox = store.insert(sample_mailbox(account.id, user.id, limits)).await?;
+    let mailbox = engine
+        .save_mailbox(user.id, sample_mailbox(account.id, user.id, limits))
+        .await?;
     let stage = |i: usize| Action::ChangeStage {
         pipeline: world.pipeline,
         stage: world.stages[i],
     };
-    let offer_sent = trigger(engine, account, "Change stage to Offer sent", stage(1)).await?;
+    let offer_sent = trigger(engine, &user, "Change stage to Offer sent", stage(1)).await?;
     let set_task = trigger(
         engine,
-        account,
+        &user,
         "Set task",
         Action::SetTask {
             task_type: 1,
@@ -252,20 +258,23 @@ async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seede
         },
     )
     .await?;
-    let familiar = trigger(engine, account, "Change stage to Familiar with the offer", stage(2)).await?;
-    let link = store
-        .insert(TriggerLink {
-            id: TriggerLinkId(0),
-            account: account.id,
-            name: "Link to the offer".into(),
-            once: true,
-            redirect: Some("https://example.com/offer.pdf".into()),
-            triggers: vec![familiar],
-        })
+    let familiar = trigger(engine, &user, "Change stage to Familiar with the offer", stage(2)).await?;
+    let link = engine
+        .save_trigger_link(
+            user.id,
+            TriggerLink {
+                id: TriggerLinkId(0),
+                account: account.id,
+                name: "Link to the offer".into(),
+                once: true,
+                redirect: Some("https://example.com/offer.pdf".into()),
+                triggers: vec![familiar],
+            },
+        )
         .await?;
     let mut page = sample_page(account.id);
     page.header = "Your offer".into();
-    let page = store.insert(page).await?;
+    let page = engine.save_web_page(user.id, page).await?;
     let reminder_body = "<p>Did you see our offer, {{ contact.name }}?</p>".to_owned();
     let reminder = engine
         .save_template(
@@ -281,7 +290,7 @@ async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seede
         .await?;
     let resend = trigger(
         engine,
-        account,
+        &user,
         "Resend email",
         Action::SendEmail { template: reminder.id },
     )
@@ -304,23 +313,25 @@ async fn seed(engine: &Engine, account: &Account, world: &World) -> Result<Seede
             triggers: vec![resend],
         }),
         on_failed: Vec::new(),
-        on_replied: Vec::new(),
     };
     let offer = engine
         .save_template(user.id, template(account, &user, "Offer", body, triggers))
         .await?;
-    store
-        .insert(PipelineRule {
-            id: PipelineRuleId(0),
-            account: account.id,
-            pipeline: world.pipeline,
-            stage: world.stages[0],
-            on: StageEvent::CreatedOrMovedIn,
-            filter: Default::default(),
-            template: offer.id,
-            mailbox: mailbox.id,
-            delay: Duration::ZERO,
-        })
+    engine
+        .save_pipeline_rule(
+            user.id,
+            PipelineRule {
+                id: PipelineRuleId(0),
+                account: account.id,
+                pipeline: world.pipeline,
+                stage: world.stages[0],
+                on: StageEvent::CreatedOrMovedIn,
+                filter: Default::default(),
+                template: offer.id,
+                mailbox: mailbox.id,
+                delay: Duration::ZERO,
+            },
+        )
         .await?;
     Ok(Seeded {
         user,

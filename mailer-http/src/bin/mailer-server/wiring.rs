@@ -71,7 +71,7 @@ pub(crate) fn wire(
     let ports = Ports {
         store: store.clone(),
         transport: Arc::new(MeteredTransport::new(transport, metrics.clone())),
-        crm: Arc::new(LoggedCrm::new(crm)),
+        crm: Arc::new(LoggedCrm::new(crm, metrics.clone())),
         clock: Arc::new(SystemClock),
         fetcher: Arc::new(HttpFetcher::new()?),
     };
