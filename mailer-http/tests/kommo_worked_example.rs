@@ -401,6 +401,7 @@ async fn configure(h: &Host, account: AccountId, mail: Option<&Mail>) {
             triggers: vec![resend],
         }),
         on_failed: Vec::new(),
+        on_replied: Vec::new(),
     };
     let offer = template(account, &admin, "Offer", &body, triggers);
     let offer = h.engine.save_template(admin.id, offer).await.expect("offer");

@@ -201,13 +201,42 @@ fn event_words(e: &Event) -> String {
         EventKind::TriggerFailed { trigger, reason } => format!("trigger {trigger} failed: {reason}"),
         EventKind::Suppressed { address } => format!("not sent to {address}: on the suppression list"),
         EventKind::SendSkipped { reason } => format!("skipped: {reason}"),
+        EventKind::Bounced {
+            recipient,
+            status,
+            diagnostic,
+        } => format!(
+            "bounced{}{}: {diagnostic}",
+            recipient.as_deref().map(|r| format!(" for {r}")).unwrap_or_default(),
+            status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+        ),
+        EventKind::SoftBounced {
+            recipient,
+            status,
+            diagnostic,
+        } => format!(
+            "delayed (soft bounce){}{}: {diagnostic}",
+            recipient.as_deref().map(|r| format!(" for {r}")).unwrap_or_default(),
+            status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+        ),
+        EventKind::Replied { from, .. } => format!(
+            "the client replied{}",
+            from.as_deref().map(|f| format!(" ({f})")).unwrap_or_default()
+        ),
+        EventKind::AutoReplied { from, .. } => format!(
+            "an automatic reply came{}",
+            from.as_deref().map(|f| format!(" ({f})")).unwrap_or_default()
+        ),
     }
 }
 
 fn event_class(kind: &EventKind) -> &'static str {
     match kind {
-        EventKind::Failed { .. } | EventKind::TriggerFailed { .. } | EventKind::SentCopyFailed { .. } => "bad",
-        EventKind::Sent | EventKind::Opened | EventKind::Clicked { .. } => "good",
+        EventKind::Failed { .. }
+        | EventKind::TriggerFailed { .. }
+        | EventKind::SentCopyFailed { .. }
+        | EventKind::Bounced { .. } => "bad",
+        EventKind::Sent | EventKind::Opened | EventKind::Clicked { .. } | EventKind::Replied { .. } => "good",
         _ => "plain",
     }
 }

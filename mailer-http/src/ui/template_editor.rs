@@ -187,6 +187,7 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                         }
                     }
                     (trigger_set("Failed to send", "on_failed", &c.triggers, &t.triggers.on_failed))
+                    (trigger_set("On a reply from the client", "on_replied", &c.triggers, &t.triggers.on_replied))
                 }
                 (select("Owner", "owner", &c.owners, &t.owner.0.to_string()))
                 div.field.checks {
@@ -343,6 +344,7 @@ fn read(session: &Session, form: &FormData, old: Option<&Template>) -> Result<Te
                 triggers: not_opened,
             }),
             on_failed: ids(form, "on_failed")?,
+            on_replied: ids(form, "on_replied")?,
         },
         owner: form
             .parse_opt::<i64>("owner", "a user")?

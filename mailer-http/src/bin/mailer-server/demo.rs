@@ -11,9 +11,9 @@ use std::time::Duration;
 use mailer_core::engine::admin::bounds::MIN_SPACING;
 use mailer_core::engine::{Engine, MailingRequest};
 use mailer_core::model::{
-    Account, AccountId, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef, NewAccount, NotOpened,
-    PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template, TemplateId, Timezone, Trigger,
-    TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
+    Account, AccountId, Action, Assignee, Body, Content, Deadline, EmailQuery, EmailTriggers, EntityKind, EntityRef,
+    NewAccount, NotOpened, PipelineRule, PipelineRuleId, RecipientRule, SendingLimits, StageEvent, Template,
+    TemplateId, Timezone, Trigger, TriggerId, TriggerLink, TriggerLinkId, User, WebPage,
 };
 use mailer_core::template::{TokenKind, TrackingToken};
 use mailer_core::testkit::World;
@@ -313,6 +313,7 @@ async fn seed(engine: &Engine, account: &Account, user: User, world: &World) -> 
             triggers: vec![resend],
         }),
         on_failed: Vec::new(),
+        on_replied: Vec::new(),
     };
     let offer = engine
         .save_template(user.id, template(account, &user, "Offer", body, triggers))
