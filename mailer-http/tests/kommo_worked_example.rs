@@ -204,9 +204,7 @@ impl Host {
     async fn call(&self, request: Request<Body>) -> (StatusCode, String) {
         let response = self.router.clone().oneshot(request).await.expect("router");
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -230,17 +228,16 @@ impl Host {
     async fn install(&self) -> CrmLink {
         let code = self.kommo.issue_code();
         let (status, body) = self
-            .get(&format!("/kommo/oauth?code={code}&referer=fake.kommo.com&from_widget=1"))
+            .get(&format!(
+                "/kommo/oauth?code={code}&referer=fake.kommo.com&from_widget=1"
+            ))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         self.link().await.expect("no link after the install")
     }
 
     async fn link(&self) -> Option<CrmLink> {
-        self.engine
-            .crm_link_by_external(KOMMO_ACCOUNT)
-            .await
-            .expect("link")
+        self.engine.crm_link_by_external(KOMMO_ACCOUNT).await.expect("link")
     }
 
     /// The digital-pipeline hook Kommo posts when `lead` enters `stage`.
@@ -332,10 +329,14 @@ async fn configure(h: &Host, account: AccountId, mail: Option<&Mail>) {
     let store: &DynStore = &*h.store;
     let w = &h.world;
     let admin: User = store.list::<User>(account).await.expect("users").remove(0);
-    let mut mailbox: Mailbox = fixture::sample_mailbox(account, admin.id, SendingLimits {
-        spacing: Duration::ZERO,
-        ..SendingLimits::default()
-    });
+    let mut mailbox: Mailbox = fixture::sample_mailbox(
+        account,
+        admin.id,
+        SendingLimits {
+            spacing: Duration::ZERO,
+            ..SendingLimits::default()
+        },
+    );
     mailbox.id = MailboxId(0);
     mailbox.timezone = Timezone::UTC;
     if let Some(m) = mail {
@@ -381,7 +382,13 @@ async fn configure(h: &Host, account: AccountId, mail: Option<&Mail>) {
         EmailTriggers::default(),
     );
     let reminder = h.engine.save_template(admin.id, reminder).await.expect("reminder");
-    let resend = trigger(store, account, "Resend email", Action::SendEmail { template: reminder.id }).await;
+    let resend = trigger(
+        store,
+        account,
+        "Resend email",
+        Action::SendEmail { template: reminder.id },
+    )
+    .await;
     let body = format!(
         "<p>Hello {{{{ contact.name }}}}!</p><a href=\"{{triggerlink:{}}}\">Read the offer</a>",
         link.id
@@ -467,7 +474,11 @@ async fn the_manual_setup_example_over_http_with_real_mail_servers() {
     }
     let beta_hook = h.dp_hook(beta.id.0, w.stages[0].0, 1_767_000_001);
     assert_eq!(h.post_form("/kommo/hooks/dp", &beta_hook).await.0, StatusCode::OK);
-    assert_eq!(h.work().await, 2, "the redelivered hook sent more than one email per lead");
+    assert_eq!(
+        h.work().await,
+        2,
+        "the redelivered hook sent more than one email per lead"
+    );
     // A redelivery after the email went out sends nothing either.
     assert_eq!(h.post_form("/kommo/hooks/dp", &hook).await.0, StatusCode::OK);
     assert_eq!(h.work().await, 0, "a hook redelivered after sending sent again");
@@ -494,12 +505,19 @@ async fn the_manual_setup_example_over_http_with_real_mail_servers() {
     let message = unquote(&received[0]);
     assert!(message.contains("anna@example.com") && message.contains("boris@example.com"));
     assert_eq!(mail.in_sent(&message_id), 1, "the copy is not in Dovecot's Sent");
-    assert_eq!(h.stage(account, w.lead).await, Some(w.stages[1].0), "the lead is not in \"Offer sent\"");
+    assert_eq!(
+        h.stage(account, w.lead).await,
+        Some(w.stages[1].0),
+        "the lead is not in \"Offer sent\""
+    );
 
     // A minute later both contacts open the received message: the task is set once.
     h.clock.advance(Duration::from_secs(60));
     let pixel = token_in(&message, "/t/o/").expect("pixel in the received message");
-    h.engine.verify_token(&pixel).await.expect("the received pixel's token is valid");
+    h.engine
+        .verify_token(&pixel)
+        .await
+        .expect("the received pixel's token is valid");
     for _ in 0..2 {
         assert_eq!(h.get(&format!("/t/o/{pixel}")).await.0, StatusCode::OK);
     }
@@ -553,13 +571,14 @@ async fn install_failures_show_in_the_admin_view_and_reinstall_keeps_the_tenant(
 
     let link = h.install().await;
     // A failed re-install is recorded on the link (tokens kept) for the operator.
-    let (status, _) = h
-        .get("/kommo/oauth?code=used-up&referer=fake.kommo.com&state=x")
-        .await;
+    let (status, _) = h.get("/kommo/oauth?code=used-up&referer=fake.kommo.com&state=x").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     let failed = h.link().await.expect("link");
     assert_eq!(failed.status, LinkStatus::Failed);
-    assert!(failed.detail.as_deref().unwrap_or_default().contains("install failed"), "{failed:?}");
+    assert!(
+        failed.detail.as_deref().unwrap_or_default().contains("install failed"),
+        "{failed:?}"
+    );
     assert!(failed.tokens.is_some(), "a failed re-install wiped the tokens");
     let admin: User = h.store.list::<User>(link.account).await.expect("users").remove(0);
     let view = h
@@ -585,21 +604,37 @@ async fn revoke_disables_wipes_and_holds_forged_changes_nothing() {
     // Forged: wrong signature, another integration's uuid, another account's signature.
     let good = sign_disable_hook(&app, KOMMO_ACCOUNT);
     let forged = [
-        format!("client_uuid={}&account_id={KOMMO_ACCOUNT}&signature={}", app.client_id, "0".repeat(64)),
+        format!(
+            "client_uuid={}&account_id={KOMMO_ACCOUNT}&signature={}",
+            app.client_id,
+            "0".repeat(64)
+        ),
         format!("client_uuid=someone-else&account_id={KOMMO_ACCOUNT}&signature={good}"),
         format!("client_uuid={}&account_id=1&signature={good}", app.client_id),
         format!("client_uuid={}&account_id={KOMMO_ACCOUNT}", app.client_id),
     ];
     for query in &forged {
-        assert_eq!(h.get(&format!("/kommo/disable?{query}")).await.0, StatusCode::FORBIDDEN, "{query}");
+        assert_eq!(
+            h.get(&format!("/kommo/disable?{query}")).await.0,
+            StatusCode::FORBIDDEN,
+            "{query}"
+        );
     }
     let still = h.link().await.expect("link");
-    assert_eq!((still.status, still.tokens.is_some()), (LinkStatus::Active, true), "a forged hook changed the link");
+    assert_eq!(
+        (still.status, still.tokens.is_some()),
+        (LinkStatus::Active, true),
+        "a forged hook changed the link"
+    );
 
     // Genuine: disabled, tokens wiped, hooks refused, the queue held.
     let hook = h.dp_hook(h.world.lead.id.0, h.world.stages[0].0, 1_767_000_100);
     assert_eq!(h.post_form("/kommo/hooks/dp", &hook).await.0, StatusCode::OK);
-    assert_eq!(h.engine.run_due_timers().await.expect("timers"), 1, "the hook queued nothing");
+    assert_eq!(
+        h.engine.run_due_timers().await.expect("timers"),
+        1,
+        "the hook queued nothing"
+    );
     let beta = second_lead(&h);
     let (status, body) = h
         .get(&format!(
@@ -640,14 +675,85 @@ async fn hooks_of_unknown_accounts_and_malformed_hooks_are_refused() {
     let hook = h.dp_hook(h.world.lead.id.0, h.world.stages[0].0, 1);
     assert_eq!(h.post_form("/kommo/hooks/dp", &hook).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
-        h.post_form("/kommo/hooks/dp", "account_id=x&event%5Btype%5D=14").await.0,
+        h.post_form("/kommo/hooks/dp", "account_id=x&event%5Btype%5D=14")
+            .await
+            .0,
         StatusCode::BAD_REQUEST
     );
     let webhook = format!(
         "leads%5Bstatus%5D%5B0%5D%5Bid%5D=5&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=7\
          &leads%5Bstatus%5D%5B0%5D%5Bpipeline_id%5D=8&account%5Bid%5D={KOMMO_ACCOUNT}&account%5Bsubdomain%5D=fake"
     );
-    assert_eq!(h.post_form("/kommo/hooks/webhook", &webhook).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.post_form("/kommo/hooks/webhook", &webhook).await.0,
+        StatusCode::FORBIDDEN
+    );
     h.install().await;
     assert_eq!(h.post_form("/kommo/hooks/webhook", &webhook).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn salesbot_sends_the_chosen_template_then_continues_the_bot() {
+    let h = host(None).await;
+    let link = h.install().await;
+    configure(&h, link.account, None).await;
+    let offer = h
+        .store
+        .list::<Template>(link.account)
+        .await
+        .expect("templates")
+        .into_iter()
+        .find(|t| t.name == "Offer")
+        .expect("offer");
+    let lead = h.world.lead.id.0;
+    let post = |body: Vec<u8>| {
+        Request::post("/kommo/salesbot")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let body = h
+        .kommo
+        .widget_request(lead, &json!({ "template_id": offer.id.0.to_string() }));
+    assert_eq!(h.call(post(body)).await.0, StatusCode::OK);
+    let answers = async {
+        for _ in 0..100 {
+            let got = h.kommo.bot_answers();
+            if !got.is_empty() {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Vec::new()
+    };
+    let got = answers.await;
+    assert_eq!(got.len(), 1, "the bot was not continued once: {got:?}");
+    assert!(got[0].0.ends_with(&format!("/salesbot/321/continue/{lead}")), "{got:?}");
+    assert_eq!(got[0].1["data"]["status"], "sent", "{got:?}");
+    let mut query = EmailQuery::account(link.account, 10);
+    query.entity = Some(h.world.lead);
+    assert_eq!(h.store.list_emails(&query).await.expect("emails").len(), 1);
+
+    // An unknown template: the bot is continued with the error.
+    let body = h.kommo.widget_request(lead, &json!({ "template_id": 999_999 }));
+    assert_eq!(h.call(post(body)).await.0, StatusCode::OK);
+    let mut errors = Vec::new();
+    for _ in 0..100 {
+        errors = h.kommo.bot_answers();
+        if errors.len() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[1].1["data"]["status"], "error", "{errors:?}");
+
+    // A token signed with another secret is refused, and nothing is continued.
+    let mut forged: serde_json::Value =
+        serde_json::from_slice(&h.kommo.widget_request(lead, &json!({ "template_id": offer.id.0 }))).expect("json");
+    forged["token"] = json!("eyJhbGciOiJIUzI1NiJ9.eyJhY2NvdW50X2lkIjozMTAwMDAwMX0.c2lnbmF0dXJl");
+    assert_eq!(
+        h.call(post(forged.to_string().into_bytes())).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }

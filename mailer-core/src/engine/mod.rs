@@ -9,6 +9,7 @@ pub mod admin;
 mod automation;
 pub mod compose;
 mod crm_links;
+mod crm_send;
 mod enqueue;
 mod limits;
 mod mailings;

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, EmailId, EntityRef, EventId, FileId, PipelineId, PipelineRuleId, StageId, TimerId, Timestamp, TriggerId, TriggerLinkId,
-    WebPageId,
+    AccountId, EmailId, EntityRef, EventId, FileId, PipelineId, PipelineRuleId, StageId, TimerId, Timestamp, TriggerId,
+    TriggerLinkId, WebPageId,
 };
 
 /// What happened.

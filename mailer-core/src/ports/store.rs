@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::error::BoxError;
 use crate::model::{
-    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
-    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind, StatusCounts,
-    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
+    MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, Record, RecordKind,
+    StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
 
 /// A store operation failed.

@@ -1002,7 +1002,10 @@ pub async fn crm_link_compare_and_swap(store: &DynStore) {
     let saved = store.put_crm_link(link.clone()).await.expect("put");
     assert_eq!(saved.version, 1);
     assert_eq!(store.crm_link(a.account.id).await.expect("get"), Some(saved.clone()));
-    assert_eq!(store.crm_link_by_external(external).await.expect("by external"), Some(saved.clone()));
+    assert_eq!(
+        store.crm_link_by_external(external).await.expect("by external"),
+        Some(saved.clone())
+    );
     assert_eq!(store.crm_link(b.account.id).await.expect("b"), None);
     let stolen = CrmLink {
         account: b.account.id,
@@ -1028,11 +1031,19 @@ pub async fn crm_link_compare_and_swap(store: &DynStore) {
     let now = store.crm_link(a.account.id).await.expect("read").expect("link");
     assert_eq!(now.tokens, Some(Secret::new("t2")));
     assert_eq!((now.version, now.updated_at), (3, later));
-    assert_eq!(store.swap_crm_tokens(a.account.id, 3, None, later).await.expect("wipe"), Some(4));
+    assert_eq!(
+        store.swap_crm_tokens(a.account.id, 3, None, later).await.expect("wipe"),
+        Some(4)
+    );
     let wiped = store.crm_link(a.account.id).await.expect("read").expect("link");
     assert_eq!(wiped.tokens, None);
     assert!(
-        store.list_crm_links().await.expect("list").iter().any(|l| l.account == a.account.id),
+        store
+            .list_crm_links()
+            .await
+            .expect("list")
+            .iter()
+            .any(|l| l.account == a.account.id),
         "the link is not listed"
     );
 }

@@ -32,7 +32,10 @@ pub(crate) async fn disable(State(state): State<AppState>, RawQuery(query): RawQ
             (StatusCode::OK, "disabled").into_response()
         }
         Ok(None) => {
-            tracing::warn!(kommo_account = external, "Kommo disable hook for an account never installed");
+            tracing::warn!(
+                kommo_account = external,
+                "Kommo disable hook for an account never installed"
+            );
             (StatusCode::NOT_FOUND, "unknown account").into_response()
         }
         Err(e) => HttpError::from(e).into_response(),

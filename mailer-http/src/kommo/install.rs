@@ -61,7 +61,12 @@ pub(crate) async fn oauth(State(state): State<AppState>, Query(q): Query<Install
     let Some(kommo) = state.kommo.clone() else {
         return crate::routes::not_found().await;
     };
-    let referer = q.referer.as_deref().map(str::trim).unwrap_or_default().to_ascii_lowercase();
+    let referer = q
+        .referer
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if let Some(error) = q.error.as_deref() {
         tracing::warn!(domain = %referer, error, "Kommo install declined");
         return page(StatusCode::OK, "Not installed", "Access was not granted.");
@@ -69,12 +74,20 @@ pub(crate) async fn oauth(State(state): State<AppState>, Query(q): Query<Install
     let code = q.code.as_deref().map(str::trim).unwrap_or_default().to_owned();
     if code.is_empty() || !is_host(&referer) {
         tracing::warn!(domain = %referer, "Kommo install redirect without a code or a valid referer");
-        return page(StatusCode::BAD_REQUEST, "Bad request", "The install link lacks its code or account.");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The install link lacks its code or account.",
+        );
     }
     let engine = state.engine.clone();
     let task = tokio::spawn(async move { install(&engine, &kommo, &code, &referer).await.map(|l| l.domain) });
     match tokio::time::timeout(ANSWER_WITHIN, task).await {
-        Ok(Ok(Ok(domain))) => page(StatusCode::OK, "Installed", &format!("Mailer is installed for {domain}.")),
+        Ok(Ok(Ok(domain))) => page(
+            StatusCode::OK,
+            "Installed",
+            &format!("Mailer is installed for {domain}."),
+        ),
         Ok(Ok(Err(e))) => page(
             StatusCode::BAD_GATEWAY,
             "Install failed",
@@ -82,7 +95,11 @@ pub(crate) async fn oauth(State(state): State<AppState>, Query(q): Query<Install
         ),
         Ok(Err(join)) => {
             tracing::error!(error = %join, "Kommo install task failed");
-            page(StatusCode::INTERNAL_SERVER_ERROR, "Install failed", "Please install again.")
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Install failed",
+                "Please install again.",
+            )
         }
         Err(_) => page(
             StatusCode::ACCEPTED,

@@ -111,7 +111,11 @@ impl KommoClient {
             .get("id")
             .and_then(serde_json::Value::as_i64)
             .ok_or_else(|| KommoError::Decode("account answer without an id".into()))?;
-        let text = |pointer: &str| body.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let text = |pointer: &str| {
+            body.pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
         Ok(AccountInfo {
             id,
             subdomain: text("/subdomain").unwrap_or_default(),

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mailer_core::model::{
-    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId, MailboxId,
-    MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind, StatusCounts,
-    StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
+    MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer, RecordKind,
+    StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp, WorkerId,
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;

@@ -161,7 +161,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     );
     println!("  metrics         {base}/metrics");
     println!("a line follows per email sent and per CRM change; Ctrl-C stops.");
-    serve::run(&config, &wired, Some(listener)).await
+    serve::run(&config, &wired, Some(listener), None).await
 }
 
 async fn trigger(engine: &Engine, account: &Account, name: &str, action: Action) -> Result<TriggerId, BoxError> {
