@@ -8,6 +8,10 @@
 //!   `/healthz`, `/readyz`, `/metrics`, with per-IP rate limits, body limits and security headers;
 //!   [`run`] serves it until a shutdown signal. An embedding application mounts [`app`] in its own router;
 //!   the `mailer-server` binary (`serve`, `worker`, `migrate`, `demo`) is the ready-made host.
+//! - With the `kommo` feature, the [`kommo`] routes Kommo calls: the OAuth install redirect, the
+//!   access-revoked hook, account webhooks, the digital-pipeline hook and Salesbot's `widget_request`
+//!   (mounted when the state has a [`kommo::KommoHost`]: [`AppState::with_kommo`]), and the admin API's
+//!   `GET /api/v1/crm-link`.
 //! - [`HttpFetcher`], the real [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments
 //!   (a document's URL from a CRM field) and refuses private networks.
 //!

@@ -692,3 +692,69 @@ async fn hooks_of_unknown_accounts_and_malformed_hooks_are_refused() {
     h.install().await;
     assert_eq!(h.post_form("/kommo/hooks/webhook", &webhook).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn salesbot_sends_the_chosen_template_then_continues_the_bot() {
+    let h = host(None).await;
+    let link = h.install().await;
+    configure(&h, link.account, None).await;
+    let offer = h
+        .store
+        .list::<Template>(link.account)
+        .await
+        .expect("templates")
+        .into_iter()
+        .find(|t| t.name == "Offer")
+        .expect("offer");
+    let lead = h.world.lead.id.0;
+    let post = |body: Vec<u8>| {
+        Request::post("/kommo/salesbot")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let body = h
+        .kommo
+        .widget_request(lead, &json!({ "template_id": offer.id.0.to_string() }));
+    assert_eq!(h.call(post(body)).await.0, StatusCode::OK);
+    let answers = async {
+        for _ in 0..100 {
+            let got = h.kommo.bot_answers();
+            if !got.is_empty() {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Vec::new()
+    };
+    let got = answers.await;
+    assert_eq!(got.len(), 1, "the bot was not continued once: {got:?}");
+    assert!(got[0].0.ends_with(&format!("/salesbot/321/continue/{lead}")), "{got:?}");
+    assert_eq!(got[0].1["data"]["status"], "sent", "{got:?}");
+    let mut query = EmailQuery::account(link.account, 10);
+    query.entity = Some(h.world.lead);
+    assert_eq!(h.store.list_emails(&query).await.expect("emails").len(), 1);
+
+    // An unknown template: the bot is continued with the error.
+    let body = h.kommo.widget_request(lead, &json!({ "template_id": 999_999 }));
+    assert_eq!(h.call(post(body)).await.0, StatusCode::OK);
+    let mut errors = Vec::new();
+    for _ in 0..100 {
+        errors = h.kommo.bot_answers();
+        if errors.len() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[1].1["data"]["status"], "error", "{errors:?}");
+
+    // A token signed with another secret is refused, and nothing is continued.
+    let mut forged: serde_json::Value =
+        serde_json::from_slice(&h.kommo.widget_request(lead, &json!({ "template_id": offer.id.0 }))).expect("json");
+    forged["token"] = json!("eyJhbGciOiJIUzI1NiJ9.eyJhY2NvdW50X2lkIjozMTAwMDAwMX0.c2lnbmF0dXJl");
+    assert_eq!(
+        h.call(post(forged.to_string().into_bytes())).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

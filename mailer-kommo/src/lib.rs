@@ -14,7 +14,10 @@
 //!   whole selection re-sent for multilists, dates as the account's local midnight, `null` to clear).
 //! - The [`hooks`] module: [`parse_account_webhook`](hooks::parse_account_webhook),
 //!   [`parse_dp_hook`](hooks::parse_dp_hook) and [`parse_widget_request`](hooks::parse_widget_request) (its
-//!   JWT checked against the integration secret). They never panic; bad input is a [`hooks::HookError`].
+//!   JWT checked against the integration secret), [`verify_disable_hook`](hooks::verify_disable_hook) (the
+//!   access-revoked hook's HMAC, compared in constant time), and the stage events hooks mean to the engine
+//!   ([`DpHook::pipeline_event`](hooks::DpHook::pipeline_event),
+//!   [`AccountWebhook::pipeline_events`](hooks::AccountWebhook::pipeline_events)). They never panic; bad input is a [`hooks::HookError`].
 //! - `fake` (feature): `FakeKommo`, an axum app over in-memory state that answers as Kommo does (HAL,
 //!   204 on empty, problem JSON with `validation-errors`, 429 above 7 requests per second, token expiry
 //!   and rotation, HTML error pages on request), with a seeding API and `seed_world` for the CRM

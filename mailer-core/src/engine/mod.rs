@@ -10,6 +10,7 @@ mod automation;
 pub mod compose;
 mod crm_links;
 mod crm_reads;
+mod crm_send;
 mod enqueue;
 mod inbox;
 mod limits;

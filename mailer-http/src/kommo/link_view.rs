@@ -9,7 +9,10 @@ use crate::api::auth::Auth;
 use crate::api::problem::{ApiError, Problem};
 use crate::server::AppState;
 
-/// The account's Kommo link; 404 when it has none.
+/// The account's Kommo link.
+///
+/// # Errors
+/// 401 without a valid token; 404 when the account has no link.
 #[utoipa::path(get, path = "/crm-link", tag = "crm",
     responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn view(State(state): State<AppState>, auth: Auth) -> Result<Json<CrmLinkView>, ApiError> {

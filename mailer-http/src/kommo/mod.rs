@@ -7,6 +7,7 @@
 //! | `GET /kommo/oauth` (`code`, `referer`, `state` / `from_widget`) | `install.rs` |
 //! | `GET /kommo/disable` (`client_uuid`, `account_id`, `signature`) | `disable.rs` |
 //! | `POST /kommo/hooks/dp`, `POST /kommo/hooks/webhook` | `hooks.rs` |
+//! | `POST /kommo/salesbot` (Salesbot `widget_request`: send a template, then continue the bot) | `salesbot.rs` |
 //! | `GET /api/v1/crm-link` (admin API: the account's link, never its tokens) | `link_view.rs` |
 //!
 //! Tokens live in the SQL store, sealed, through the engine ([`EngineTokens`]).
@@ -15,6 +16,7 @@ mod disable;
 mod hooks;
 mod install;
 pub mod link_view;
+mod salesbot;
 mod tokens;
 
 use std::sync::Arc;
@@ -120,4 +122,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/kommo/disable", get(disable::disable).post(disable::disable))
         .route("/kommo/hooks/dp", post(hooks::dp))
         .route("/kommo/hooks/webhook", post(hooks::webhook))
+        .route("/kommo/salesbot", post(salesbot::widget_request))
 }

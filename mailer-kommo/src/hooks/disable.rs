@@ -57,7 +57,7 @@ pub fn sign_disable_hook(app: &OAuthApp, account_id: i64) -> String {
 }
 
 fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 256 {
+    if !text.len().is_multiple_of(2) || text.len() > 256 {
         return None;
     }
     (0..text.len())

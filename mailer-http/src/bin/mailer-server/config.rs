@@ -63,6 +63,33 @@ pub(crate) struct KommoAccount {
     pub token_file: Option<PathBuf>,
 }
 
+/// The public Kommo integration accounts install through OAuth (Settings → Integrations): with it the
+/// server answers `/kommo/oauth`, `/kommo/disable` and the hooks, and keeps each account's tokens sealed
+/// in the store.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KommoIntegration {
+    /// The integration id (`client_uuid`).
+    pub client_id: String,
+    /// The secret key (or `client_secret_file`, or `MAILER_KOMMO_CLIENT_SECRET`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// The redirect URI configured in the integration (this server's `/kommo/oauth`).
+    pub redirect_uri: String,
+    /// Send every account's API calls here instead of `https://{referer}` (a proxy, a test fake).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The signing key reference of new tenants.
+    #[serde(default = "default_key_ref")]
+    pub signing_key_ref: String,
+}
+
+fn default_key_ref() -> String {
+    "default".into()
+}
+
 /// Everything `mailer-server` reads.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -97,6 +124,7 @@ pub(crate) struct Config {
     pub signing_keys: BTreeMap<String, String>,
     pub http: HttpConfig,
     pub kommo: Vec<KommoAccount>,
+    pub kommo_integration: Option<KommoIntegration>,
 }
 
 impl Default for Config {
@@ -119,6 +147,7 @@ impl Default for Config {
             signing_keys: BTreeMap::new(),
             http: HttpConfig::default(),
             kommo: Vec::new(),
+            kommo_integration: None,
         }
     }
 }
@@ -181,6 +210,9 @@ impl Config {
                 .map(str::to_owned)
                 .collect();
         }
+        if let (Some(k), Some(secret)) = (&mut self.kommo_integration, secret(env, "MAILER_KOMMO_CLIENT_SECRET")?) {
+            k.client_secret = Some(secret);
+        }
         if let Some(key) = secret(env, "MAILER_SECRET_KEY")? {
             self.secret_key = Some(key);
         }
@@ -209,6 +241,17 @@ impl Config {
                 return Err(ConfigError::Missing {
                     key: format!("kommo (account {}).token", k.account),
                     hint: "give token or token_file".into(),
+                });
+            }
+        }
+        if let Some(k) = &mut self.kommo_integration {
+            if let (None, Some(file)) = (&k.client_secret, &k.client_secret_file) {
+                k.client_secret = Some(read_secret("kommo_integration.client_secret_file", file)?);
+            }
+            if k.client_secret.is_none() {
+                return Err(ConfigError::Missing {
+                    key: "kommo_integration.client_secret".into(),
+                    hint: "give client_secret, client_secret_file or MAILER_KOMMO_CLIENT_SECRET".into(),
                 });
             }
         }

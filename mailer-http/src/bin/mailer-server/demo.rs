@@ -181,7 +181,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     println!("  metrics         {base}/metrics");
     println!("  operator UI     {base}/ui (sign in with {ui_token})");
     println!("a line follows per email sent and per CRM change; Ctrl-C stops.");
-    serve::run(&config, &wired, Some(listener)).await
+    serve::run(&config, &wired, Some(listener), None).await
 }
 
 /// Two more leads in the first stage, each with a contact, so a mailing can go to several leads.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailer_core::engine::Engine;
+use mailer_http::kommo::KommoHost;
 use mailer_http::{AppState, SqlQueueDepth, app};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,17 +26,30 @@ pub(crate) async fn migrate(config: &Config) -> Result<(), BoxError> {
 /// `serve` (with `http`) or `worker` (without).
 pub(crate) async fn serve(config: &Config, http: bool) -> Result<(), BoxError> {
     let store = wiring::store(config).await?;
-    let wired = wiring::wire(config, store, wiring::transport(config)?, wiring::kommo(config)?)?;
+    let crm = wiring::kommo(config)?;
+    let kommo = wiring::kommo_host(config, &crm);
+    let wired = wiring::wire(config, store, wiring::transport(config)?, crm)?;
     let listener = if http {
         Some(TcpListener::bind(&config.listen).await?)
     } else {
         None
     };
-    run(config, &wired, listener).await
+    run(config, &wired, listener, kommo).await
 }
 
 /// Runs workers (and HTTP on `listener`) until a signal.
-pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpListener>) -> Result<(), BoxError> {
+pub(crate) async fn run(
+    config: &Config,
+    wired: &Wired,
+    listener: Option<TcpListener>,
+    kommo: Option<Arc<KommoHost>>,
+) -> Result<(), BoxError> {
+    // Installed Kommo accounts: their clients keep tokens through this engine, which lives until the end.
+    let kommo_engine = wired.engine("kommo");
+    if let Some(host) = &kommo {
+        let n = host.connect_all(&kommo_engine).await?;
+        tracing::info!(accounts = n, "Kommo accounts connected");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -66,6 +80,10 @@ pub(crate) async fn run(config: &Config, wired: &Wired, listener: Option<TcpList
     if let Some(listener) = listener {
         let state = AppState::with_metrics(wired.engine("http"), config.http.clone(), wired.metrics.clone())
             .with_queue_depth(Arc::new(SqlQueueDepth(wired.store.clone())));
+        let state = match &kommo {
+            Some(host) => state.with_kommo(host.clone()),
+            None => state,
+        };
         tracing::info!(address = %listener.local_addr()?, workers = config.workers, "listening");
         server = Some(tokio::spawn(mailer_http::run(
             listener,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use mailer_core::engine::{Engine, EngineConfig, Ports};
 use mailer_core::model::{AccountId, Secret, WorkerId};
 use mailer_core::ports::{DynCrm, DynTransport, SystemClock};
+use mailer_http::kommo::KommoHost;
 use mailer_http::{HttpFetcher, LoggedCrm, MeteredTransport, Metrics};
-use mailer_kommo::{KommoClient, KommoCrm};
+use mailer_kommo::{KommoClient, KommoCrm, OAuthApp};
 use mailer_store_sql::{SqlConfig, SqlStore};
 
 use crate::BoxError;
@@ -47,8 +48,9 @@ pub(crate) fn transport(config: &Config) -> Result<Arc<DynTransport>, BoxError> 
     })
 }
 
-/// Kommo with a long-lived token per configured account.
-pub(crate) fn kommo(config: &Config) -> Result<Arc<DynCrm>, BoxError> {
+/// Kommo with a long-lived token per configured account (installed accounts are added by the
+/// [`KommoHost`](mailer_http::kommo::KommoHost)).
+pub(crate) fn kommo(config: &Config) -> Result<Arc<KommoCrm>, BoxError> {
     let crm = KommoCrm::new();
     for account in &config.kommo {
         let token = account.token.clone().unwrap_or_default();
@@ -58,6 +60,21 @@ pub(crate) fn kommo(config: &Config) -> Result<Arc<DynCrm>, BoxError> {
         crm.add_account(AccountId(account.account), client);
     }
     Ok(Arc::new(crm))
+}
+
+/// The Kommo integration's host, when one is configured.
+pub(crate) fn kommo_host(config: &Config, crm: &Arc<KommoCrm>) -> Option<Arc<KommoHost>> {
+    let k = config.kommo_integration.as_ref()?;
+    let app = OAuthApp {
+        client_id: k.client_id.clone(),
+        client_secret: Secret::new(k.client_secret.clone().unwrap_or_default()),
+        redirect_uri: k.redirect_uri.clone(),
+    };
+    let mut host = KommoHost::new(app, crm.clone()).with_signing_key_ref(k.signing_key_ref.clone());
+    if let Some(base) = &k.base_url {
+        host = host.with_base_url(base.clone());
+    }
+    Some(Arc::new(host))
 }
 
 /// Wires the engine's ports around `store`, `transport` and `crm` (metered and logged).
