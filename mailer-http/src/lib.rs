@@ -8,6 +8,10 @@
 //!   `/healthz`, `/readyz`, `/metrics`, with per-IP rate limits, body limits and security headers;
 //!   [`run`] serves it until a shutdown signal. An embedding application mounts [`app`] in its own router;
 //!   the `mailer-server` binary (`serve`, `worker`, `migrate`, `demo`) is the ready-made host.
+//! - The operator's web UI under `/ui` (server-rendered, sign-in with an admin-API token kept in an
+//!   HttpOnly, SameSite=Strict cookie, CSRF-checked forms): dashboard, mailboxes with their check, templates
+//!   with a live preview, triggers, trigger links, web pages, pipeline rules, the queue, mailings with live
+//!   progress, the history with each email's timeline. Every screen calls the engine's use cases.
 //! - [`HttpFetcher`], the real [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments
 //!   (a document's URL from a CRM field) and refuses private networks.
 //!
