@@ -12,6 +12,10 @@
 //!   access-revoked hook, account webhooks, the digital-pipeline hook and Salesbot's `widget_request`
 //!   (mounted when the state has a [`kommo::KommoHost`]: [`AppState::with_kommo`]), and the admin API's
 //!   `GET /api/v1/crm-link`.
+//! - The operator's web UI under `/ui` (server-rendered, sign-in with an admin-API token kept in an
+//!   HttpOnly, SameSite=Strict cookie, CSRF-checked forms): dashboard, mailboxes with their check, templates
+//!   with a live preview, triggers, trigger links, web pages, pipeline rules, the queue, mailings with live
+//!   progress, the history with each email's timeline. Every screen calls the engine's use cases.
 //! - [`HttpFetcher`], the real [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments
 //!   (a document's URL from a CRM field) and refuses private networks.
 //!

@@ -97,7 +97,7 @@ impl Transport for EmlTransport {
             status: CheckStatus::Gray,
             smtp_error: None,
             imap_error: Some(format!(
-                "IMAP: this transport writes .eml files into {} and has no IMAP",
+                "this transport writes .eml files into {} and has no IMAP",
                 self.dir.display()
             )),
         })

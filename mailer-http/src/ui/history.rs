@@ -157,7 +157,7 @@ pub(crate) async fn list(
         @else {
             table.list #history {
                 caption.sr-only { "Emails" }
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Subject" } th scope="col" { "About" } th scope="col" { "Sent" } th scope="col" { "Events" } } }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Subject as written" } th scope="col" { "About" } th scope="col" { "Sent" } th scope="col" { "Events" } } }
                 tbody {
                     @for e in &entries {
                         tr {
@@ -241,15 +241,15 @@ fn event_class(kind: &EventKind) -> &'static str {
     }
 }
 
-fn timeline(entry: &HistoryEntry) -> Markup {
+fn timeline(entry: &HistoryEntry, mailbox: &str) -> Markup {
     let e = &entry.email;
     html! {
         dl.facts {
             dt { "Status" } dd { span class={ "status " (status_word(e.status)) } { (status_word(e.status)) } }
-            dt { "Subject" } dd { (e.spec.content.subject) }
+            dt { "Subject as written" } dd { (e.spec.content.subject) }
             dt { "About" } dd { (entity(e.spec.entity)) }
             dt { "To" } dd { @if e.spec.to.is_empty() { "the entity's contacts" } @else { (e.spec.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) } }
-            dt { "Mailbox" } dd { (e.spec.mailbox.0) }
+            dt { "Mailbox" } dd { (mailbox) }
             dt { "Attempts" } dd { (e.attempts) }
             @if let Some(err) = &e.last_error { dt { "Last error" } dd.error { (err) } }
         }
@@ -288,10 +288,18 @@ pub(crate) async fn show(
                 },
             ))
         })?;
+    let mailbox = state
+        .engine()
+        .mailbox_view(session.account, session.user_id(), entry.email.spec.mailbox)
+        .await
+        .map_or_else(
+            |_| format!("mailbox {}", entry.email.spec.mailbox),
+            |m| m.from.to_string(),
+        );
     Ok(layout::page(
         &session,
         Nav::History,
         &format!("Email #{id}"),
-        timeline(&entry),
+        timeline(&entry, &mailbox),
     ))
 }

@@ -55,7 +55,7 @@ pub(crate) async fn show(
         @else {
             table.list {
                 caption { (waiting.len()) " waiting, in sending order" }
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Subject" } th scope="col" { "About" } th scope="col" { "Mailing" } th scope="col" { "Expected" } } }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Subject as written" } th scope="col" { "About" } th scope="col" { "Mailing" } th scope="col" { "Expected" } } }
                 tbody {
                     @for w in &waiting {
                         tr {
