@@ -52,7 +52,9 @@
 //! - [`engine`]: the use cases over the ports; [`engine::admin`] is how a host writes every record
 //!   (rights, validation, references, the loop check).
 //! - [`worker`]: the worker loop every host runs (timers and worker steps), over the host's sleep.
-//! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher` and their errors.
+//! - [`inbox`]: what comes back to a mailbox (bounces of every common form, auto-replies, replies),
+//!   classified by one pure function over the message's bytes.
+//! - [`ports`]: `Store`, `Transport`, `Crm`, `Clock`, `Fetcher`, `Inbox` and their errors.
 //! - [`error`]: shared small errors.
 //! - [`form_names`]: the one parser of bracketed form names (`lead[657261]`, `field[Name]`).
 //! - [`testkit`]: doubles and conformance suites (feature `testkit`).

@@ -210,6 +210,18 @@ async fn mailboxes_never_return_the_password_and_are_scoped() {
         .call(Method::GET, &format!("/mailboxes/{id}/queue"), &fx.other, None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, counts) = fx
+        .call(Method::GET, &format!("/mailboxes/{id}/reactions"), &fx.admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        counts,
+        json!({"hard_bounces": 0, "soft_bounces": 0, "replies": 0, "auto_replies": 0})
+    );
+    let (status, _) = fx
+        .call(Method::GET, &format!("/mailboxes/{id}/reactions"), &fx.other, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -430,6 +442,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
         ("delete", "/mailboxes/{id}"),
         ("post", "/mailboxes/{id}/check"),
         ("get", "/mailboxes/{id}/queue"),
+        ("get", "/mailboxes/{id}/reactions"),
         ("get", "/templates"),
         ("post", "/templates"),
         ("get", "/templates/{id}"),

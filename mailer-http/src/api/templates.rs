@@ -28,7 +28,9 @@ fn template(auth: &Auth, body: Value, id: i64) -> Result<Template, ApiError> {
             ("attachments", Value::Array(Vec::new())),
             (
                 "triggers",
-                serde_json::json!({"on_sent": [], "on_opened": [], "not_opened": null, "on_failed": []}),
+                serde_json::json!({
+                    "on_sent": [], "on_opened": [], "not_opened": null, "on_failed": [], "on_replied": []
+                }),
             ),
             ("recipients", serde_json::json!({"kind": "entity_contacts"})),
         ],
