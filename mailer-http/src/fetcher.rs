@@ -23,6 +23,8 @@ const MAX_REDIRECTS: usize = 5;
 pub struct HttpFetcher {
     timeout: Duration,
     allow_private: bool,
+    /// One private address allowed (tests: a local server whose redirects are then checked).
+    allow_one: Option<SocketAddr>,
 }
 
 impl HttpFetcher {
@@ -35,6 +37,7 @@ impl HttpFetcher {
         Ok(Self {
             timeout: Duration::from_secs(30),
             allow_private: false,
+            allow_one: None,
         })
     }
 
@@ -52,6 +55,14 @@ impl HttpFetcher {
         self
     }
 
+    /// Allows this one address and port, private or not, and nothing else private: for tests whose local
+    /// server redirects elsewhere, to show that the redirect target is checked.
+    #[must_use]
+    pub fn allow_only_for_tests(mut self, addr: SocketAddr) -> Self {
+        self.allow_one = Some(addr);
+        self
+    }
+
     async fn resolve(&self, url: &Url) -> Result<SocketAddr, FetchError> {
         let host = url.host_str().ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
         let port = url
@@ -66,7 +77,7 @@ impl HttpFetcher {
             .first()
             .copied()
             .ok_or_else(|| FetchError::InvalidUrl(url.to_string()))?;
-        if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
+        if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip()) && self.allow_one != Some(*a)) {
             return Err(FetchError::PrivateAddress(url.to_string()));
         }
         Ok(first)

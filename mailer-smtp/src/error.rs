@@ -219,6 +219,9 @@ pub(crate) fn from_smtp(err: lettre::transport::smtp::Error) -> SendError {
         None if err.is_timeout() => Failure::Timeout,
         None if err.is_tls() || caused_by::<rustls::Error>(&err) => Failure::Tls,
         None if err.is_client() && words.contains("authentication mechanism") => Failure::LoginRefused,
+        // The server closed the connection before its reply was complete (dropped in the middle of DATA):
+        // a connection failure, retried, not a malformed answer.
+        None if err.is_response() && words.contains("incomplete") => Failure::Connection,
         None if err.is_client() || err.is_response() => Failure::Other,
         None => Failure::Connection,
     };

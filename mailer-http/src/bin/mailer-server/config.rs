@@ -161,19 +161,25 @@ impl Config {
     pub(crate) fn load(path: Option<&Path>, env: &Env) -> Result<Self, ConfigError> {
         let default_path = Path::new("mailer.toml");
         let path = path.or_else(|| default_path.exists().then_some(default_path));
-        let mut config = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Toml {
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                })?
-            }
-            None => Self::default(),
+        let Some(path) = path else {
+            let mut config = Self::default();
+            config.apply_env(env)?;
+            config.check()?;
+            return Ok(config);
         };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path, env)
+    }
+
+    /// Parses `text` (the file at `path`, named in errors), applies `env` and checks the result.
+    pub(crate) fn from_toml(text: &str, path: &Path, env: &Env) -> Result<Self, ConfigError> {
+        let mut config: Self = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         config.apply_env(env)?;
         config.check()?;
         Ok(config)

@@ -1,0 +1,6 @@
+//! Fuzz target `form`: see `mailer_fuzz::targets`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    mailer_fuzz::run("form", data);
+});
