@@ -6,19 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mailer_core::model::{Trigger, TriggerId, TriggerLink, TriggerLinkId};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field};
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 /// A mask to paste, with its copy button.
 pub(crate) fn mask(text: &str) -> Markup {

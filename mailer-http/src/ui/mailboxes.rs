@@ -12,10 +12,9 @@ use mailer_core::model::{
     SendingLimits, ServerSettings, Timezone, UserId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
 use crate::server::AppState;
@@ -80,12 +79,6 @@ fn security(form: &FormData, name: &'static str) -> Result<Security, UiError> {
             reason: "must be SSL/TLS, STARTTLS or none".into(),
         }),
     }
-}
-
-/// Which mailbox to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
 }
 
 async fn owners(state: &AppState, session: &Session) -> Result<Vec<(String, String)>, UiError> {

@@ -8,20 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mailer_core::model::{Body, Content, Trigger, TriggerId, WebPage, WebPageId};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::links::{mask, trigger_boxes};
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: Option<&str>) -> Markup {
     let (format, source) = match p.map(|p| &p.content.body) {

@@ -11,19 +11,12 @@ use mailer_core::model::{
     LeadFilter, MailboxId, PipelineId, PipelineRule, PipelineRuleId, StageEvent, StageId, Template, TemplateId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 fn event_name(e: StageEvent) -> &'static str {
     match e {
@@ -127,14 +120,6 @@ pub(crate) async fn list(
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
-fn tags(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
     Ok(PipelineRule {
         id: PipelineRuleId(form.parse("id", "an id")?),
@@ -147,8 +132,8 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
             _ => StageEvent::CreatedOrMovedIn,
         },
         filter: LeadFilter {
-            tags_all: tags(form.get("tags_all")),
-            tags_none: tags(form.get("tags_none")),
+            tags_all: split_list(form.get("tags_all")),
+            tags_none: split_list(form.get("tags_none")),
         },
         template: TemplateId(form.parse("template", "a template")?),
         mailbox: MailboxId(form.parse("mailbox", "a mailbox")?),

@@ -10,19 +10,12 @@ use mailer_core::model::{
     Action, Assignee, Deadline, EntityKind, PipelineId, StageId, Template, TemplateId, Trigger, TriggerId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 /// What a trigger does, in words.
 pub(crate) fn describe(action: &Action, templates: &[Template]) -> String {
@@ -150,14 +143,6 @@ pub(crate) async fn list(
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
-fn tags(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
     let action = match form.get("kind") {
         "task" => Action::SetTask {
@@ -178,8 +163,8 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
         },
         "tags" => Action::ChangeTags {
             entity: EntityKind::Lead,
-            add: tags(form.get("tags_add")),
-            remove: tags(form.get("tags_remove")),
+            add: split_list(form.get("tags_add")),
+            remove: split_list(form.get("tags_remove")),
         },
         _ => Action::AddNote {
             text: form.get("note_text").to_owned(),
