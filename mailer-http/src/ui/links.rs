@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
 
@@ -114,18 +115,19 @@ fn read(session: &Session, form: &FormData) -> Result<TriggerLink, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(l) => state
-            .engine()
-            .save_trigger_link(session.user_id(), l)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/links").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_trigger_link(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/links", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/links/{id}/delete`: refused while a template uses it.

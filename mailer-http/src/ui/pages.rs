@@ -13,6 +13,7 @@ use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::links::{mask, trigger_boxes};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
 
@@ -130,18 +131,19 @@ async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<We
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&state, &session, &form).await {
-        Ok(p) => state
-            .engine()
-            .save_web_page(session.user_id(), p)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/pages").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_web_page(session.user_id(), read(&state, &session, &form).await?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/pages", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/pages/{id}/delete`.

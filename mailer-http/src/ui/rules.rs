@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use super::error::UiError;
 use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
 
@@ -148,18 +149,19 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(r) => state
-            .engine()
-            .save_pipeline_rule(session.user_id(), r)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/rules").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_pipeline_rule(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/rules", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/rules/{id}/delete`.

@@ -14,6 +14,7 @@ use maud::{Markup, html};
 use super::error::UiError;
 use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
 
@@ -186,18 +187,19 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(t) => state
-            .engine()
-            .save_trigger(session.user_id(), t)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/triggers").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_trigger(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/triggers", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/triggers/{id}/delete`: refused while a template, link, page or rule uses it.
