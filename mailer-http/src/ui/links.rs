@@ -32,7 +32,8 @@ pub(crate) fn trigger_boxes(name: &str, triggers: &[Trigger], chosen: &[TriggerI
             @if triggers.is_empty() { p { "No trigger yet: " a href="/ui/triggers" { "add one" } "." } }
             @for t in triggers {
                 @let id = format!("{name}-{}", t.id.0);
-                label for=(id) { input id=(id) type="checkbox" name=(name) value=(t.id.0) checked[chosen.contains(&t.id)]; " " (t.name) }
+                label for=(id) { input id=(id) type="checkbox" name=(name) value=(t.id.0)
+                    checked[chosen.contains(&t.id)]; " " (t.name) }
             }
         }
     }
@@ -47,8 +48,10 @@ fn editor(session: &Session, l: Option<&TriggerLink>, triggers: &[Trigger], erro
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(l.map_or(0, |l| l.id.0));
                 (field("Name", "name", "text", l.map_or("", |l| l.name.as_str()), None, true))
-                (field("Leads to (URL)", "redirect", "url", l.and_then(|l| l.redirect.as_deref()).unwrap_or(""), Some("Empty: a thank-you page"), false))
-                div.field.checks { label for="f-once" { input id="f-once" type="checkbox" name="once" checked[l.is_some_and(|l| l.once)]; " Execute once (later clicks run nothing)" } }
+                (field("Leads to (URL)", "redirect", "url", l.and_then(|l| l.redirect.as_deref()).unwrap_or(""),
+                    Some("Empty: a thank-you page"), false))
+                div.field.checks { label for="f-once" { input id="f-once" type="checkbox" name="once"
+                    checked[l.is_some_and(|l| l.once)]; " Execute once (later clicks run nothing)" } }
                 (trigger_boxes("triggers", triggers, l.map_or(&[], |l| &l.triggers)))
                 div.actions.wide { button type="submit" { "Save link" } }
             }
@@ -81,7 +84,8 @@ async fn render(
                     }
                     div.actions {
                         a.button.secondary.small href={ "/ui/links?edit=" (l.id.0) "#lf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/links/{}/delete", l.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/links/{}/delete", l.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }

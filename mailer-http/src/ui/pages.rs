@@ -31,15 +31,20 @@ fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: O
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(p.map_or(0, |p| p.id.0));
                 (field("Header (the tab's title)", "header", "text", p.map_or("", |p| p.header.as_str()), None, true))
-                (field("Slug", "slug", "text", p.map_or("", |p| p.slug.as_str()), Some("The readable end of the URL, e.g. offer"), true))
-                (select("Body format", "format", &[("markdown".into(), "Markdown".into()), ("html".into(), "HTML".into())], format))
+                (field("Slug", "slug", "text", p.map_or("", |p| p.slug.as_str()),
+                    Some("The readable end of the URL, e.g. offer"), true))
+                (select("Body format", "format", &[("markdown".into(), "Markdown".into()), ("html".into(),
+                    "HTML".into())], format))
                 div.field.wide {
                     label for="f-pbody" { "Body" }
                     textarea id="f-pbody" name="body" rows="8" { (source) }
                 }
-                (field("Available for days", "lifetime_days", "number", &p.map_or(30, |p| p.lifetime_days).to_string(), None, true))
-                (field("Cache, minutes", "cache_minutes", "number", &p.map_or(10, |p| p.cache.as_secs() / 60).to_string(), None, true))
-                (field("Subdomain", "subdomain", "text", p.and_then(|p| p.subdomain.as_deref()).unwrap_or(""), Some("One of up to three, for separate analytics"), false))
+                (field("Available for days", "lifetime_days", "number", &p.map_or(30, |p|
+                    p.lifetime_days).to_string(), None, true))
+                (field("Cache, minutes", "cache_minutes", "number", &p.map_or(10, |p| p.cache.as_secs() /
+                    60).to_string(), None, true))
+                (field("Subdomain", "subdomain", "text", p.and_then(|p| p.subdomain.as_deref()).unwrap_or(""),
+                    Some("One of up to three, for separate analytics"), false))
                 (trigger_boxes("on_open", triggers, p.map_or(&[], |p| &p.on_open)))
                 div.actions.wide { button type="submit" { "Save page" } }
             }
@@ -65,10 +70,12 @@ async fn render(
                 li.record {
                     h3 { (p.header) }
                     p { "Paste in a body: " (mask(&format!("{{web:{}}}", p.id.0))) }
-                    p.meta { "/" (p.slug) " · " (p.lifetime_days) " days · " (p.on_open.len()) " trigger(s) on opening" }
+                    p.meta { "/" (p.slug) " · " (p.lifetime_days) " days · " (p.on_open.len())
+                        " trigger(s) on opening" }
                     div.actions {
                         a.button.secondary.small href={ "/ui/pages?edit=" (p.id.0) "#pf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/pages/{}/delete", p.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/pages/{}/delete", p.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }

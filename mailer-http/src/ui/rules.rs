@@ -58,13 +58,19 @@ fn editor(
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(r.map_or(0, |r| r.id.0));
                 (select("When", "on", &events, r.map_or("created_or_moved", |r| event_name(r.on))))
-                (field("Pipeline id", "pipeline", "number", &r.map_or(String::new(), |r| r.pipeline.0.to_string()), None, true))
+                (field("Pipeline id", "pipeline", "number", &r.map_or(String::new(), |r| r.pipeline.0.to_string()),
+                    None, true))
                 (field("Stage id", "stage", "number", &r.map_or(String::new(), |r| r.stage.0.to_string()), None, true))
-                (select("Send template", "template", &template_options, &r.map_or(String::new(), |r| r.template.0.to_string())))
-                (select("From mailbox", "mailbox", &mailbox_options, &r.map_or(String::new(), |r| r.mailbox.0.to_string())))
-                (field("After minutes", "delay_minutes", "number", &r.map_or(0, |r| r.delay.as_secs() / 60).to_string(), None, true))
-                (field("Only leads with all tags", "tags_all", "text", &r.map_or(String::new(), |r| r.filter.tags_all.join(", ")), Some("Comma-separated; empty: any"), false))
-                (field("Only leads with none of the tags", "tags_none", "text", &r.map_or(String::new(), |r| r.filter.tags_none.join(", ")), None, false))
+                (select("Send template", "template", &template_options, &r.map_or(String::new(), |r|
+                    r.template.0.to_string())))
+                (select("From mailbox", "mailbox", &mailbox_options, &r.map_or(String::new(), |r|
+                    r.mailbox.0.to_string())))
+                (field("After minutes", "delay_minutes", "number", &r.map_or(0, |r| r.delay.as_secs() /
+                    60).to_string(), None, true))
+                (field("Only leads with all tags", "tags_all", "text", &r.map_or(String::new(), |r|
+                    r.filter.tags_all.join(", ")), Some("Comma-separated; empty: any"), false))
+                (field("Only leads with none of the tags", "tags_none", "text", &r.map_or(String::new(), |r|
+                    r.filter.tags_none.join(", ")), None, false))
                 div.actions.wide { button type="submit" { "Save rule" } }
             }
         }
@@ -102,7 +108,8 @@ async fn render(
                     }
                     div.actions {
                         a.button.secondary.small href={ "/ui/rules?edit=" (r.id.0) "#rf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/rules/{}/delete", r.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/rules/{}/delete", r.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }

@@ -90,13 +90,21 @@ fn editor(session: &Session, t: Option<&Trigger>, templates: &[Template], error:
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(t.map_or(0, |t| t.id.0));
                 (field("Name", "name", "text", t.map_or("", |t| t.name.as_str()), None, true))
-                (field("Delay, minutes", "delay_minutes", "number", &t.map_or(0, |t| t.delay.as_secs() / 60).to_string(), None, true))
+                (field("Delay, minutes", "delay_minutes", "number", &t.map_or(0, |t| t.delay.as_secs() /
+                    60).to_string(), None, true))
                 (select("Action", "kind", &kinds, kind_of(action)))
-                fieldset data-kind="note" { legend { "Add a note" } (field("Note text", "note_text", "text", note, Some("Variables work: {subject}, {{ lead.name }}"), false)) }
-                fieldset data-kind="task" { legend { "Set a task" } (field("Task text", "task_text", "text", task, None, false)) (field("Due in hours", "task_hours", "number", &task_hours.to_string(), None, false)) }
-                fieldset data-kind="stage" { legend { "Change the stage" } (field("Pipeline id", "pipeline", "number", &pipeline, None, false)) (field("Stage id", "stage", "number", &stage, None, false)) }
-                fieldset data-kind="email" { legend { "Send an email" } (select("Template", "template", &template_options, &template)) }
-                fieldset data-kind="tags" { legend { "Change the lead's tags" } (field("Add, comma-separated", "tags_add", "text", &add, None, false)) (field("Remove, comma-separated", "tags_remove", "text", &remove, None, false)) }
+                fieldset data-kind="note" { legend { "Add a note" } (field("Note text", "note_text", "text", note,
+                    Some("Variables work: {subject}, {{ lead.name }}"), false)) }
+                fieldset data-kind="task" { legend { "Set a task" } (field("Task text", "task_text", "text", task,
+                    None, false)) (field("Due in hours", "task_hours", "number", &task_hours.to_string(), None,
+                    false)) }
+                fieldset data-kind="stage" { legend { "Change the stage" } (field("Pipeline id", "pipeline",
+                    "number", &pipeline, None, false)) (field("Stage id", "stage", "number", &stage, None, false)) }
+                fieldset data-kind="email" { legend { "Send an email" } (select("Template", "template",
+                    &template_options, &template)) }
+                fieldset data-kind="tags" { legend { "Change the lead's tags" } (field("Add, comma-separated",
+                    "tags_add", "text", &add, None, false)) (field("Remove, comma-separated", "tags_remove", "text",
+                    &remove, None, false)) }
                 div.actions.wide { button type="submit" { "Save trigger" } }
             }
         }
@@ -118,14 +126,17 @@ async fn render(
         @if triggers.is_empty() { p { "No trigger yet." } }
         table.list {
             caption.sr-only { "Triggers" }
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Does" } th scope="col" { "Delay" } th scope="col" { span.sr-only { "Actions" } } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Does" } th scope="col" { "Delay" } th
+                scope="col" { span.sr-only { "Actions" } } } }
             tbody {
                 @for t in &triggers {
                     tr {
                         td data-label="Name" { (t.name) }
                         td data-label="Does" { (describe(&t.action, &templates)) }
                         td data-label="Delay" { (t.delay.as_secs() / 60) " min" }
-                        td { a.button.secondary.small href={ "/ui/triggers?edit=" (t.id.0) "#tf-h" } { "Edit" } " " (layout::action_button(session, &format!("/ui/triggers/{}/delete", t.id.0), "Delete", "danger small")) }
+                        td { a.button.secondary.small href={ "/ui/triggers?edit=" (t.id.0) "#tf-h" } { "Edit" } " "
+                            (layout::action_button(session, &format!("/ui/triggers/{}/delete", t.id.0), "Delete",
+                            "danger small")) }
                     }
                 }
             }
