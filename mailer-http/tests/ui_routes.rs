@@ -106,15 +106,66 @@ async fn signed_out_every_screen_sends_to_the_sign_in_form() {
     );
 }
 
+/// A sign-in POST with the form's pairing cookie and field.
+async fn sign_in(router: &Router, cookie: &str, form: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let request = Request::post("/ui/login")
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("response");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 22).await.expect("body");
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
 #[tokio::test]
 async fn sign_in_keeps_the_token_in_an_httponly_strict_cookie_and_refuses_an_unknown_one() {
     let fx = fixture().await;
-    let (status, headers, body) = send(&fx.router, Method::POST, "/ui/login", None, Some("token=mk_1_1_wrong")).await;
+    let (status, headers, page) = send(&fx.router, Method::GET, "/ui/login", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let pairing_cookie = headers[header::SET_COOKIE].to_str().expect("ascii").to_owned();
+    assert!(
+        pairing_cookie.contains("SameSite=Strict") && pairing_cookie.contains("HttpOnly"),
+        "{pairing_cookie}"
+    );
+    let value = pairing_cookie
+        .strip_prefix("mailer_ui_login=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("the pairing cookie")
+        .to_owned();
+    assert!(
+        page.contains(&format!("name=\"pairing\" value=\"{value}\"")),
+        "the form lacks its pairing field"
+    );
+    let cookie = format!("mailer_ui_login={value}");
+    let good = format!("token={}", enc(&fx.admin));
+
+    // Login CSRF: a form posted from elsewhere has no pairing cookie (SameSite=Strict), so it is refused.
+    let (status, headers, _) = sign_in(&fx.router, "", &format!("{good}&pairing={value}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        !headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap_or("").starts_with("mailer_ui="))
+    );
+
+    let (status, headers, body) = sign_in(&fx.router, &cookie, &format!("token=mk_1_1_wrong&pairing={value}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(
+        !headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap_or("").starts_with("mailer_ui="))
+    );
     assert!(body.contains("not known"), "{body}");
-    let form = format!("token={}", enc(&fx.admin));
-    let (status, headers, _) = send(&fx.router, Method::POST, "/ui/login", None, Some(&form)).await;
+
+    let (status, headers, _) = sign_in(&fx.router, &cookie, &format!("{good}&pairing={value}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
     assert!(cookie.starts_with(&format!("mailer_ui={};", fx.admin)), "{cookie}");

@@ -28,7 +28,8 @@ pub(crate) use state::content_security_policy;
 use crate::routes;
 
 /// The router of the public routes (`/t/o/`, `/t/l/`, `/w/`, `/p/`, `/f/`, `/u/`), `/healthz`, `/readyz` and
-/// `/metrics`, the admin API under `/api/v1` and the operator UI under `/ui`, with rate limits on the public routes, the body size limit and the security headers.
+/// `/metrics`, the admin API under `/api/v1` and the operator UI under `/ui`, with rate limits on the public
+/// routes, the body size limit and the security headers.
 pub fn app(state: AppState) -> Router {
     let public = Router::new()
         .route("/t/o/{token}", get(routes::pixel::open))

@@ -41,9 +41,11 @@ pub(crate) async fn show(State(state): State<AppState>, session: Session) -> Res
                     article.card data-mailbox=(u.mailbox.id.0) {
                         h3 { (u.mailbox.from.email) " " (mark(u.mailbox.health.as_ref())) }
                         p { "Sent " strong.sent { (u.sent_in_window) } " of " (u.cap) " in the cap window" }
-                        progress max="100" value=(pct) aria-label={ "Share of the cap used by " (u.mailbox.from.email) } { (pct) "%" }
+                        progress max="100" value=(pct) aria-label={ "Share of the cap used by "
+                            (u.mailbox.from.email) } { (pct) "%" }
                         p { "Next free slot: " (layout::time_el(u.next_free)) }
-                        p { (u.waiting) " waiting · " a href={ "/ui/queue?mailbox=" (u.mailbox.id.0) } { "see the queue" } }
+                        p { (u.waiting) " waiting · " a href={ "/ui/queue?mailbox=" (u.mailbox.id.0) } {
+                            "see the queue" } }
                     }
                 }
             }

@@ -9,6 +9,22 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::UiError;
 
+/// Which record a list screen opens in its form (`?edit=ID`).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct EditQuery {
+    /// The record's id.
+    pub(crate) edit: Option<i64>,
+}
+
+/// A comma-separated list, trimmed, without empty items.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The fields of an `application/x-www-form-urlencoded` body.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FormData(Vec<(String, String)>);

@@ -129,6 +129,22 @@ fn filters_form(f: &Filters, mailboxes: &[(String, String)]) -> Markup {
     }
 }
 
+/// The query of the next page: the same filters, after `after`.
+fn next_page(f: &Filters, after: i64) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("after", &after.to_string())
+        .extend_pairs([
+            ("status", &f.status),
+            ("mailbox", &f.mailbox),
+            ("mailing", &f.mailing),
+            ("entity_kind", &f.entity_kind),
+            ("entity_id", &f.entity_id),
+            ("since", &f.since),
+            ("until", &f.until),
+        ])
+        .finish()
+}
+
 /// `GET /ui/history`.
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -157,12 +173,15 @@ pub(crate) async fn list(
         @else {
             table.list #history {
                 caption.sr-only { "Emails" }
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Subject as written" } th scope="col" { "About" } th scope="col" { "Sent" } th scope="col" { "Events" } } }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" {
+                    "Subject as written" } th scope="col" { "About" } th scope="col" { "Sent" } th scope="col" {
+                    "Events" } } }
                 tbody {
                     @for e in &entries {
                         tr {
                             td data-label="Email" { a href={ "/ui/history/" (e.email.id.0) } { "#" (e.email.id.0) } }
-                            td data-label="Status" { span class={ "status " (status_word(e.email.status)) } { (status_word(e.email.status)) } }
+                            td data-label="Status" { span class={ "status " (status_word(e.email.status)) } {
+                                (status_word(e.email.status)) } }
                             td data-label="Subject" { (e.email.spec.content.subject) }
                             td data-label="About" { (entity(e.email.spec.entity)) }
                             td data-label="Sent" { (layout::time_el(e.email.sent_at)) }
@@ -173,7 +192,7 @@ pub(crate) async fn list(
             }
         }
         @if let Some(after) = next {
-            p { a.button.secondary href={ "/ui/history?after=" (after) "&status=" (f.status) "&mailbox=" (f.mailbox) "&mailing=" (f.mailing) "&entity_kind=" (f.entity_kind) "&entity_id=" (f.entity_id) "&since=" (f.since) "&until=" (f.until) } { "Next page" } }
+            p { a.button.secondary href={ "/ui/history?" (next_page(&f, after)) } { "Next page" } }
         }
     };
     Ok(layout::page(&session, Nav::History, "History", body))
@@ -248,7 +267,8 @@ fn timeline(entry: &HistoryEntry, mailbox: &str) -> Markup {
             dt { "Status" } dd { span class={ "status " (status_word(e.status)) } { (status_word(e.status)) } }
             dt { "Subject as written" } dd { (e.spec.content.subject) }
             dt { "About" } dd { (entity(e.spec.entity)) }
-            dt { "To" } dd { @if e.spec.to.is_empty() { "the entity's contacts" } @else { (e.spec.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) } }
+            dt { "To" } dd { @if e.spec.to.is_empty() { "the entity's contacts" } @else {
+                (e.spec.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) } }
             dt { "Mailbox" } dd { (mailbox) }
             dt { "Attempts" } dd { (e.attempts) }
             @if let Some(err) = &e.last_error { dt { "Last error" } dd.error { (err) } }

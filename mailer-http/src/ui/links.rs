@@ -6,19 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mailer_core::model::{Trigger, TriggerId, TriggerLink, TriggerLinkId};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 /// A mask to paste, with its copy button.
 pub(crate) fn mask(text: &str) -> Markup {
@@ -38,7 +32,8 @@ pub(crate) fn trigger_boxes(name: &str, triggers: &[Trigger], chosen: &[TriggerI
             @if triggers.is_empty() { p { "No trigger yet: " a href="/ui/triggers" { "add one" } "." } }
             @for t in triggers {
                 @let id = format!("{name}-{}", t.id.0);
-                label for=(id) { input id=(id) type="checkbox" name=(name) value=(t.id.0) checked[chosen.contains(&t.id)]; " " (t.name) }
+                label for=(id) { input id=(id) type="checkbox" name=(name) value=(t.id.0)
+                    checked[chosen.contains(&t.id)]; " " (t.name) }
             }
         }
     }
@@ -53,8 +48,10 @@ fn editor(session: &Session, l: Option<&TriggerLink>, triggers: &[Trigger], erro
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(l.map_or(0, |l| l.id.0));
                 (field("Name", "name", "text", l.map_or("", |l| l.name.as_str()), None, true))
-                (field("Leads to (URL)", "redirect", "url", l.and_then(|l| l.redirect.as_deref()).unwrap_or(""), Some("Empty: a thank-you page"), false))
-                div.field.checks { label for="f-once" { input id="f-once" type="checkbox" name="once" checked[l.is_some_and(|l| l.once)]; " Execute once (later clicks run nothing)" } }
+                (field("Leads to (URL)", "redirect", "url", l.and_then(|l| l.redirect.as_deref()).unwrap_or(""),
+                    Some("Empty: a thank-you page"), false))
+                div.field.checks { label for="f-once" { input id="f-once" type="checkbox" name="once"
+                    checked[l.is_some_and(|l| l.once)]; " Execute once (later clicks run nothing)" } }
                 (trigger_boxes("triggers", triggers, l.map_or(&[], |l| &l.triggers)))
                 div.actions.wide { button type="submit" { "Save link" } }
             }
@@ -87,7 +84,8 @@ async fn render(
                     }
                     div.actions {
                         a.button.secondary.small href={ "/ui/links?edit=" (l.id.0) "#lf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/links/{}/delete", l.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/links/{}/delete", l.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }
@@ -121,18 +119,19 @@ fn read(session: &Session, form: &FormData) -> Result<TriggerLink, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(l) => state
-            .engine()
-            .save_trigger_link(session.user_id(), l)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/links").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_trigger_link(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/links", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/links/{id}/delete`: refused while a template uses it.

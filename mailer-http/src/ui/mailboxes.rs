@@ -12,10 +12,9 @@ use mailer_core::model::{
     SendingLimits, ServerSettings, Timezone, UserId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
 use crate::server::AppState;
@@ -82,12 +81,6 @@ fn security(form: &FormData, name: &'static str) -> Result<Security, UiError> {
     }
 }
 
-/// Which mailbox to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
-
 async fn owners(state: &AppState, session: &Session) -> Result<Vec<(String, String)>, UiError> {
     if session.is_admin() {
         let users = state.engine().users(session.account, session.user_id()).await?;
@@ -115,19 +108,25 @@ fn editor(session: &Session, owners: &[(String, String)], m: Option<&MailboxView
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(m.map_or(0, |m| m.id.0));
                 (select("User", "owner", owners, &owner))
-                (field("From: name", "from_name", "text", m.and_then(|m| m.from.name.as_deref()).unwrap_or(""), None, false))
+                (field("From: name", "from_name", "text", m.and_then(|m| m.from.name.as_deref()).unwrap_or(""),
+                    None, false))
                 (field("From: email", "from_email", "email", m.map_or("", |m| m.from.email.as_str()), None, true))
-                (field("SMTP server", "smtp_host", "text", &smtp_host, Some("From your mail server's instructions, e.g. smtp.gmail.com"), true))
+                (field("SMTP server", "smtp_host", "text", &smtp_host,
+                    Some("From your mail server's instructions, e.g. smtp.gmail.com"), true))
                 (field("SMTP port", "smtp_port", "number", &smtp_port, None, true))
                 (select("SMTP security", "smtp_security", &security_options(), smtp_sec))
-                (field("IMAP server", "imap_host", "text", &imap_host, Some("For the copy in Sent; leave empty to send only (a gray mark)"), false))
+                (field("IMAP server", "imap_host", "text", &imap_host,
+                    Some("For the copy in Sent; leave empty to send only (a gray mark)"), false))
                 (field("IMAP port", "imap_port", "number", &imap_port, None, false))
                 (select("IMAP security", "imap_security", &security_options(), imap_sec))
                 (field("Login", "login", "text", m.map_or("", |m| m.login.as_str()), None, true))
-                (field("Password", "password", "password", "", Some(if m.is_some() { "Leave empty to keep the stored one" } else { "Kept sealed; never shown again" }), m.is_none()))
+                (field("Password", "password", "password", "", Some(if m.is_some() {
+                    "Leave empty to keep the stored one" } else { "Kept sealed; never shown again" }), m.is_none()))
                 (field("Emails per day at most", "daily_cap", "number", &limits.daily_cap.to_string(), None, true))
-                (field("Seconds between two emails", "spacing", "number", &limits.spacing.as_secs_f64().to_string(), None, true))
-                (field("Sent folder", "sent_folder", "text", m.and_then(|m| m.sent_folder.as_deref()).unwrap_or(""), Some("Only when the server's own Sent folder is not found"), false))
+                (field("Seconds between two emails", "spacing", "number", &limits.spacing.as_secs_f64().to_string(),
+                    None, true))
+                (field("Sent folder", "sent_folder", "text", m.and_then(|m| m.sent_folder.as_deref()).unwrap_or(""),
+                    Some("Only when the server's own Sent folder is not found"), false))
                 div.actions { button type="submit" { "Save and check" } }
             }
         }
@@ -153,9 +152,11 @@ fn listing(session: &Session, mailboxes: &[MailboxView], owners: &[(String, Stri
                     }
                     (advice(m.health.as_ref()))
                     div.actions {
-                        (layout::action_button(session, &format!("/ui/mailboxes/{}/check", m.id.0), "Check now", "secondary"))
+                        (layout::action_button(session, &format!("/ui/mailboxes/{}/check", m.id.0), "Check now",
+                            "secondary"))
                         a.button.secondary href={ "/ui/mailboxes?edit=" (m.id.0) "#mbf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/mailboxes/{}/delete", m.id.0), "Delete", "danger"))
+                        (layout::action_button(session, &format!("/ui/mailboxes/{}/delete", m.id.0), "Delete",
+                            "danger"))
                     }
                 }
             }

@@ -126,7 +126,8 @@ async fn render_list(
         @else {
             table.list {
                 caption.sr-only { "Mailings" }
-                thead { tr { th scope="col" { "Mailing" } th scope="col" { "Status" } th scope="col" { "Emails" } th scope="col" { "Started" } } }
+                thead { tr { th scope="col" { "Mailing" } th scope="col" { "Status" } th scope="col" { "Emails" } th
+                    scope="col" { "Started" } } }
                 tbody {
                     @for m in mailings.iter().rev() {
                         tr {

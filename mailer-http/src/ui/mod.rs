@@ -22,6 +22,7 @@ mod layout;
 mod links;
 mod mailboxes;
 mod mailings;
+mod outcome;
 mod pages;
 mod queue;
 mod rules;

@@ -8,20 +8,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mailer_core::model::{Body, Content, Trigger, TriggerId, WebPage, WebPageId};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::links::{mask, trigger_boxes};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: Option<&str>) -> Markup {
     let (format, source) = match p.map(|p| &p.content.body) {
@@ -37,15 +31,20 @@ fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: O
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(p.map_or(0, |p| p.id.0));
                 (field("Header (the tab's title)", "header", "text", p.map_or("", |p| p.header.as_str()), None, true))
-                (field("Slug", "slug", "text", p.map_or("", |p| p.slug.as_str()), Some("The readable end of the URL, e.g. offer"), true))
-                (select("Body format", "format", &[("markdown".into(), "Markdown".into()), ("html".into(), "HTML".into())], format))
+                (field("Slug", "slug", "text", p.map_or("", |p| p.slug.as_str()),
+                    Some("The readable end of the URL, e.g. offer"), true))
+                (select("Body format", "format", &[("markdown".into(), "Markdown".into()), ("html".into(),
+                    "HTML".into())], format))
                 div.field.wide {
                     label for="f-pbody" { "Body" }
                     textarea id="f-pbody" name="body" rows="8" { (source) }
                 }
-                (field("Available for days", "lifetime_days", "number", &p.map_or(30, |p| p.lifetime_days).to_string(), None, true))
-                (field("Cache, minutes", "cache_minutes", "number", &p.map_or(10, |p| p.cache.as_secs() / 60).to_string(), None, true))
-                (field("Subdomain", "subdomain", "text", p.and_then(|p| p.subdomain.as_deref()).unwrap_or(""), Some("One of up to three, for separate analytics"), false))
+                (field("Available for days", "lifetime_days", "number", &p.map_or(30, |p|
+                    p.lifetime_days).to_string(), None, true))
+                (field("Cache, minutes", "cache_minutes", "number", &p.map_or(10, |p| p.cache.as_secs() /
+                    60).to_string(), None, true))
+                (field("Subdomain", "subdomain", "text", p.and_then(|p| p.subdomain.as_deref()).unwrap_or(""),
+                    Some("One of up to three, for separate analytics"), false))
                 (trigger_boxes("on_open", triggers, p.map_or(&[], |p| &p.on_open)))
                 div.actions.wide { button type="submit" { "Save page" } }
             }
@@ -71,10 +70,12 @@ async fn render(
                 li.record {
                     h3 { (p.header) }
                     p { "Paste in a body: " (mask(&format!("{{web:{}}}", p.id.0))) }
-                    p.meta { "/" (p.slug) " · " (p.lifetime_days) " days · " (p.on_open.len()) " trigger(s) on opening" }
+                    p.meta { "/" (p.slug) " · " (p.lifetime_days) " days · " (p.on_open.len())
+                        " trigger(s) on opening" }
                     div.actions {
                         a.button.secondary.small href={ "/ui/pages?edit=" (p.id.0) "#pf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/pages/{}/delete", p.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/pages/{}/delete", p.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }
@@ -137,18 +138,19 @@ async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<We
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&state, &session, &form).await {
-        Ok(p) => state
-            .engine()
-            .save_web_page(session.user_id(), p)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/pages").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_web_page(session.user_id(), read(&state, &session, &form).await?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/pages", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/pages/{id}/delete`.

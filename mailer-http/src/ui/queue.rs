@@ -55,14 +55,16 @@ pub(crate) async fn show(
         @else {
             table.list {
                 caption { (waiting.len()) " waiting, in sending order" }
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Subject as written" } th scope="col" { "About" } th scope="col" { "Mailing" } th scope="col" { "Expected" } } }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Subject as written" } th scope="col" {
+                    "About" } th scope="col" { "Mailing" } th scope="col" { "Expected" } } }
                 tbody {
                     @for w in &waiting {
                         tr {
                             td data-label="Email" { a href={ "/ui/history/" (w.email.id.0) } { "#" (w.email.id.0) } }
                             td data-label="Subject" { (w.email.spec.content.subject) }
                             td data-label="About" { (entity(w.email.spec.entity)) }
-                            td data-label="Mailing" { @match w.email.spec.mailing { Some(m) => a href={ "/ui/mailings/" (m.0) } { "#" (m.0) }, None => "single" } }
+                            td data-label="Mailing" { @match w.email.spec.mailing { Some(m) => a href={
+                                "/ui/mailings/" (m.0) } { "#" (m.0) }, None => "single" } }
                             td data-label="Expected" { (layout::time_el(w.expected_at)) }
                         }
                     }

@@ -11,19 +11,13 @@ use mailer_core::model::{
     LeadFilter, MailboxId, PipelineId, PipelineRule, PipelineRuleId, StageEvent, StageId, Template, TemplateId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 fn event_name(e: StageEvent) -> &'static str {
     match e {
@@ -64,13 +58,19 @@ fn editor(
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(r.map_or(0, |r| r.id.0));
                 (select("When", "on", &events, r.map_or("created_or_moved", |r| event_name(r.on))))
-                (field("Pipeline id", "pipeline", "number", &r.map_or(String::new(), |r| r.pipeline.0.to_string()), None, true))
+                (field("Pipeline id", "pipeline", "number", &r.map_or(String::new(), |r| r.pipeline.0.to_string()),
+                    None, true))
                 (field("Stage id", "stage", "number", &r.map_or(String::new(), |r| r.stage.0.to_string()), None, true))
-                (select("Send template", "template", &template_options, &r.map_or(String::new(), |r| r.template.0.to_string())))
-                (select("From mailbox", "mailbox", &mailbox_options, &r.map_or(String::new(), |r| r.mailbox.0.to_string())))
-                (field("After minutes", "delay_minutes", "number", &r.map_or(0, |r| r.delay.as_secs() / 60).to_string(), None, true))
-                (field("Only leads with all tags", "tags_all", "text", &r.map_or(String::new(), |r| r.filter.tags_all.join(", ")), Some("Comma-separated; empty: any"), false))
-                (field("Only leads with none of the tags", "tags_none", "text", &r.map_or(String::new(), |r| r.filter.tags_none.join(", ")), None, false))
+                (select("Send template", "template", &template_options, &r.map_or(String::new(), |r|
+                    r.template.0.to_string())))
+                (select("From mailbox", "mailbox", &mailbox_options, &r.map_or(String::new(), |r|
+                    r.mailbox.0.to_string())))
+                (field("After minutes", "delay_minutes", "number", &r.map_or(0, |r| r.delay.as_secs() /
+                    60).to_string(), None, true))
+                (field("Only leads with all tags", "tags_all", "text", &r.map_or(String::new(), |r|
+                    r.filter.tags_all.join(", ")), Some("Comma-separated; empty: any"), false))
+                (field("Only leads with none of the tags", "tags_none", "text", &r.map_or(String::new(), |r|
+                    r.filter.tags_none.join(", ")), None, false))
                 div.actions.wide { button type="submit" { "Save rule" } }
             }
         }
@@ -108,7 +108,8 @@ async fn render(
                     }
                     div.actions {
                         a.button.secondary.small href={ "/ui/rules?edit=" (r.id.0) "#rf-h" } { "Edit" }
-                        (layout::action_button(session, &format!("/ui/rules/{}/delete", r.id.0), "Delete", "danger small"))
+                        (layout::action_button(session, &format!("/ui/rules/{}/delete", r.id.0), "Delete",
+                            "danger small"))
                     }
                 }
             }
@@ -127,14 +128,6 @@ pub(crate) async fn list(
     render(&state, &session, q.edit, None, StatusCode::OK).await
 }
 
-fn tags(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
     Ok(PipelineRule {
         id: PipelineRuleId(form.parse("id", "an id")?),
@@ -147,8 +140,8 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
             _ => StageEvent::CreatedOrMovedIn,
         },
         filter: LeadFilter {
-            tags_all: tags(form.get("tags_all")),
-            tags_none: tags(form.get("tags_none")),
+            tags_all: split_list(form.get("tags_all")),
+            tags_none: split_list(form.get("tags_none")),
         },
         template: TemplateId(form.parse("template", "a template")?),
         mailbox: MailboxId(form.parse("mailbox", "a mailbox")?),
@@ -163,18 +156,19 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(r) => state
-            .engine()
-            .save_pipeline_rule(session.user_id(), r)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/rules").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_pipeline_rule(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/rules", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/rules/{id}/delete`.

@@ -71,25 +71,57 @@ pub(crate) fn csrf_for(token: &str) -> String {
 
 /// The API token in the request's cookie.
 pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The cookie that pairs the sign-in form with its submission (login CSRF: a page elsewhere cannot sign a
+/// browser in with the attacker's token, since it cannot send this SameSite=Strict cookie).
+pub(crate) const LOGIN_COOKIE: &str = "mailer_ui_login";
+
+/// `; Secure` when the request came over HTTPS (directly or through a proxy that says so).
+fn secure(headers: &HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if https { "; Secure" } else { "" }
+}
+
+/// The `Set-Cookie` value that signs in with `token`.
+pub(crate) fn sign_in_cookie(token: &str, headers: &HeaderMap) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={MAX_AGE}{}",
+        secure(headers)
+    )
+}
+
+/// The `Set-Cookie` value that signs out.
+pub(crate) fn sign_out_cookie(headers: &HeaderMap) -> String {
+    format!(
+        "{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure(headers)
+    )
+}
+
+/// The `Set-Cookie` value of the sign-in form's pairing token.
+pub(crate) fn login_cookie(value: &str, headers: &HeaderMap) -> String {
+    format!(
+        "{LOGIN_COOKIE}={value}; Path=/ui/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        secure(headers)
+    )
+}
+
+/// The value of cookie `name`.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// The `Set-Cookie` value that signs in with `token`.
-pub(crate) fn sign_in_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={MAX_AGE}")
-}
-
-/// The `Set-Cookie` value that signs out.
-pub(crate) fn sign_out_cookie() -> String {
-    format!("{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 impl FromRequestParts<AppState> for Session {

@@ -138,11 +138,14 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(t.id.0);
                 (field("Name", "name", "text", &t.name, None, true))
-                (field("Subject", "subject", "text", &t.content.subject, Some("Variables work here too, e.g. {{ lead.name }}"), true))
-                (select("Body format", "format", &[("html".into(), "HTML".into()), ("markdown".into(), "Markdown".into())], format))
+                (field("Subject", "subject", "text", &t.content.subject,
+                    Some("Variables work here too, e.g. {{ lead.name }}"), true))
+                (select("Body format", "format", &[("html".into(), "HTML".into()), ("markdown".into(),
+                    "Markdown".into())], format))
                 div.field.wide {
                     label for="f-body" { "Body" }
-                    textarea id="f-body" name="body" rows="14" spellcheck="false" aria-describedby="f-body-hint" { (source) }
+                    textarea id="f-body" name="body" rows="14" spellcheck="false" aria-describedby="f-body-hint" {
+                        (source) }
                     small id="f-body-hint" {
                         "CRM variables: {{ lead.name }}, {{ contact.name }}, {{ lead.fields[\"Budget\"] }}; "
                         "{triggerlink:N}, {web:N}, {unsubscribe}."
@@ -154,8 +157,10 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                 }
                 fieldset.wide {
                     legend { "Where to send" }
-                    label for="to-contacts" { input id="to-contacts" type="radio" name="to" value="contacts" checked[fixed.is_empty()]; " Every contact of the entity with an email address" }
-                    label for="to-fixed" { input id="to-fixed" type="radio" name="to" value="fixed" checked[!fixed.is_empty()]; " This address instead:" }
+                    label for="to-contacts" { input id="to-contacts" type="radio" name="to" value="contacts"
+                        checked[fixed.is_empty()]; " Every contact of the entity with an email address" }
+                    label for="to-fixed" { input id="to-fixed" type="radio" name="to" value="fixed"
+                        checked[!fixed.is_empty()]; " This address instead:" }
                     input type="text" name="to_address" value=(fixed) aria-label="Fixed address";
                 }
                 fieldset.wide {
@@ -163,13 +168,17 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                     @for a in &t.attachments {
                         @if let AttachmentRef::Stored { file, name, size, .. } = a {
                             @let id = format!("keep-{}", file.0);
-                            label for=(id) { input id=(id) type="checkbox" name="keep_file" value=(file.0) checked; " " (name) " (" (size / 1024) " KB)" }
+                            label for=(id) { input id=(id) type="checkbox" name="keep_file" value=(file.0) checked;
+                                " " (name) " (" (size / 1024) " KB)" }
                         }
                     }
                     div.field {
                         label for="f-link_attachments" { "Link attachments, one URL per line" }
-                        textarea id="f-link_attachments" name="link_attachments" rows="2" aria-describedby="f-la-hint" { (links.join("\n")) }
-                        small id="f-la-hint" { "Downloaded at send time; a CRM field may hold the URL: {{ lead.fields[\"Offer PDF\"] }}" }
+                        textarea id="f-link_attachments" name="link_attachments" rows="2"
+                            aria-describedby="f-la-hint" { (links.join("\n")) }
+                        small id="f-la-hint" {
+                            "Downloaded at send time; a CRM field may hold the URL: {{ lead.fields[\"Offer PDF\"] }}"
+                            }
                     }
                 }
                 div.wide.trigger-grid {
@@ -179,11 +188,13 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                         legend { "If not opened" }
                         div.field {
                             label for="f-not_opened_hours" { "within hours" }
-                            input id="f-not_opened_hours" type="number" min="1" name="not_opened_hours" value=(not_opened_hours);
+                            input id="f-not_opened_hours" type="number" min="1" name="not_opened_hours"
+                                value=(not_opened_hours);
                         }
                         @for tr in &c.triggers {
                             @let id = format!("not_opened-{}", tr.id.0);
-                            label for=(id) { input id=(id) type="checkbox" name="not_opened" value=(tr.id.0) checked[not_opened.contains(&tr.id)]; " " (tr.name) }
+                            label for=(id) { input id=(id) type="checkbox" name="not_opened" value=(tr.id.0)
+                                checked[not_opened.contains(&tr.id)]; " " (tr.name) }
                         }
                     }
                     (trigger_set("Failed to send", "on_failed", &c.triggers, &t.triggers.on_failed))
@@ -191,8 +202,10 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                 }
                 (select("Owner", "owner", &c.owners, &t.owner.0.to_string()))
                 div.field.checks {
-                    label for="f-public" { input id="f-public" type="checkbox" name="public" checked[t.public]; " Public (every user may use it)" }
-                    label for="f-signature_off" { input id="f-signature_off" type="checkbox" name="signature_off" checked[t.signature_disabled]; " Leave the signature out" }
+                    label for="f-public" { input id="f-public" type="checkbox" name="public" checked[t.public];
+                        " Public (every user may use it)" }
+                    label for="f-signature_off" { input id="f-signature_off" type="checkbox" name="signature_off"
+                        checked[t.signature_disabled]; " Leave the signature out" }
                 }
                 fieldset.wide.preview-for {
                     legend { "Preview for" }

@@ -30,16 +30,20 @@ pub(crate) async fn list(State(state): State<AppState>, session: Session) -> Res
         @if templates.is_empty() { p { "No template yet." } }
         table.list {
             caption.sr-only { "Templates you may use" }
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Subject" } th scope="col" { "Format" } th scope="col" { "Owner" } th scope="col" { "Shared" } th scope="col" { span.sr-only { "Actions" } } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Subject" } th scope="col" { "Format" } th
+                scope="col" { "Owner" } th scope="col" { "Shared" } th scope="col" { span.sr-only { "Actions" } } }
+                }
             tbody {
                 @for t in &templates {
                     tr {
                         td data-label="Name" { a href={ "/ui/templates/" (t.id.0) } { (t.name) } }
                         td data-label="Subject" { (t.content.subject) }
-                        td data-label="Format" { @match t.content.body { Body::Html(_) => "HTML", Body::Markdown(_) => "Markdown" } }
+                        td data-label="Format" { @match t.content.body { Body::Html(_) => "HTML", Body::Markdown(_)
+                            => "Markdown" } }
                         td data-label="Owner" { (owner(t.owner)) }
                         td data-label="Shared" { @if t.public { "public" } @else { "own" } }
-                        td { (layout::action_button(&session, &format!("/ui/templates/{}/delete", t.id.0), "Delete", "danger small")) }
+                        td { (layout::action_button(&session, &format!("/ui/templates/{}/delete", t.id.0), "Delete",
+                            "danger small")) }
                     }
                 }
             }

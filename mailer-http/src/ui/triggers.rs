@@ -10,19 +10,13 @@ use mailer_core::model::{
     Action, Assignee, Deadline, EntityKind, PipelineId, StageId, Template, TemplateId, Trigger, TriggerId,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
-use super::form::FormData;
+use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
+use super::outcome::after_save;
 use super::session::Session;
 use crate::server::AppState;
-
-/// Which record to edit.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EditQuery {
-    edit: Option<i64>,
-}
 
 /// What a trigger does, in words.
 pub(crate) fn describe(action: &Action, templates: &[Template]) -> String {
@@ -96,13 +90,21 @@ fn editor(session: &Session, t: Option<&Trigger>, templates: &[Template], error:
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(t.map_or(0, |t| t.id.0));
                 (field("Name", "name", "text", t.map_or("", |t| t.name.as_str()), None, true))
-                (field("Delay, minutes", "delay_minutes", "number", &t.map_or(0, |t| t.delay.as_secs() / 60).to_string(), None, true))
+                (field("Delay, minutes", "delay_minutes", "number", &t.map_or(0, |t| t.delay.as_secs() /
+                    60).to_string(), None, true))
                 (select("Action", "kind", &kinds, kind_of(action)))
-                fieldset data-kind="note" { legend { "Add a note" } (field("Note text", "note_text", "text", note, Some("Variables work: {subject}, {{ lead.name }}"), false)) }
-                fieldset data-kind="task" { legend { "Set a task" } (field("Task text", "task_text", "text", task, None, false)) (field("Due in hours", "task_hours", "number", &task_hours.to_string(), None, false)) }
-                fieldset data-kind="stage" { legend { "Change the stage" } (field("Pipeline id", "pipeline", "number", &pipeline, None, false)) (field("Stage id", "stage", "number", &stage, None, false)) }
-                fieldset data-kind="email" { legend { "Send an email" } (select("Template", "template", &template_options, &template)) }
-                fieldset data-kind="tags" { legend { "Change the lead's tags" } (field("Add, comma-separated", "tags_add", "text", &add, None, false)) (field("Remove, comma-separated", "tags_remove", "text", &remove, None, false)) }
+                fieldset data-kind="note" { legend { "Add a note" } (field("Note text", "note_text", "text", note,
+                    Some("Variables work: {subject}, {{ lead.name }}"), false)) }
+                fieldset data-kind="task" { legend { "Set a task" } (field("Task text", "task_text", "text", task,
+                    None, false)) (field("Due in hours", "task_hours", "number", &task_hours.to_string(), None,
+                    false)) }
+                fieldset data-kind="stage" { legend { "Change the stage" } (field("Pipeline id", "pipeline",
+                    "number", &pipeline, None, false)) (field("Stage id", "stage", "number", &stage, None, false)) }
+                fieldset data-kind="email" { legend { "Send an email" } (select("Template", "template",
+                    &template_options, &template)) }
+                fieldset data-kind="tags" { legend { "Change the lead's tags" } (field("Add, comma-separated",
+                    "tags_add", "text", &add, None, false)) (field("Remove, comma-separated", "tags_remove", "text",
+                    &remove, None, false)) }
                 div.actions.wide { button type="submit" { "Save trigger" } }
             }
         }
@@ -124,14 +126,17 @@ async fn render(
         @if triggers.is_empty() { p { "No trigger yet." } }
         table.list {
             caption.sr-only { "Triggers" }
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Does" } th scope="col" { "Delay" } th scope="col" { span.sr-only { "Actions" } } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Does" } th scope="col" { "Delay" } th
+                scope="col" { span.sr-only { "Actions" } } } }
             tbody {
                 @for t in &triggers {
                     tr {
                         td data-label="Name" { (t.name) }
                         td data-label="Does" { (describe(&t.action, &templates)) }
                         td data-label="Delay" { (t.delay.as_secs() / 60) " min" }
-                        td { a.button.secondary.small href={ "/ui/triggers?edit=" (t.id.0) "#tf-h" } { "Edit" } " " (layout::action_button(session, &format!("/ui/triggers/{}/delete", t.id.0), "Delete", "danger small")) }
+                        td { a.button.secondary.small href={ "/ui/triggers?edit=" (t.id.0) "#tf-h" } { "Edit" } " "
+                            (layout::action_button(session, &format!("/ui/triggers/{}/delete", t.id.0), "Delete",
+                            "danger small")) }
                     }
                 }
             }
@@ -148,14 +153,6 @@ pub(crate) async fn list(
     Query(q): Query<EditQuery>,
 ) -> Result<Response, UiError> {
     render(&state, &session, q.edit, None, StatusCode::OK).await
-}
-
-fn tags(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
@@ -178,8 +175,8 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
         },
         "tags" => Action::ChangeTags {
             entity: EntityKind::Lead,
-            add: tags(form.get("tags_add")),
-            remove: tags(form.get("tags_remove")),
+            add: split_list(form.get("tags_add")),
+            remove: split_list(form.get("tags_remove")),
         },
         _ => Action::AddNote {
             text: form.get("note_text").to_owned(),
@@ -201,18 +198,19 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
 pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(t) => state
-            .engine()
-            .save_trigger(session.user_id(), t)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(_) => Ok(Redirect::to("/ui/triggers").into_response()),
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+    let saved = async {
+        Ok::<_, UiError>(
+            state
+                .engine()
+                .save_trigger(session.user_id(), read(&session, &form)?)
+                .await?,
+        )
     }
+    .await;
+    after_save(saved, "/ui/triggers", |e| async move {
+        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
+    })
+    .await
 }
 
 /// `POST /ui/triggers/{id}/delete`: refused while a template, link, page or rule uses it.
