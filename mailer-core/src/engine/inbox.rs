@@ -1,10 +1,13 @@
 //! What comes back to a mailbox: a received message is classified ([`crate::inbox::classify`]), tied to
 //! our email by Message-ID and handled once (keyed by its own Message-ID). A hard bounce ends the email
 //! failed (with the remote diagnostic), runs its failed triggers once, stops its not-opened timer and
-//! suppresses the address; a soft
-//! bounce is recorded; a reply records `Replied`, stops the not-opened timer and runs the reply triggers;
-//! an auto-reply is recorded only. Reading a mailbox's INBOX goes through the [`Inbox`] port and keeps its
-//! cursor (UIDVALIDITY and last UID) in the store, so a message is handled once across restarts.
+//! suppresses the address; a soft bounce is recorded; a reply records `Replied`, stops the not-opened
+//! timer and runs the reply triggers; an auto-reply is recorded only. Reading a mailbox's INBOX goes
+//! through the [`Inbox`](crate::ports::Inbox) port and keeps its cursor (UIDVALIDITY and last UID) in the
+//! store, so a message is handled once across restarts.
+//!
+//! A message is marked handled (one store call) before its effects are carried out: a crash between the
+//! two loses that message's effects rather than doubling them.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
