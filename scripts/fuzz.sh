@@ -4,7 +4,8 @@
 # fuzz/artifacts/TARGET/; copy each one into fuzz/crashes/TARGET/ once fixed, so the plain test
 # `mailer-http/tests/fuzz_corpus.rs` replays it in CI. Targets: template token form kommo_hooks config.
 # Runs on the stable toolchain through RUSTC_BOOTSTRAP=1; no sanitizer (every crate forbids unsafe code), with
-# debug assertions and overflow checks. Long runs: `nice -n 15 scripts/fuzz.sh template 600`.
+# debug assertions and overflow checks. Long runs: `nice -n 15 scripts/fuzz.sh template 600`; FUZZ_DEV=1 builds
+# without optimizations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:?usage: scripts/fuzz.sh TARGET SECONDS}"
@@ -14,8 +15,12 @@ export RUSTC_BOOTSTRAP=1
 
 cd fuzz
 mkdir -p "corpus/$target" "corpus-work/$target" "artifacts/$target"
+features=()
+[ "$target" = config ] && features=(--features config)  # the loader needs the whole server library
+# FUZZ_DEV=1: an unoptimized build (builds several times faster on a busy machine, runs slower).
+[ "${FUZZ_DEV:-0}" = 1 ] && features+=(--dev)
 fuzz() {
-    cargo fuzz run --sanitizer none --debug-assertions "$target" "$@"
+    cargo fuzz run --sanitizer none --debug-assertions "${features[@]}" "$target" "$@"
 }
 fuzz "corpus-work/$target" "corpus/$target" -- \
     -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 -timeout=10 \

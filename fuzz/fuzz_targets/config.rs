@@ -1,6 +1,6 @@
-//! Fuzz target `config`: see `mailer_fuzz::targets`.
+//! Fuzz target `config`: see `mailer_fuzz::config_target` (needs `--features config`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    mailer_fuzz::run("config", data);
+    mailer_fuzz::config_target::config_loader(data);
 });

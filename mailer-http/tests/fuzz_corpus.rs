@@ -6,6 +6,10 @@
 #[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../../fuzz/src/config_target.rs"]
+mod config_target;
+
 use std::path::Path;
 
 fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
@@ -29,11 +33,18 @@ fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn replay(target: &str) -> usize {
+    let run = |data: &[u8]| match target {
+        "config" => {
+            config_target::config_loader(data);
+            true
+        }
+        other => targets::run(other, data),
+    };
     let corpus = inputs("corpus", target);
     assert!(!corpus.is_empty(), "fuzz/corpus/{target}/ is empty");
     let crashes = inputs("crashes", target);
     for (name, bytes) in corpus.iter().chain(&crashes) {
-        let ok = std::panic::catch_unwind(|| targets::run(target, bytes));
+        let ok = std::panic::catch_unwind(|| run(bytes));
         assert!(matches!(ok, Ok(true)), "{target}/{name} fails");
     }
     corpus.len() + crashes.len()
@@ -41,7 +52,7 @@ fn replay(target: &str) -> usize {
 
 #[test]
 fn every_target_has_a_corpus_folder() {
-    for target in targets::TARGETS {
+    for target in targets::TARGETS.iter().chain(&["config"]) {
         assert!(!inputs("corpus", target).is_empty(), "no corpus for {target}");
     }
     assert!(!targets::run("no such target", b""));
