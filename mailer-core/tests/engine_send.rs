@@ -734,3 +734,83 @@ async fn the_queue_view_lists_singles_first_then_mailings_alternating_with_expec
             .collect::<Vec<_>>()
     );
 }
+
+/// A form submitted while the CRM is down is stored and written by a timer later (nothing lost, the note
+/// left once); a re-submission before that replaces the stored answers; a write that reaches the CRM at
+/// once leaves nothing to retry.
+#[tokio::test]
+async fn a_form_submitted_while_the_crm_is_down_is_written_later_and_a_resubmission_overwrites() {
+    use mailer_core::engine::FORM_RETRY;
+    use mailer_core::testkit::ScriptedError;
+    let h = Harness::new().await;
+    let w = h.world.clone();
+    let body = format!(
+        r#"<form action="{{formlink}}"><input name="lead[{}]"></form>"#,
+        w.comment
+    );
+    let t = offer(&h, &body, EmailTriggers::default()).await;
+    h.engine
+        .send_single(&Draft {
+            entity: Some(w.lead),
+            template: Some(t.id),
+            ..draft(&h)
+        })
+        .await
+        .expect("send");
+    let html = h.transport.sent()[0].message.html.clone();
+    let token = token_in(&html, "/f/").expect("form link");
+    let answer = |v: &str| vec![(format!("lead[{}]", w.comment), v.to_owned())];
+    let comment = || {
+        h.crm
+            .current(h.account.id, w.lead)
+            .and_then(|l| l.field(w.comment).map(|e| e.values.clone()))
+            .unwrap_or_default()
+    };
+
+    // The CRM is down for both submissions: each is accepted, the second replaces the first.
+    h.crm.fail_read(2, ScriptedError::Backend("Kommo is down".into()));
+    h.engine
+        .submit_form(&token, &answer("first"))
+        .await
+        .expect("stored, not lost");
+    h.engine
+        .submit_form(&token, &answer("second"))
+        .await
+        .expect("stored, not lost");
+    assert!(h.crm.notes(h.account.id, w.lead).is_empty(), "written while down");
+    assert_eq!(comment(), ["first call"]);
+
+    h.clock.advance(FORM_RETRY);
+    assert_eq!(
+        h.engine.run_due_timers().await.expect("timers"),
+        1,
+        "one stored submission"
+    );
+    assert_eq!(comment(), ["second"], "the re-submission did not win");
+    let notes = h.crm.notes(h.account.id, w.lead);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("second") && !notes[0].contains("first\n"),
+        "{notes:?}"
+    );
+    h.clock.advance(FORM_RETRY * 100);
+    assert_eq!(h.engine.run_due_timers().await.expect("timers"), 0, "written twice");
+
+    // Down at the retry too: it is stored again for a later attempt.
+    h.crm.fail_read(2, ScriptedError::Backend("Kommo is down".into()));
+    h.engine.submit_form(&token, &answer("third")).await.expect("stored");
+    h.clock.advance(FORM_RETRY);
+    assert_eq!(h.engine.run_due_timers().await.expect("timers"), 1);
+    assert_eq!(comment(), ["second"]);
+    h.clock.advance(FORM_RETRY * 2);
+    assert_eq!(h.engine.run_due_timers().await.expect("timers"), 1);
+    assert_eq!(comment(), ["third"]);
+    assert_eq!(h.crm.notes(h.account.id, w.lead).len(), 2, "one note per submission");
+
+    // Written at once: nothing is left to retry.
+    h.engine.submit_form(&token, &answer("fourth")).await.expect("written");
+    assert_eq!(comment(), ["fourth"]);
+    h.clock.advance(FORM_RETRY * 1000);
+    assert_eq!(h.engine.run_due_timers().await.expect("timers"), 0);
+    assert_eq!(h.crm.notes(h.account.id, w.lead).len(), 3);
+}

@@ -44,7 +44,9 @@ pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
 pub use suppression::UNSUBSCRIBED;
-pub use tracking::{HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
+pub use tracking::{
+    FORM_ATTEMPTS, FORM_RETRY, HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE,
+};
 pub use usage::MailboxUsage;
 pub use views::{HistoryEntry, MailingProgress, QueuedEmail};
 pub use worker_step::{Outcome, StepReport};

@@ -1,9 +1,10 @@
-//! Running due timers: not-opened timers, delayed trigger actions, retried copies to Sent and delayed
-//! pipeline sends.
+//! Running due timers: not-opened timers, delayed trigger actions, retried copies to Sent, stored form
+//! submissions and delayed pipeline sends.
 
 use crate::model::{Timer, TimerAction};
 use crate::trigger::{Fired, Occurrence};
 
+use super::tracking::Submission;
 use super::{Engine, EngineError};
 
 impl Engine {
@@ -23,19 +24,43 @@ impl Engine {
             if self.is_held(timer.timer.account).await? {
                 continue;
             }
-            self.run_timer(&timer).await?;
-            store
-                .finish_timer(timer.timer.account, timer.id, &self.config.worker)
-                .await?;
+            let replaced = self.run_timer(&timer).await?;
+            if !replaced {
+                store
+                    .finish_timer(timer.timer.account, timer.id, &self.config.worker)
+                    .await?;
+            }
             ran += 1;
         }
         Ok(ran)
     }
 
-    async fn run_timer(&self, timer: &Timer) -> Result<(), EngineError> {
+    /// Runs one timer; true when it was replaced by a new timer of the same key (already gone).
+    async fn run_timer(&self, timer: &Timer) -> Result<bool, EngineError> {
+        let account = timer.timer.account;
+        if let TimerAction::FormWrite {
+            email,
+            entity,
+            answers,
+            attempt,
+        } = &timer.timer.action
+        {
+            let submission = Submission {
+                account,
+                email: *email,
+                entity: *entity,
+                answers,
+            };
+            return self.retry_form(&submission, *attempt).await;
+        }
+        self.run_other_timer(timer).await.map(|()| false)
+    }
+
+    async fn run_other_timer(&self, timer: &Timer) -> Result<(), EngineError> {
         let account = timer.timer.account;
         let at = timer.timer.due_at;
         match &timer.timer.action {
+            TimerAction::FormWrite { .. } => Ok(()),
             TimerAction::NotOpened { email } => {
                 let email = self.ports.store.get_email(account, *email).await?;
                 let occurrence = Occurrence::NotOpened {

@@ -214,6 +214,19 @@ pub enum TimerAction {
         /// Created in the stage (else moved into it).
         created: bool,
     },
+    /// Write a form submission to the CRM (again): it is stored as this timer before the first write and
+    /// stays until a write reaches the CRM, so no answer is lost while the CRM is down.
+    FormWrite {
+        /// The email the form was in (`None` for a form on a web page).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<EmailId>,
+        /// The entity the answers are written to.
+        entity: EntityRef,
+        /// The answers kept (field name, value), already filtered and size-checked.
+        answers: Vec<(String, String)>,
+        /// The attempt this timer makes (1 for the first retry).
+        attempt: u32,
+    },
     /// Send a pipeline rule's template to a lead (the rule had a delay).
     PipelineSend {
         /// The rule.

@@ -1,11 +1,16 @@
 //! Form submissions (`/f/`): each answer named like a CRM field writes it; a note with every answer is left.
 //! Only the inputs the email's form names are taken, each value and the whole submission capped in size.
+//! A submission is stored (as a [`TimerAction::FormWrite`] timer) before the CRM is written; the timer is
+//! removed when a write reaches the CRM and otherwise writes it again later, so a CRM outage loses nothing.
+//! A re-submission replaces the stored one (one timer key per email or entity): the last answers win.
+
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
 use crate::error::ValidationError;
 use crate::form_names::{FormField, form_field};
-use crate::model::{EntityKind, EventKind, NewEvent};
+use crate::model::{AccountId, EmailId, EntityKind, EntityRef, EventKind, NewEvent, NewTimer, TimerAction};
 use crate::template::TokenKindTag;
 use crate::trigger;
 
@@ -17,6 +22,45 @@ pub const MAX_FORM_VALUE: usize = 10_000;
 pub const MAX_FORM_TOTAL: usize = 100_000;
 /// The most answers one submission may carry.
 pub const MAX_FORM_ANSWERS: usize = 200;
+/// How long after a failed CRM write a stored submission is written again (doubling with each attempt).
+pub const FORM_RETRY: Duration = Duration::from_secs(60);
+/// The attempts a stored submission gets after the first write (about 4 hours in all), then it is dropped
+/// (its answers stay in the history's `FormSubmitted` event).
+pub const FORM_ATTEMPTS: u32 = 8;
+
+/// A submission on its way to the CRM.
+pub(crate) struct Submission<'a> {
+    pub(crate) account: AccountId,
+    pub(crate) email: Option<EmailId>,
+    pub(crate) entity: EntityRef,
+    pub(crate) answers: &'a [(String, String)],
+}
+
+impl Submission<'_> {
+    /// One stored submission per email (or per entity for a page's form): a re-submission replaces it.
+    fn key(&self) -> String {
+        match self.email {
+            Some(email) => format!("form:{email}"),
+            None => format!("form:{:?}:{}", self.entity.kind, self.entity.id.0),
+        }
+    }
+
+    /// The timer that writes this submission at attempt `attempt` (the wait doubles each time).
+    pub(crate) fn timer(&self, now: crate::model::Timestamp, attempt: u32) -> NewTimer {
+        let wait = FORM_RETRY.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        NewTimer {
+            account: self.account,
+            key: self.key(),
+            due_at: crate::model::saturating_after(now, wait),
+            action: TimerAction::FormWrite {
+                email: self.email,
+                entity: self.entity,
+                answers: self.answers.to_vec(),
+                attempt,
+            },
+        }
+    }
+}
 
 /// Checks the sizes of a submission before anything is written.
 fn check_sizes(answers: &[(String, String)]) -> Result<(), ValidationError> {
@@ -80,8 +124,9 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Token`] for a bad token or one that is not a form token; [`EngineError::Invalid`] for
-    /// a submission over the size caps (nothing is written); [`EngineError::Store`]; a CRM write that fails
-    /// is listed in the note and returned as the first error after the note is written.
+    /// a submission over the size caps (nothing is written); [`EngineError::Store`] (nothing is stored or
+    /// written); a field the CRM refuses is listed in the note and returned as the first error after the
+    /// note is written. A CRM that cannot be reached is no error: the stored submission is written later.
     pub async fn submit_form(&self, token: &str, answers: &[(String, String)]) -> Result<(), EngineError> {
         let token = self.verify_kind(token, &[TokenKindTag::Form]).await?;
         if token.preview {
@@ -103,8 +148,63 @@ impl Engine {
             }
             None => answers,
         };
+        let submission = Submission {
+            account,
+            email: token.email,
+            entity: token.entity,
+            answers,
+        };
         let now = self.now();
-        let record = self.ports.crm.entity(account, token.entity).await?;
+        // Stored first: if the process or the CRM fails from here on, the timer writes the answers later.
+        self.ports.store.schedule_timer(submission.timer(now, 1)).await?;
+        let event = NewEvent {
+            account,
+            email: token.email,
+            entity: Some(token.entity),
+            at: now,
+            kind: EventKind::FormSubmitted {
+                fields: answers.to_vec(),
+            },
+            automated: false,
+        };
+        self.ports.store.append_events(vec![event]).await?;
+        match self.write_form(&submission).await {
+            Ok(field_error) => {
+                self.ports.store.cancel_timer(account, &submission.key()).await?;
+                field_error.map_or(Ok(()), Err)
+            }
+            // The CRM could not be written (down, rate limited, …): the stored submission is retried.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Runs a stored submission's timer: writes it; when the CRM still fails, stores it again for a later
+    /// attempt (until [`FORM_ATTEMPTS`], then it is dropped). True when the timer was replaced by the next
+    /// attempt's.
+    pub(crate) async fn retry_form(&self, submission: &Submission<'_>, attempt: u32) -> Result<bool, EngineError> {
+        match self.write_form(submission).await {
+            // Field errors were listed in the note: the submission is done.
+            Ok(_) => Ok(false),
+            Err(_) if attempt < FORM_ATTEMPTS => {
+                let now = self.now();
+                self.ports
+                    .store
+                    .schedule_timer(submission.timer(now, attempt + 1))
+                    .await?;
+                Ok(true)
+            }
+            // Given up: the answers stay in the history's `FormSubmitted` event.
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Writes a submission's answers to the CRM and leaves the note. `Err` when the note could not be left
+    /// (nothing is known to be done: write again later); `Ok(Some(e))` when the note was left but a field
+    /// was refused (listed in the note, `e` is the first such error).
+    async fn write_form(&self, submission: &Submission<'_>) -> Result<Option<EngineError>, EngineError> {
+        let account = submission.account;
+        let answers = submission.answers;
+        let record = self.ports.crm.entity(account, submission.entity).await?;
         let targets = trigger::Targets::from_record(&record);
         let mut problems = Vec::new();
         let mut first_error = None;
@@ -151,7 +251,7 @@ impl Engine {
         if !problems.is_empty() {
             note.push_str(&format!("Not saved: {}\n", problems.join("; ")));
         }
-        let note_target = record.lead.as_ref().map_or(token.entity, |l| l.entity);
+        let note_target = record.lead.as_ref().map_or(submission.entity, |l| l.entity);
         self.ports
             .crm
             .apply(
@@ -162,18 +262,7 @@ impl Engine {
                 },
             )
             .await?;
-        let event = NewEvent {
-            account,
-            email: token.email,
-            entity: Some(token.entity),
-            at: now,
-            kind: EventKind::FormSubmitted {
-                fields: answers.to_vec(),
-            },
-            automated: false,
-        };
-        self.ports.store.append_events(vec![event]).await?;
-        first_error.map_or(Ok(()), Err)
+        Ok(first_error)
     }
 }
 

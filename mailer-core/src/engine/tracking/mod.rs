@@ -5,7 +5,8 @@
 mod forms;
 mod hits;
 
-pub use forms::{MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
+pub(crate) use forms::Submission;
+pub use forms::{FORM_ATTEMPTS, FORM_RETRY, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
 
 use serde::{Deserialize, Serialize};
 
