@@ -49,7 +49,7 @@ pub(crate) fn transport(config: &Config) -> Result<Arc<DynTransport>, BoxError> 
 }
 
 /// Kommo with a long-lived token per configured account (installed accounts are added by the
-/// [`KommoHost`](mailer_http::kommo::KommoHost)).
+/// [`KommoHost`]).
 pub(crate) fn kommo(config: &Config) -> Result<Arc<KommoCrm>, BoxError> {
     let crm = KommoCrm::new();
     for account in &config.kommo {
