@@ -129,7 +129,7 @@ async fn a_crm_without_batch_reads_reads_each_email_when_it_is_sent() {
     let report = h.run(Duration::from_millis(100), 1_000, 3).await;
     assert_eq!(report.sent as usize, LEADS);
     assert_eq!(h.crm.batch_calls(), 0);
-    assert_eq!(h.crm.entity_reads() as usize, LEADS);
+    assert_eq!(h.crm.entity_reads(), u64::try_from(LEADS).expect("fits"));
 }
 
 #[tokio::test]

@@ -215,7 +215,7 @@ async fn ten_mailboxes_send_ten_per_second_within_kommos_seven_requests_per_seco
 /// The measurement behind `benches/crm_calls.sh`: a 10,000-lead mailing over 10 mailboxes with the
 /// limits lifted; prints `calls_per_email=<n> max_rps=<n>` (all API requests, one-off reads included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement (benches/crm_calls.sh), about a minute"]
+#[ignore = "a measurement (benches/crm_calls.sh), about five minutes"]
 async fn crm_calls_over_a_10000_lead_mailing() {
     let lifted = SendingLimits {
         spacing: Duration::ZERO,
@@ -238,5 +238,26 @@ async fn crm_calls_over_a_10000_lead_mailing() {
         "emails=10000 api_calls={calls} entity_reads={reads} seconds={:.1}",
         started.elapsed().as_secs_f64()
     );
-    println!("calls_per_email={:.4} max_rps={peak}", calls as f64 / 10_000.0);
+    let calls = f64::from(u32::try_from(calls).unwrap_or(u32::MAX));
+    println!("calls_per_email={:.4} max_rps={peak}", calls / 10_000.0);
+}
+
+#[tokio::test]
+async fn a_batch_read_gives_the_records_single_reads_give_in_few_requests() {
+    use mailer_core::ports::Crm;
+    let a = support::account().await;
+    let world = a.kommo.seed_world(a.id);
+    let asked = [world.lead, world.anna, world.company, EntityRef::lead(987_654_321)];
+    let before = a.kommo.requests().len();
+    let batch = a.crm.entities(a.id, &asked).await.expect("batch read");
+    let batch_requests = a.kommo.requests().len() - before;
+    assert_eq!(batch.len(), 3, "the unknown lead is left out");
+    for entity in &asked[..3] {
+        let single = a.crm.entity(a.id, *entity).await.expect("single read");
+        let found = batch.iter().find(|r| r.entity.entity == *entity).expect("in the batch");
+        assert_eq!(*found, single);
+    }
+    // leads, contacts and companies lists for the three kinds and their links, the user once per kind, and
+    // the account's one-off reads: far fewer than one request per entity and link.
+    assert!(batch_requests <= 16, "{batch_requests} requests");
 }

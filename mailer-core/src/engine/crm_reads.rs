@@ -21,6 +21,9 @@ use super::Engine;
 /// The most records kept at once: far more than one step reads ahead, so that memory stays flat.
 const CAPACITY: usize = 8 * MAX_BATCH_READ;
 
+/// A claimed email whose record is not kept: its entity, and its mailing with its id when it has one.
+type Wanted = (EntityRef, Option<(MailingId, EmailId)>);
+
 /// Records read ahead, by account and entity, with the time each was read.
 #[derive(Debug, Default)]
 pub(crate) struct RecordCache {
@@ -80,7 +83,7 @@ impl Engine {
         }
         let now = self.now();
         let fresh_after = self.fresh_after(now);
-        let mut wanted: HashMap<AccountId, Vec<(EntityRef, Option<(MailingId, EmailId)>)>> = HashMap::new();
+        let mut wanted: HashMap<AccountId, Vec<Wanted>> = HashMap::new();
         for c in claimed {
             let spec = &c.email.spec;
             if let Some(entity) = spec.entity
@@ -114,12 +117,7 @@ impl Engine {
 
     /// The entities to read for `missing` (claimed emails whose record is not kept): those, then the next
     /// queued emails of their mailings, sharing one batch of [`MAX_BATCH_READ`] between the mailings.
-    async fn read_ahead_list(
-        &self,
-        account: AccountId,
-        missing: &[(EntityRef, Option<(MailingId, EmailId)>)],
-        fresh_after: Timestamp,
-    ) -> Vec<EntityRef> {
+    async fn read_ahead_list(&self, account: AccountId, missing: &[Wanted], fresh_after: Timestamp) -> Vec<EntityRef> {
         let mut refs: Vec<EntityRef> = Vec::with_capacity(MAX_BATCH_READ);
         for (entity, _) in missing {
             if !refs.contains(entity) {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::model::{Body, Content, Timestamp, TriggerLinkId, WebPageId};
@@ -97,6 +98,8 @@ struct Part {
     tokens: BTreeSet<SysToken>,
     form_fields: BTreeSet<String>,
     size_hint: usize,
+    /// The text of the literal pieces of the HTML this part renders, learnt once (see [`text::TextMemo`]).
+    text_memo: text::TextMemo,
 }
 
 impl std::fmt::Debug for Part {
@@ -130,6 +133,7 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
         paths: rewritten.paths,
         tokens: rewritten.tokens,
         form_fields: rewritten.form_fields,
+        text_memo: text::TextMemo::default(),
     })
 }
 
@@ -299,9 +303,16 @@ impl CompiledTemplate {
             sys.set("subject", Node::string(subject.clone()));
         }
 
-        let mut html = render_part(&inner.body, &root, &inner.limits)?;
+        let (mut html, mut pieces) = render_pieces(&inner.body, &root, &inner.limits)?;
         let pixel = pixel(ctx);
-        insert_before_body_end(&mut html, ctx.signature, &pixel);
+        let (at, added) = insert_before_body_end(&mut html, ctx.signature, &pixel);
+        for piece in &mut pieces {
+            if piece.start >= at {
+                *piece = piece.start + added..piece.end + added;
+            } else if piece.end > at {
+                piece.end = at;
+            }
+        }
         if html.len() > inner.limits.max_output_bytes {
             return Err(TemplateError::new(
                 PartName::Body,
@@ -312,7 +323,7 @@ impl CompiledTemplate {
         }
         let text = match &inner.text {
             Some(part) => render_part(part, &root, &inner.limits)?,
-            None => text::html_to_text(&html),
+            None => text::html_to_text_with(&html, &pieces, Some(&inner.body.text_memo)),
         };
         Ok(Rendered { subject, html, text })
     }
@@ -356,11 +367,13 @@ fn display_path(path: &[String]) -> String {
     out
 }
 
-/// Output that refuses to grow past its limit.
+/// Output that refuses to grow past its limit, and notes where its long writes (the template's literal
+/// pieces, mostly) went.
 struct BoundedBuf {
     buf: Vec<u8>,
     limit: usize,
     overflow: bool,
+    pieces: Vec<Range<usize>>,
 }
 
 impl Write for BoundedBuf {
@@ -368,6 +381,9 @@ impl Write for BoundedBuf {
         if self.buf.len() + data.len() > self.limit {
             self.overflow = true;
             return Err(std::io::Error::other("output limit"));
+        }
+        if data.len() >= text::MEMO_MIN {
+            self.pieces.push(self.buf.len()..self.buf.len() + data.len());
         }
         self.buf.extend_from_slice(data);
         Ok(data.len())
@@ -378,10 +394,16 @@ impl Write for BoundedBuf {
 }
 
 fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, TemplateError> {
+    render_pieces(part, root, limits).map(|(out, _)| out)
+}
+
+/// Renders a part; answers the output and where its long writes went.
+fn render_pieces(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<(String, Vec<Range<usize>>), TemplateError> {
     let mut out = BoundedBuf {
         buf: Vec::with_capacity(part.size_hint.min(limits.max_output_bytes)),
         limit: limits.max_output_bytes,
         overflow: false,
+        pieces: Vec::new(),
     };
     if let Err(e) = part.template.render_to(&mut out, root) {
         let msg = e.to_string();
@@ -402,7 +424,9 @@ fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, T
         };
         return Err(TemplateError::new(part.name, kind));
     }
+    let pieces = out.pieces;
     String::from_utf8(out.buf)
+        .map(|html| (html, pieces))
         .map_err(|_| TemplateError::new(part.name, ErrorKind::Render("output is not UTF-8".into())))
 }
 
@@ -457,8 +481,9 @@ fn pixel(ctx: &RenderContext<'_>) -> String {
     format!(r#"<img src="{url}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">"#)
 }
 
-/// Puts the signature and the pixel before `</body>` when there is one, else at the end.
-fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel: &str) {
+/// Puts the signature and the pixel before `</body>` when there is one, else at the end; answers where and
+/// how many bytes went in.
+fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel: &str) -> (usize, usize) {
     let at = rfind_ascii_ci(html, "</body").unwrap_or(html.len());
     let mut tail = String::with_capacity(pixel.len() + signature.map_or(0, str::len) + 32);
     if let Some(sig) = signature.filter(|s| !s.trim().is_empty()) {
@@ -468,6 +493,7 @@ fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel: &st
     }
     tail.push_str(pixel);
     html.insert_str(at, &tail);
+    (at, tail.len())
 }
 
 fn rfind_ascii_ci(hay: &str, needle: &str) -> Option<usize> {

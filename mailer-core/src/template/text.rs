@@ -1,24 +1,144 @@
 //! The text/plain part derived from rendered HTML: block elements break lines, links are kept as
 //! "text (url)", `<style>`, `<script>`, `<head>` and comments are dropped, entities are decoded.
 
-/// Converts rendered HTML to readable plain text.
-pub(crate) fn html_to_text(html: &str) -> String {
+use std::ops::Range;
+use std::sync::RwLock;
+
+/// Pieces of rendered HTML shorter than this are converted as they come, never remembered.
+pub(crate) const MEMO_MIN: usize = 256;
+
+/// The most pieces one template remembers (each once per way of being entered).
+const MEMO_MAX: usize = 64;
+
+/// Converts rendered HTML to readable plain text (what [`html_to_text_with`] must equal).
+#[cfg(test)]
+fn html_to_text(html: &str) -> String {
+    html_to_text_with(html, &[], None)
+}
+
+/// Converts rendered HTML to readable plain text, reusing what `memo` remembers of the `pieces` of `html` (byte ranges, in order, each
+/// one write of the renderer): the literal parts of a template are the same for every recipient, so their
+/// text is derived once and then copied. The result is the same as converting the whole at once.
+pub(crate) fn html_to_text_with(html: &str, pieces: &[Range<usize>], memo: Option<&TextMemo>) -> String {
     let mut t = TextOut {
         out: String::with_capacity(html.len() / 2),
+        started: false,
         space: false,
         newlines: 0,
     };
-    let bytes = html.as_bytes();
     let mut links: Vec<(String, usize)> = Vec::new();
+    convert(html, &mut t, &mut links, pieces, memo, false);
+    t.out.truncate(t.out.trim_end().len());
+    t.out
+}
+
+/// How the next text is joined to what came before: the whole state of the converter between two tokens
+/// (outside a link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Joint {
+    started: bool,
+    space: bool,
+    newlines: u8,
+}
+
+/// One remembered piece: its source, the joint it was entered at, and (when it converts on its own, with no
+/// token running past its ends and no link crossing them) its text and the joint it leaves.
+#[derive(Debug)]
+struct Remembered {
+    source: Box<str>,
+    entry: Joint,
+    result: Option<(Box<str>, Joint)>,
+}
+
+/// The text of a template's literal pieces, learnt on its first renders (bounded, shared by all renders).
+#[derive(Debug, Default)]
+pub(crate) struct TextMemo {
+    pieces: RwLock<Vec<Remembered>>,
+}
+
+impl TextMemo {
+    /// The text and exit joint of `source` entered at `entry`, converting and remembering it the first time;
+    /// `None` when it does not convert on its own.
+    fn get(&self, source: &str, entry: Joint) -> Option<(Box<str>, Joint)> {
+        let find = |list: &[Remembered]| {
+            list.iter()
+                .find(|r| r.entry == entry && r.source.len() == source.len() && &*r.source == source)
+                .map(|r| r.result.clone())
+        };
+        if let Some(found) = find(&self.pieces.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return found;
+        }
+        let mut t = TextOut {
+            out: String::new(),
+            started: entry.started,
+            space: entry.space,
+            newlines: entry.newlines,
+        };
+        let mut links = Vec::new();
+        let alone = convert(source, &mut t, &mut links, &[], None, true) && links.is_empty();
+        let exit = t.joint();
+        let result = alone.then(|| (t.out.into_boxed_str(), exit));
+        let mut list = self.pieces.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if list.len() < MEMO_MAX {
+            list.push(Remembered {
+                source: source.into(),
+                entry,
+                result: result.clone(),
+            });
+        }
+        result
+    }
+}
+
+/// Converts `html` into `t`. With `alone` (a piece converted on its own), answers false as soon as a token
+/// would need bytes past the end or a link closes that opened before: the piece's text then depends on what
+/// surrounds it.
+fn convert(
+    html: &str,
+    t: &mut TextOut,
+    links: &mut Vec<(String, usize)>,
+    pieces: &[Range<usize>],
+    memo: Option<&TextMemo>,
+    alone: bool,
+) -> bool {
+    let bytes = html.as_bytes();
+    let mut next_piece = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(memo) = memo {
+            while pieces.get(next_piece).is_some_and(|p| p.start < i) {
+                next_piece += 1;
+            }
+            if let Some(piece) = pieces.get(next_piece).filter(|p| p.start == i && p.end <= bytes.len()) {
+                next_piece += 1;
+                if let Some((text, exit)) = html.get(piece.clone()).and_then(|src| memo.get(src, t.joint())) {
+                    t.append(&text, exit);
+                    i = piece.end;
+                    continue;
+                }
+            }
+        }
         match bytes[i] {
             b'<' => {
                 if html[i..].starts_with("<!--") {
-                    i = html[i + 4..].find("-->").map_or(bytes.len(), |e| i + 4 + e + 3);
+                    match html[i + 4..].find("-->") {
+                        Some(e) => i = i + 4 + e + 3,
+                        None if alone => return false,
+                        None => i = bytes.len(),
+                    }
                     continue;
                 }
+                if alone && (i + 4 >= bytes.len() && "<!--".starts_with(&html[i..]) || i + 1 == bytes.len()) {
+                    return false;
+                }
                 let Some(end) = tag_end(bytes, i + 1) else {
+                    if alone
+                        && bytes
+                            .get(i + 1)
+                            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'/' || b == b'!')
+                    {
+                        return false;
+                    }
                     t.text("<");
                     i += 1;
                     continue;
@@ -40,9 +160,11 @@ pub(crate) fn html_to_text(html: &str) -> String {
                     None => "",
                 };
                 match name {
-                    "style" | "script" | "head" | "title" if !closing => {
-                        i = skip_element(html, i, name);
-                    }
+                    "style" | "script" | "head" | "title" if !closing => match skip_element(html, i, name) {
+                        Some(end) => i = end,
+                        None if alone => return false,
+                        None => i = html.len(),
+                    },
                     "br" => t.newline(1),
                     "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "ul" | "ol" | "blockquote" | "hr" => {
                         t.newline(2);
@@ -61,8 +183,8 @@ pub(crate) fn html_to_text(html: &str) -> String {
                     "a" if !closing => {
                         links.push((attr(tag, "href").unwrap_or_default(), t.out.len()));
                     }
-                    "a" => {
-                        if let Some((href, start)) = links.pop() {
+                    "a" => match links.pop() {
+                        Some((href, start)) => {
                             let label = t.out.get(start..).unwrap_or("").trim();
                             let keep = !href.is_empty() && !href.starts_with('#') && label != href;
                             if keep && !label.is_empty() {
@@ -73,12 +195,18 @@ pub(crate) fn html_to_text(html: &str) -> String {
                                 t.text(&href);
                             }
                         }
-                    }
+                        None if alone => return false,
+                        None => {}
+                    },
                     _ => {}
                 }
             }
             b'&' => {
-                let (decoded, used) = entity(&html[i..]);
+                let rest = &html[i..];
+                if alone && rest.len() < 12 && !rest.contains(';') {
+                    return false;
+                }
+                let (decoded, used) = entity(rest);
                 t.text(decoded.as_str());
                 i += used;
             }
@@ -96,12 +224,13 @@ pub(crate) fn html_to_text(html: &str) -> String {
             }
         }
     }
-    t.out.truncate(t.out.trim_end().len());
-    t.out
+    true
 }
 
 struct TextOut {
     out: String,
+    /// Some text was written (the first text gets no separator before it).
+    started: bool,
     space: bool,
     newlines: u8,
 }
@@ -111,7 +240,7 @@ impl TextOut {
         if s.is_empty() {
             return;
         }
-        if !self.out.is_empty() {
+        if self.started {
             if self.newlines > 0 {
                 for _ in 0..self.newlines {
                     self.out.push('\n');
@@ -120,6 +249,7 @@ impl TextOut {
                 self.out.push(' ');
             }
         }
+        self.started = true;
         self.newlines = 0;
         self.space = false;
         self.out.push_str(s);
@@ -128,6 +258,22 @@ impl TextOut {
     fn newline(&mut self, n: u8) {
         self.newlines = self.newlines.max(n);
         self.space = false;
+    }
+
+    fn joint(&self) -> Joint {
+        Joint {
+            started: self.started,
+            space: self.space,
+            newlines: self.newlines,
+        }
+    }
+
+    /// Appends a remembered piece's text and takes the joint it leaves.
+    fn append(&mut self, text: &str, exit: Joint) {
+        self.out.push_str(text);
+        self.started = exit.started;
+        self.space = exit.space;
+        self.newlines = exit.newlines;
     }
 }
 
@@ -150,8 +296,8 @@ fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Skips to just past `</name>`, case-insensitively.
-fn skip_element(html: &str, from: usize, name: &str) -> usize {
+/// Skips to just past `</name>`, case-insensitively; `None` when it does not close.
+fn skip_element(html: &str, from: usize, name: &str) -> Option<usize> {
     let bytes = html.as_bytes();
     let mut i = from;
     while let Some(rel) = html[i..].find("</") {
@@ -161,11 +307,11 @@ fn skip_element(html: &str, from: usize, name: &str) -> usize {
             .get(at + 2..end)
             .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
         {
-            return html[end..].find('>').map_or(html.len(), |e| end + e + 1);
+            return html[end..].find('>').map(|e| end + e + 1);
         }
         i = at + 2;
     }
-    html.len()
+    None
 }
 
 /// The decoded value of attribute `name` in a tag's inside.
@@ -238,5 +384,58 @@ fn entity(s: &str) -> (String, usize) {
     match c {
         Some(c) => (c.to_string(), end + 1),
         None => ("&".into(), 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLES: &[&str] = &[
+        "<html><head><title>T</title><style>p{}</style></head><body><h1>Hi, Anna &amp; Bob!</h1>\
+         <p>One <b>two</b>\n three &lt;x&gt; &#39;q&#39; &nope <a href=\"https://x.test/a?b=1&amp;c=2\">Read</a></p>\
+         <ul><li>a</li><li>b</li></ul><!-- note --><table><tr><td>A</td><td>B</td></tr></table>\
+         <p><a href=\"#top\">top</a> <a href=\"https://y.test\">https://y.test</a> <a href=\"https://z.test\"></a>\
+         <img src=\"i.png\" alt=\"Logo &amp; co\"><br>end < 3 <script>x<y</script> done</p></body></html>",
+        "text first<p>then a paragraph</p>  <div>and a div</div>&copy; 2026 &mdash; <a href='u'>l",
+    ];
+
+    #[test]
+    fn pieces_remembered_give_exactly_the_text_of_the_whole() {
+        for html in SAMPLES {
+            let whole = html_to_text(html);
+            let cuts: Vec<usize> = (0..=html.len()).filter(|&i| html.is_char_boundary(i)).collect();
+            for w in [1usize, 3, 7, 16, 40] {
+                for from in 0..w.min(html.len()) {
+                    let mut pieces = Vec::new();
+                    let mut at = from;
+                    while at < html.len() {
+                        let end = cuts.iter().copied().find(|&c| c >= at + w).unwrap_or(html.len());
+                        pieces.push(at..end);
+                        at = end;
+                    }
+                    let memo = TextMemo::default();
+                    for round in 0..2 {
+                        assert_eq!(
+                            html_to_text_with(html, &pieces, Some(&memo)),
+                            whole,
+                            "width {w}, from {from}, round {round}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_literal_piece_is_converted_once_and_reused() {
+        let html = format!("<p>Hi NAME</p>{}", "<p>The same words for everyone.</p>".repeat(20));
+        let memo = TextMemo::default();
+        let piece = 14..html.len();
+        let first = html_to_text_with(&html, std::slice::from_ref(&piece), Some(&memo));
+        assert_eq!(first, html_to_text(&html));
+        let list = memo.pieces.read().expect("lock");
+        assert_eq!(list.len(), 1);
+        assert!(list[0].result.is_some(), "the piece converts on its own");
     }
 }
