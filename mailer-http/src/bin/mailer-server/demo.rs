@@ -84,7 +84,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     let store = wiring::store(&config).await?;
     let crm = Arc::new(KommoCrm::new());
     let transport = Arc::new(mailer_smtp::EmlTransport::new(outbox.clone()));
-    let wired = wiring::wire(&config, store.clone(), transport, crm.clone())?;
+    let wired = wiring::wire(&config, store, transport, crm.clone())?;
     let engine = wired.engine("setup");
     let (account, user) = engine
         .create_account(
