@@ -115,7 +115,11 @@ proptest! {
         // `newline_to_br` is the template asking for line breaks: its `<br />` is markup, not data.
         out.html = out.html.replace("<br />", "");
         // Render the same template with harmless data: every <, >, " and ' must come from the template.
-        let safe = record("n", "F", vec!["t".into(); rec.entity.tags.len()]);
+        // Harmless data of the same shape: a value empty here is empty there too, so an attribute the template
+        // itself quotes (`href="{{ … }}"`) renders `=""` in both and the normalisation below treats them alike.
+        let harmless = |v: &str, with: &str| if v.is_empty() { String::new() } else { with.to_owned() };
+        let safe_tags = rec.entity.tags.iter().map(|t| harmless(t, "t")).collect();
+        let safe = record(&harmless(&name, "n"), &harmless(&field, "F"), safe_tags);
         let reference = c.render(&RenderContext::new(&safe, &links, now()).with_recipient(&to).with_email(EmailInfo {
             id: Some(EmailId(1)),
             ..EmailInfo::default()
