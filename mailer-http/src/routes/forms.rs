@@ -61,7 +61,7 @@ async fn read_multipart(mut form: Multipart) -> Result<Vec<(String, String)>, Ht
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| HttpError::BadRequest(e.body_text()))?
+        .map_err(|e| HttpError::Body(e.status(), e.body_text()))?
     {
         let Some(name) = field.name().map(str::to_owned) else {
             continue;
@@ -70,7 +70,10 @@ async fn read_multipart(mut form: Multipart) -> Result<Vec<(String, String)>, Ht
             answers.push((name, file.to_owned()));
             continue;
         }
-        let value = field.text().await.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+        let value = field
+            .text()
+            .await
+            .map_err(|e| HttpError::Body(e.status(), e.body_text()))?;
         answers.push((name, value));
     }
     Ok(answers)
