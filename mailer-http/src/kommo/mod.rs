@@ -8,6 +8,7 @@
 //! | `GET /kommo/disable` (`client_uuid`, `account_id`, `signature`) | `disable.rs` |
 //! | `POST /kommo/hooks/dp`, `POST /kommo/hooks/webhook` | `hooks.rs` |
 //! | `POST /kommo/salesbot` (Salesbot `widget_request`: send a template, then continue the bot) | `salesbot.rs` |
+//! | `GET /kommo/widget/status`, `POST /kommo/widget/send` (+ `OPTIONS`; the widget's own calls, `X-Auth-Token`) | `widget.rs` |
 //! | `GET /api/v1/crm-link` (admin API: the account's link, never its tokens) | `link_view.rs` |
 //!
 //! Tokens live in the SQL store, sealed, through the engine ([`EngineTokens`]).
@@ -18,6 +19,9 @@ mod install;
 pub mod link_view;
 mod salesbot;
 mod tokens;
+mod widget;
+mod widget_auth;
+mod widget_cors;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,12 +51,20 @@ pub struct KommoHost {
     pub signing_key_ref: String,
     /// How long one Kommo request may take.
     pub timeout: Duration,
+    /// The `aud` the widget's one-time tokens must carry: our scheme and host (by default the origin of
+    /// the redirect URI).
+    pub widget_audience: String,
+    /// The `jti` of widget tokens already used (this process only).
+    spent_tokens: widget_auth::SpentTokens,
 }
 
 impl KommoHost {
     /// A host for `app` over `crm`; new tenants sign with the key `"default"`.
     pub fn new(app: OAuthApp, crm: Arc<KommoCrm>) -> Self {
+        let widget_audience = origin_of(&app.redirect_uri);
         Self {
+            widget_audience,
+            spent_tokens: widget_auth::SpentTokens::default(),
             app,
             crm,
             base_url: None,
@@ -65,6 +77,13 @@ impl KommoHost {
     #[must_use]
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Widget tokens must name `audience` (`https://mailer.example.com`) as their `aud`.
+    #[must_use]
+    pub fn with_widget_audience(mut self, audience: impl Into<String>) -> Self {
+        self.widget_audience = audience.into();
         self
     }
 
@@ -115,6 +134,14 @@ impl KommoHost {
     }
 }
 
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or_default()),
+        None => url.to_owned(),
+    }
+}
+
 /// The Kommo routes (merged into [`app`](crate::app) when the state has a [`KommoHost`]).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -123,4 +150,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/kommo/hooks/dp", post(hooks::dp))
         .route("/kommo/hooks/webhook", post(hooks::webhook))
         .route("/kommo/salesbot", post(salesbot::widget_request))
+        .route("/kommo/widget/status", get(widget::status).options(widget::options))
+        .route("/kommo/widget/send", post(widget::send).options(widget::options))
 }

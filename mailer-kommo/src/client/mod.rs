@@ -16,9 +16,12 @@ use tokio::sync::{OnceCell, RwLock};
 
 pub(crate) use pagination::{MAX_PAGE, pages};
 pub use retry::RetryPolicy;
-pub use token::{Credentials, MemoryTokenStore, OAuthApp, TokenPair, TokenStore};
+pub use token::{Credentials, MemoryTokenStore, OAuthApp, RefreshLease, TokenPair, TokenStore};
 
 use self::retry::{Outcome, classify};
+/// How long a process may hold the refresh lease (and how long the others wait for it).
+const REFRESH_LEASE_SECS: i64 = 30;
+
 use self::token::{Auth, Bearer, Grant, GrantResponse, is_expiring, store_error, unix_now};
 use crate::api::fields::RawFieldDef;
 use crate::error::KommoError;
@@ -280,6 +283,28 @@ impl KommoClient {
         account: mailer_core::model::AccountId,
     ) -> Result<(), KommoError> {
         let pair = held.pair.clone().ok_or(KommoError::Unauthorized)?;
+        // Across processes: only the holder of the store's lease spends the refresh token.
+        let give_up = unix_now().saturating_add(REFRESH_LEASE_SECS);
+        loop {
+            let now = unix_now();
+            let lease = store
+                .lease_refresh(account, &pair, now.saturating_add(REFRESH_LEASE_SECS), now)
+                .await
+                .map_err(store_error)?;
+            match lease {
+                token::RefreshLease::Granted => break,
+                token::RefreshLease::Refreshed(newer) => {
+                    held.pair = Some(newer);
+                    held.generation += 1;
+                    tracing::debug!(%account, "kommo tokens refreshed by another process");
+                    return Ok(());
+                }
+                _ if now > give_up => {
+                    return Err(KommoError::TokenStore("another process holds the refresh lease".into()));
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
         let mut candidates = vec![pair.refresh_token.clone()];
         candidates.extend(pair.previous_refresh_token.clone());
         let mut last = KommoError::Unauthorized;

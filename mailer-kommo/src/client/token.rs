@@ -44,6 +44,35 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// When the store fails; the client then keeps using the old pair.
     async fn save(&self, account: AccountId, tokens: &TokenPair) -> Result<(), BoxError>;
+
+    /// Asks for the account's refresh lease until `until` (Unix seconds), so that of several processes
+    /// sharing the store only one spends the refresh token of `held`. The default (a store used by one
+    /// process, whose client refreshes one at a time anyway) always grants it.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn lease_refresh(
+        &self,
+        account: AccountId,
+        held: &TokenPair,
+        until: i64,
+        now: i64,
+    ) -> Result<RefreshLease, BoxError> {
+        let _ = (account, held, until, now);
+        Ok(RefreshLease::Granted)
+    }
+}
+
+/// The answer to [`TokenStore::lease_refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshLease {
+    /// This caller refreshes; its [`TokenStore::save`] ends the lease.
+    Granted,
+    /// Another process already refreshed: use this pair.
+    Refreshed(TokenPair),
+    /// Another process is refreshing now: wait and ask again.
+    Busy,
 }
 
 /// A [`TokenStore`] in memory.

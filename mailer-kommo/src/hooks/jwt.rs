@@ -79,9 +79,10 @@ pub fn verify_hs(token: &str, secret: &[u8], now: i64) -> Result<Map<String, Val
     Ok(claims)
 }
 
-/// Signs claims as an HS256 token (for tests and the fake Kommo).
+/// Signs claims as an HS256 token (for tests and the fake Kommo), as Kommo signs its one-time and
+/// Salesbot tokens.
 #[cfg(any(test, feature = "fake"))]
-pub(crate) fn sign_hs256(claims: &Value, secret: &[u8]) -> String {
+pub fn sign_hs256(claims: &Value, secret: &[u8]) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let signed = format!("{header}.{payload}");

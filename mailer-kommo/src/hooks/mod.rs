@@ -8,18 +8,20 @@ mod form;
 mod jwt;
 mod salesbot;
 mod webhook;
+mod widget_token;
 
 pub use disable::{sign_disable_hook, verify_disable_hook};
 pub use dp::{DpEntity, DpEvent, DpEventKind, DpHook, parse_dp_hook};
 pub use form::{FormValue, parse_form};
 #[cfg(feature = "fake")]
-pub(crate) use jwt::sign_hs256;
+pub use jwt::sign_hs256;
 pub use jwt::{TokenError, verify_hs};
 pub use salesbot::{BotClaims, WidgetRequest, parse_widget_request};
 pub use webhook::{
     AccountWebhook, ContactHook, HookAccount, HookAction, HookField, HookFieldValue, LeadHook, NoteHook, WebhookEvent,
     parse_account_webhook,
 };
+pub use widget_token::{WidgetClaims, WidgetTokenError, verify_widget_token};
 
 /// A payload from Kommo could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
