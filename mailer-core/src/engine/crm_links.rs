@@ -2,6 +2,8 @@
 //! a failed install recorded for the operator, revocation (tokens wiped, the queue held), the tokens'
 //! compare-and-swap, and the read-only view for the admin API.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AccountId, CrmLink, LinkStatus, NewAccount, Role, Secret, Timestamp, User, UserId};
@@ -181,13 +183,23 @@ impl Engine {
             .await?)
     }
 
-    /// True when the account's CRM access is revoked, so its queue is held.
-    pub(crate) async fn is_held(&self, account: AccountId) -> Result<bool, EngineError> {
-        Ok(self
+    /// True when the account's CRM access is revoked, so its queue is held. `seen` keeps the answers of one
+    /// batch, so a batch reads each account's link once.
+    pub(crate) async fn is_held(
+        &self,
+        seen: &mut HashMap<AccountId, bool>,
+        account: AccountId,
+    ) -> Result<bool, EngineError> {
+        if let Some(held) = seen.get(&account) {
+            return Ok(*held);
+        }
+        let held = self
             .ports
             .store
             .crm_link(account)
             .await?
-            .is_some_and(|l| l.status == LinkStatus::Disabled))
+            .is_some_and(|l| l.status == LinkStatus::Disabled);
+        seen.insert(account, held);
+        Ok(held)
     }
 }

@@ -19,9 +19,10 @@ impl Engine {
             .claim_due_timers(&self.config.worker, now, self.config.claim_batch, self.config.lease)
             .await?;
         let mut ran = 0;
+        let mut held = std::collections::HashMap::new();
         for timer in timers {
             // An account whose CRM access is revoked keeps its timers: they come back when the lease ends.
-            if self.is_held(timer.timer.account).await? {
+            if self.is_held(&mut held, timer.timer.account).await? {
                 continue;
             }
             let replaced = self.run_timer(&timer).await?;

@@ -67,11 +67,7 @@ impl Engine {
         let mut deliverable = Vec::with_capacity(claimed.len());
         for c in claimed {
             let account = c.email.spec.account;
-            let is_held = match held.get(&account) {
-                Some(h) => *h,
-                None => *held.entry(account).or_insert(self.is_held(account).await?),
-            };
-            if is_held {
+            if self.is_held(&mut held, account).await? {
                 self.hold(&c.email, now).await?;
                 report.retried += 1;
             } else {

@@ -23,9 +23,6 @@ pub enum HttpError {
     /// The engine's error.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// The request itself is malformed (a body that cannot be read).
-    #[error("bad request: {0}")]
-    BadRequest(String),
     /// A body that could not be read, with the status its reader chose (413 for one over the body limit).
     #[error("unreadable body: {1}")]
     Body(StatusCode, String),
@@ -35,7 +32,6 @@ impl HttpError {
     /// The status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Body(status, _) => *status,
             Self::Engine(e) => engine_status(e),
         }
