@@ -517,6 +517,21 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
         extra.is_empty(),
         "documented routes missing from the test's list: {extra:?}"
     );
+    // Every body is typed: each request body and each answer's content has a real schema, not a bare object.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            let at = format!("{method} {path}");
+            if let Some(body) = op.get("requestBody") {
+                assert_typed_content(&doc, &body["content"], &format!("{at} request"));
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                match response.get("content") {
+                    Some(content) => assert_typed_content(&doc, content, &format!("{at} {status}")),
+                    None => assert_eq!(status, "204", "{at} answers {status} without a body schema"),
+                }
+            }
+        }
+    }
     // Every documented route is routed: without a token it answers 401 (or the document), never 404/405.
     for (method, path) in &documented {
         let concrete = path.replace("{id}", "1").replace("{address}", "a@example.com");
@@ -528,6 +543,48 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
             StatusCode::UNAUTHORIZED
         };
         assert_eq!(status, expect, "{method} {path} is documented but not routed");
+    }
+}
+
+/// Each media type of `content` has a schema that says what is in it (see [`assert_typed`]).
+fn assert_typed_content(doc: &Value, content: &Value, at: &str) {
+    let content = content.as_object().expect("content");
+    assert!(!content.is_empty(), "{at}: no media type");
+    for (media, c) in content {
+        assert_typed(doc, &c["schema"], &format!("{at} {media}"));
+    }
+}
+
+/// A schema is typed unless it is, after its `$ref`, an object that names no field: `{}`, `{"type": "object"}`
+/// (what `body = Object` gives). Arrays and compositions are typed when their parts are.
+fn assert_typed(doc: &Value, schema: &Value, at: &str) {
+    let schema = match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.rsplit('/').next().expect("ref");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    };
+    assert!(schema.is_object(), "{at}: no schema ({schema})");
+    if let Some(items) = schema.get("items") {
+        return assert_typed(doc, items, &format!("{at} items"));
+    }
+    for composition in ["allOf", "oneOf", "anyOf"] {
+        if let Some(parts) = schema[composition].as_array() {
+            for part in parts {
+                if part.get("type").and_then(Value::as_str) != Some("null") {
+                    assert_typed(doc, part, &format!("{at} {composition}"));
+                }
+            }
+            return;
+        }
+    }
+    let kind = &schema["type"];
+    let object = kind.is_null() || kind == "object" || kind.as_array().is_some_and(|k| k.contains(&json!("object")));
+    if object {
+        let named = schema["properties"].as_object().is_some_and(|p| !p.is_empty())
+            || schema["additionalProperties"].is_object();
+        assert!(named, "{at}: an untyped object ({schema})");
     }
 }
 

@@ -15,6 +15,7 @@ use super::{Engine, EngineError, Origin, rights};
 
 /// What the editor sends: a template, or content written by hand, or both (the content overrides).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Draft {
     /// The account.
     pub account: AccountId,
@@ -43,6 +44,7 @@ pub struct Draft {
     /// Leave the signature out; the template's setting when `None`.
     pub signature_disabled: Option<bool>,
     /// Not before this moment.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub not_before: Option<Timestamp>,
     /// Send even to addresses on the account's suppression list: an explicit choice of the user, for a
     /// single send only (mailings and automatic sends always skip them).

@@ -27,6 +27,7 @@ pub struct CrmInstall {
 
 /// An account's CRM link as the admin API shows it: never the tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CrmLinkView {
     /// The account's id in the CRM.
     pub external_id: i64,
@@ -39,6 +40,7 @@ pub struct CrmLinkView {
     /// Whether tokens are held.
     pub has_tokens: bool,
     /// When it last changed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -24,6 +24,7 @@ pub const BOUNCED: &str = "bounced";
 
 /// What handling one received message did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "handled", rename_all = "snake_case")]
 pub enum Handled {
     /// A permanent failure of our email: it is failed now (`failed` is false when it already was).
@@ -56,6 +57,7 @@ pub enum Handled {
 
 /// What one read of a mailbox's INBOX did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InboxReport {
     /// The mailbox is not read: no IMAP server, or its check is gray.
     pub skipped: bool,

@@ -9,6 +9,7 @@ const MB: u64 = 1024 * 1024;
 
 /// The widget's size limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SizeLimits {
     /// The body (HTML and text) of one email: 8 MB.
     pub body: u64,

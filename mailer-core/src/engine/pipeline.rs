@@ -13,6 +13,7 @@ use super::{Draft, Engine, EngineError, Origin};
 
 /// How a lead arrived in a stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageChange {
     /// Created there.
@@ -23,6 +24,7 @@ pub enum StageChange {
 
 /// A lead arrived in a stage (from a CRM webhook or the digital-pipeline hook).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PipelineEvent {
     /// The CRM event's own id (for Kommo's digital-pipeline hook: account, lead, stage, event type and the
     /// event's time as Kommo sent them). A redelivered event carries the same id and queues nothing new;

@@ -11,6 +11,7 @@ use super::{Draft, Engine, EngineError};
 
 /// The answer to a single send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SendReport {
     /// The email.
     pub email: EmailId,
@@ -18,11 +19,13 @@ pub struct SendReport {
     /// the queue (ahead of mailing traffic).
     pub outcome: Option<Outcome>,
     /// When it is expected to go, if it waits.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub expected_at: Option<Timestamp>,
 }
 
 /// A preview: exactly what the recipient would get, with tracking marked as preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// Subject.
     pub subject: String,

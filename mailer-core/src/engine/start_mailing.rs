@@ -14,6 +14,7 @@ pub const ENQUEUE_BATCH: usize = 500;
 
 /// What a user asks for when starting a mailing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailingRequest {
     /// The account.
     pub account: AccountId,
@@ -29,6 +30,7 @@ pub struct MailingRequest {
 
 /// A mailing and how many emails this call queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct StartedMailing {
     /// The mailing.
     pub mailing: Mailing,

@@ -9,6 +9,7 @@ use super::{Engine, EngineError, MailboxView};
 
 /// How much of its cap a mailbox has used, and when it can send next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailboxUsage {
     /// The mailbox, without its password.
     pub mailbox: MailboxView,
@@ -17,6 +18,7 @@ pub struct MailboxUsage {
     /// The cap of that window.
     pub cap: u32,
     /// The earliest moment the next email may go, given spacing and caps; `now` when it may go at once.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub next_free: Option<Timestamp>,
     /// Emails waiting in its queue.
     pub waiting: usize,

@@ -13,15 +13,18 @@ use super::{Engine, EngineError};
 
 /// One waiting email in the queue view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct QueuedEmail {
     /// The email.
     pub email: Email,
     /// When it is expected to go, given its mailbox's spacing and caps and the emails before it.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub expected_at: Option<Timestamp>,
 }
 
 /// One email in the history with what happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// The email.
     pub email: Email,
@@ -31,6 +34,7 @@ pub struct HistoryEntry {
 
 /// How far a mailing is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailingProgress {
     /// The mailing.
     pub mailing: Mailing,
@@ -45,6 +49,7 @@ pub struct MailingProgress {
     /// Cancelled.
     pub cancelled: u64,
     /// When the last waiting email is expected to go, at the mailbox's pace.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub expected_finish: Option<Timestamp>,
     /// Bounces, replies and auto-replies that came back to its emails.
     #[serde(default)]

@@ -20,6 +20,7 @@ const HOLD: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What one worker step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct StepReport {
     /// Emails claimed.
     pub claimed: u32,
@@ -35,6 +36,7 @@ pub struct StepReport {
 
 /// What happened to one email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// Accepted by the server.
     Sent,

@@ -8,6 +8,7 @@ use super::{AccountId, CrmUserId, Timezone, UserId};
 
 /// One CRM account: the tenant every other record belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Account {
     /// Our id of the account.
     pub id: AccountId,
@@ -22,6 +23,7 @@ pub struct Account {
 
 /// What a new account is made of; the store assigns the id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewAccount {
     /// See [`Account::name`].
     pub name: String,
@@ -33,6 +35,7 @@ pub struct NewAccount {
 
 /// The rights of a user in the widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Edits any template, changes owners, makes templates public.
@@ -43,6 +46,7 @@ pub enum Role {
 
 /// A user of the widget inside an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct User {
     /// Our id of the user.
     pub id: UserId,
@@ -62,6 +66,7 @@ pub struct User {
 ///
 /// Stores encrypt it at rest; logs never see it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Secret(String);
 

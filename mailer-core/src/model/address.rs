@@ -13,6 +13,7 @@ use crate::error::ValidationError;
 /// one `@`, a local part without spaces or controls of at most 64 bytes, a domain of dot-separated labels.
 /// Non-ASCII (internationalised) domains and local parts are accepted as UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Address {
     /// Display name, if any: never holds a line break or other control character.
     pub name: Option<DisplayName>,
@@ -80,6 +81,7 @@ impl fmt::Display for Address {
 /// no CR, LF, NEL (U+0085), LS (U+2028), PS (U+2029) or other control character (each becomes a space), so
 /// a name from the CRM can never start a new header line, whichever way it reaches the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(from = "String", into = "String")]
 pub struct DisplayName(String);
 

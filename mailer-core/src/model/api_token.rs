@@ -7,6 +7,7 @@ use super::{AccountId, ApiTokenId, Timestamp, UserId};
 /// A user's API token. The secret itself is shown once, when it is created; only its SHA-256 hash (hex) is
 /// kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// Our id of the token.
     pub id: ApiTokenId,
@@ -19,7 +20,9 @@ pub struct ApiToken {
     /// SHA-256 of the secret part, lowercase hex.
     pub hash: String,
     /// When it was created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it was revoked; a revoked token authenticates nobody.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<Timestamp>,
 }

@@ -7,6 +7,7 @@ use super::{CrmId, CrmUserId, EnumId, FieldId, PipelineId, StageId, Timestamp};
 
 /// The three kinds of CRM entity an email can be about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// A lead (deal).
@@ -19,6 +20,7 @@ pub enum EntityKind {
 
 /// Points at one CRM entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EntityRef {
     /// Lead, contact or company.
     pub kind: EntityKind,
@@ -52,6 +54,7 @@ impl EntityRef {
 
 /// The type of a custom field, which decides how a value is written to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// Free text (also url, textarea).
@@ -70,6 +73,7 @@ pub enum FieldKind {
 
 /// One allowed value of a list or multilist field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EnumValue {
     /// The CRM's id of the value.
     pub id: EnumId,
@@ -79,6 +83,7 @@ pub struct EnumValue {
 
 /// A custom field definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct FieldDef {
     /// The field's id.
     pub id: FieldId,
@@ -94,6 +99,7 @@ pub struct FieldDef {
 
 /// The current value of one custom field of an entity, as text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct FieldEntry {
     /// The field's id.
     pub id: FieldId,
@@ -105,6 +111,7 @@ pub struct FieldEntry {
 
 /// A CRM user (responsible for entities, assignee of tasks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CrmUser {
     /// The CRM's id.
     pub id: CrmUserId,
@@ -116,6 +123,7 @@ pub struct CrmUser {
 
 /// One entity with its standard and custom fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Entity {
     /// Which entity this is.
     pub entity: EntityRef,
@@ -161,6 +169,7 @@ impl Entity {
 
 /// An entity with everything an email about it needs: its lead, contacts, company and responsible user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EntityRecord {
     /// The entity the email is about.
     pub entity: Entity,
@@ -176,6 +185,7 @@ pub struct EntityRecord {
 
 /// A pipeline and its stages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Pipeline {
     /// Pipeline id.
     pub id: PipelineId,
@@ -187,6 +197,7 @@ pub struct Pipeline {
 
 /// A pipeline stage (status).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Stage {
     /// Stage id.
     pub id: StageId,
@@ -196,6 +207,7 @@ pub struct Stage {
 
 /// A value to write into a custom field, already checked against the field's type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum FieldValue {
     /// Replace the text.
@@ -216,6 +228,7 @@ pub enum FieldValue {
 
 /// Who gets a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "user", rename_all = "snake_case")]
 pub enum Assignee {
     /// The entity's responsible user.
@@ -226,6 +239,7 @@ pub enum Assignee {
 
 /// One change the core asks the CRM to make, with every text already rendered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum CrmAction {
     /// Create a task on the entity.
@@ -235,6 +249,7 @@ pub enum CrmAction {
         /// CRM task type id (1 = call, 2 = meeting in Kommo).
         task_type: i64,
         /// When it is due.
+        #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
         due: Timestamp,
         /// Who gets it.
         assignee: Assignee,
@@ -290,6 +305,7 @@ pub enum CrmAction {
 
 /// What the CRM did with an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "outcome", content = "id", rename_all = "snake_case")]
 pub enum ActionOutcome {
     /// Done; nothing new was made.

@@ -7,6 +7,7 @@ use super::{AccountId, Secret, Timestamp};
 
 /// Whether the CRM integration of an account works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     /// Installed; tokens held.
@@ -20,6 +21,7 @@ pub enum LinkStatus {
 
 /// One account's link to the CRM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CrmLink {
     /// Our account (tenant).
     pub account: AccountId,
@@ -36,5 +38,6 @@ pub struct CrmLink {
     /// Grows on every write; [`Store::swap_crm_tokens`](crate::ports::Store::swap_crm_tokens) compares it.
     pub version: i64,
     /// When it last changed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

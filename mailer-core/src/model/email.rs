@@ -9,6 +9,7 @@ use super::{
 
 /// Whether an email is a single one (sent at once) or part of a mailing (sent evenly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// A single email or an automatic one: goes before mailing traffic.
@@ -19,6 +20,7 @@ pub enum Priority {
 
 /// Where an email is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmailStatus {
     /// Waiting in the queue (also between retries).
@@ -42,6 +44,7 @@ impl EmailStatus {
 
 /// Everything an email is made of when it is queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EmailSpec {
     /// The account.
     pub account: AccountId,
@@ -80,8 +83,10 @@ pub struct EmailSpec {
     /// Position inside its mailing; concurrent mailings of one mailbox alternate by it.
     pub seq: i64,
     /// Not sent before this moment.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub not_before: Timestamp,
     /// When it was created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Send even to addresses on the account's suppression list (a single send the user overrode).
     #[serde(default)]
@@ -90,6 +95,7 @@ pub struct EmailSpec {
 
 /// A queued or finished email.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Email {
     /// Our id of the email.
     pub id: EmailId,
@@ -98,8 +104,10 @@ pub struct Email {
     /// Sending attempts so far.
     pub attempts: u32,
     /// When it may be sent next (for queued emails).
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     /// When the SMTP server accepted it.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub sent_at: Option<Timestamp>,
     /// The last error, for failed and retried emails.
     pub last_error: Option<String>,
@@ -109,6 +117,7 @@ pub struct Email {
 
 /// The answer to an enqueue: the email's id, and whether this call created it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Enqueued {
     /// The email (the existing one when the idempotency key was seen before).
     pub id: EmailId,
@@ -118,15 +127,18 @@ pub struct Enqueued {
 
 /// An email leased to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Claimed {
     /// The email, with `attempts` already counting this attempt.
     pub email: Email,
     /// The lease ends then; after it another worker may claim the email.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub lease_until: Timestamp,
 }
 
 /// Whether a mailing is sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MailingStatus {
     /// Its emails are sent.
@@ -139,6 +151,7 @@ pub enum MailingStatus {
 
 /// A mass mailing: one personalised email per selected entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Mailing {
     /// Our id of the mailing.
     pub id: MailingId,
@@ -157,11 +170,13 @@ pub struct Mailing {
     /// How many entities were selected.
     pub total: u64,
     /// When it was started.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 /// Counts of a set of emails by status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     /// Waiting (queued or being sent).
     pub waiting: u64,
@@ -182,6 +197,7 @@ impl StatusCounts {
 
 /// Selects emails for the queue and history views.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EmailQuery {
     /// The account.
     pub account: AccountId,
@@ -226,8 +242,10 @@ impl EmailQuery {
 
 /// The rate state of one mailbox, as the store keeps it for the claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailboxState {
     /// The next send may not happen before this.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub next_send_at: Option<Timestamp>,
     /// Sends counted in the current cap window.
     pub sent_in_window: u32,

@@ -9,6 +9,7 @@ use super::{
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The email was queued.
@@ -134,6 +135,7 @@ impl EventKind {
 
 /// An event to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewEvent {
     /// The account.
     pub account: AccountId,
@@ -142,6 +144,7 @@ pub struct NewEvent {
     /// The CRM entity it is about, if any.
     pub entity: Option<EntityRef>,
     /// When it happened.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// What happened.
     pub kind: EventKind,
@@ -151,6 +154,7 @@ pub struct NewEvent {
 
 /// A recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Our id of the event; ids grow in the order events were recorded.
     pub id: EventId,
@@ -160,6 +164,7 @@ pub struct Event {
 
 /// Selects events for the history view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EventQuery {
     /// The account.
     pub account: AccountId,
@@ -168,6 +173,7 @@ pub struct EventQuery {
     /// Only events of this entity.
     pub entity: Option<EntityRef>,
     /// Only events at or after this moment.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub since: Option<Timestamp>,
     /// At most this many, oldest first.
     pub limit: u32,
@@ -175,6 +181,7 @@ pub struct EventQuery {
 
 /// What a timer does when it comes due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "timer", rename_all = "snake_case")]
 pub enum TimerAction {
     /// The email was not opened in time: run its not-opened triggers.
@@ -241,12 +248,14 @@ pub enum TimerAction {
 
 /// A timer to schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewTimer {
     /// The account.
     pub account: AccountId,
     /// Unique per account; scheduling a key again replaces the timer, and cancelling uses it.
     pub key: String,
     /// When it comes due.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     /// What it does.
     pub action: TimerAction,
@@ -254,6 +263,7 @@ pub struct NewTimer {
 
 /// A scheduled timer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Timer {
     /// Our id of the timer.
     pub id: TimerId,

@@ -6,6 +6,7 @@ use super::{AccountId, FileId};
 
 /// A file to store.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewFile {
     /// The account.
     pub account: AccountId,
@@ -19,6 +20,7 @@ pub struct NewFile {
 
 /// A stored file.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct StoredFile {
     /// Our id of the file.
     pub id: FileId,

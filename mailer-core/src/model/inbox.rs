@@ -8,6 +8,7 @@ use super::{MailboxId, MailingId};
 /// How far a mailbox's INBOX has been read: messages with a UID above `last_uid` are new, as long as the
 /// server's UIDVALIDITY is still `uid_validity` (a new one means every UID changed: read from the start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InboxCursor {
     /// The folder's UIDVALIDITY when it was read.
     pub uid_validity: u32,
@@ -34,6 +35,7 @@ impl InboxCursor {
 
 /// Which emails a count is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "scope", content = "id", rename_all = "snake_case")]
 pub enum ReactionScope {
     /// The emails of one mailing.
@@ -45,6 +47,7 @@ pub enum ReactionScope {
 /// What came back to a set of emails through the mailbox: bounces, replies and auto-replies, one per
 /// message received (the same message read twice counts once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ReactionCounts {
     /// Permanent failures (5.x.x): the email ended failed.
     pub hard_bounces: u64,

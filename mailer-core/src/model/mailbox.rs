@@ -8,6 +8,7 @@ use super::{AccountId, Address, MailboxId, Secret, Timestamp, Timezone, UserId};
 
 /// How a connection to a mail server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Security {
     /// TLS from the first byte (SMTP 465, IMAP 993).
@@ -20,6 +21,7 @@ pub enum Security {
 
 /// Host, port and security of one server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ServerSettings {
     /// Host name or IP address.
     pub host: String,
@@ -31,6 +33,7 @@ pub struct ServerSettings {
 
 /// The window a daily cap is counted over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapWindow {
     /// The last 24 hours, sliding (Google Workspace counts this way).
@@ -41,8 +44,10 @@ pub enum CapWindow {
 
 /// How fast one mailbox may send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SendingLimits {
     /// The least time between two sends from this mailbox (default 1 s).
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub spacing: Duration,
     /// At most this many sends per window (default 2,000).
     pub daily_cap: u32,
@@ -65,6 +70,7 @@ impl Default for SendingLimits {
 
 /// A mailbox a user sends from: the widget's "Add account" form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Mailbox {
     /// Our id of the mailbox.
     pub id: MailboxId,
@@ -95,6 +101,7 @@ pub struct Mailbox {
 
 /// The colour of the widget's mailbox check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// SMTP and IMAP both work.
@@ -107,10 +114,12 @@ pub enum CheckStatus {
 
 /// The stored result of a mailbox check: its colour, when it ran, and why it is not green.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailboxHealth {
     /// The colour.
     pub status: CheckStatus,
     /// When the check ran.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub checked_at: Timestamp,
     /// What went wrong with SMTP, if anything.
     pub smtp_error: Option<String>,

@@ -43,5 +43,9 @@ pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
 pub use record::{Record, RecordKind};
 pub use suppression::Suppression;
 pub use template::{AttachmentRef, Body, Content, EmailTriggers, FileKind, NotOpened, RecipientRule, Template};
+#[cfg(feature = "utoipa")]
+pub use time::DurationSchema;
 pub use time::{Timestamp, Timezone, saturating_after, saturating_before};
+#[cfg(feature = "utoipa")]
+pub use trigger::DeadlineSchema;
 pub use trigger::{Action, Deadline, Trigger, TriggerLink};

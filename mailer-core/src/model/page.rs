@@ -8,6 +8,7 @@ use super::{AccountId, Content, MailboxId, PipelineId, PipelineRuleId, StageId, 
 
 /// A public web page rendered from a template with live CRM data; `{web:N}` is its URL for an entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct WebPage {
     /// The `N` of `{web:N}`.
     pub id: WebPageId,
@@ -22,6 +23,7 @@ pub struct WebPage {
     /// Days the page stays available after its link is made.
     pub lifetime_days: u32,
     /// How long a rendered page is served before CRM data is read again.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub cache: Duration,
     /// One of up to three subdomains, for separate analytics.
     pub subdomain: Option<String>,
@@ -35,6 +37,7 @@ pub struct WebPage {
 
 /// When a pipeline rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageEvent {
     /// The lead was created in the stage.
@@ -47,6 +50,7 @@ pub enum StageEvent {
 
 /// Conditions a lead must meet for a pipeline rule to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct LeadFilter {
     /// The lead must have every one of these tags.
     pub tags_all: Vec<String>,
@@ -56,6 +60,7 @@ pub struct LeadFilter {
 
 /// A digital-pipeline action: a lead entering a stage sends a template, optionally delayed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PipelineRule {
     /// Our id of the rule.
     pub id: PipelineRuleId,
@@ -74,5 +79,6 @@ pub struct PipelineRule {
     /// The mailbox it is sent from.
     pub mailbox: MailboxId,
     /// Wait this long before sending.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub delay: Duration,
 }

@@ -8,6 +8,7 @@ use super::{AccountId, ApiToken, Mailbox, Mailing, PipelineRule, Template, Trigg
 
 /// The kinds of record the store keeps by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// [`User`].

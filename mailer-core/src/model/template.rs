@@ -8,6 +8,7 @@ use super::{AccountId, Address, FileId, TemplateId, TriggerId, UserId};
 
 /// The source of an email body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "format", content = "source", rename_all = "snake_case")]
 pub enum Body {
     /// HTML, as written in the visual editor or pasted as code.
@@ -27,6 +28,7 @@ impl Body {
 
 /// Subject, body and optional text part: the parts a template engine renders.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Content {
     /// Subject template.
     pub subject: String,
@@ -38,6 +40,7 @@ pub struct Content {
 
 /// Where an email made from a template goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecipientRule {
     /// Every contact of the entity that has an email address (the widget's default).
@@ -51,6 +54,7 @@ pub enum RecipientRule {
 
 /// What kind of file an attachment is; it decides its size limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     /// A regular attachment.
@@ -61,6 +65,7 @@ pub enum FileKind {
 
 /// An attachment of a template or an email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum AttachmentRef {
     /// A file kept in the store.
@@ -87,8 +92,10 @@ pub enum AttachmentRef {
 
 /// A not-opened timer: triggers that run when the email is not opened in time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NotOpened {
     /// How long to wait for an open (1 minute at least).
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub after: Duration,
     /// Triggers to run when the time is up.
     pub triggers: Vec<TriggerId>,
@@ -96,6 +103,7 @@ pub struct NotOpened {
 
 /// The triggers an email runs on its events, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct EmailTriggers {
     /// After the email was sent.
     pub on_sent: Vec<TriggerId>,
@@ -123,6 +131,7 @@ impl EmailTriggers {
 
 /// A saved email template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Template {
     /// Our id of the template.
     pub id: TemplateId,

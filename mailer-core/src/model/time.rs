@@ -7,7 +7,9 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// An IANA timezone such as `Europe/Moscow`, serialised by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(transparent)]
+#[cfg_attr(feature = "utoipa", schema(value_type = String))]
 pub struct Timezone(pub chrono_tz::Tz);
 
 impl Timezone {
@@ -70,4 +72,16 @@ impl Default for Timezone {
     fn default() -> Self {
         Self::UTC
     }
+}
+
+/// The JSON shape of a [`std::time::Duration`] (serde's): whole seconds and the nanoseconds past them,
+/// e.g. `{"secs": 90, "nanos": 0}`. Only its OpenAPI schema is used.
+#[cfg(feature = "utoipa")]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[schema(as = Duration)]
+pub struct DurationSchema {
+    /// Whole seconds.
+    pub secs: u64,
+    /// Nanoseconds past them (below 1 000 000 000).
+    pub nanos: u32,
 }

@@ -20,8 +20,24 @@ pub enum Deadline {
     At(Timestamp),
 }
 
+/// The JSON shape of a [`Deadline`], for its OpenAPI schema only (a [`Duration`] has none of its own).
+#[cfg(feature = "utoipa")]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Deadline)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum DeadlineSchema {
+    /// This long after the trigger runs.
+    After(crate::model::DurationSchema),
+    /// The end of the day the trigger runs, in the account's timezone.
+    EndOfDay,
+    /// A fixed moment.
+    #[schema(value_type = String, format = DateTime)]
+    At(Timestamp),
+}
+
 /// What a trigger does, as configured: texts and values are templates rendered when it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Set a task.
@@ -29,6 +45,7 @@ pub enum Action {
         /// CRM task type id.
         task_type: i64,
         /// When it is due.
+        #[cfg_attr(feature = "utoipa", schema(value_type = DeadlineSchema))]
         deadline: Deadline,
         /// Who gets it.
         assignee: Assignee,
@@ -84,6 +101,7 @@ pub enum Action {
 
 /// A named action with an optional delay; templates, links and pages refer to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Trigger {
     /// Our id of the trigger.
     pub id: TriggerId,
@@ -94,11 +112,13 @@ pub struct Trigger {
     /// What it does.
     pub action: Action,
     /// How long to wait before doing it (zero, or 1 second up).
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub delay: Duration,
 }
 
 /// A trigger link: `{triggerlink:N}` in a body becomes a signed URL that runs triggers when clicked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TriggerLink {
     /// The `N` of `{triggerlink:N}`.
     pub id: TriggerLinkId,

@@ -46,7 +46,7 @@ pub struct HistoryQuery {
 
 /// Emails with their events, oldest first.
 #[utoipa::path(get, path = "/history", tag = "history", params(HistoryQuery),
-    responses((status = 200, body = Object), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<HistoryEntry>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -93,7 +93,7 @@ pub async fn list(
 
 /// One email with its events.
 #[utoipa::path(get, path = "/history/{id}", tag = "history", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = HistoryEntry), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_one(
     State(state): State<AppState>,
     auth: Auth,

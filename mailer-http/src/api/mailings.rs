@@ -36,7 +36,6 @@ pub struct StartRequest {
     /// The mailbox; the caller's first when absent.
     pub mailbox: Option<i64>,
     /// The selected entities (`{"kind": "lead", "id": 42}`), 1 to 10,000.
-    #[schema(value_type = Vec<Object>)]
     pub entities: Vec<EntityRef>,
 }
 
@@ -44,7 +43,6 @@ pub struct StartRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Started {
     /// Its progress right after the start.
-    #[schema(value_type = Object)]
     pub progress: MailingProgress,
     /// Emails queued by this request.
     pub queued: u64,
@@ -90,7 +88,7 @@ pub async fn start(
 
 /// The account's mailings (without progress: `GET /mailings/{id}` has it).
 #[utoipa::path(get, path = "/mailings", tag = "mailings", params(Paging),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Page<Mailing>)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -102,7 +100,7 @@ pub async fn list(
 
 /// A mailing's progress: counts by status and the expected finish.
 #[utoipa::path(get, path = "/mailings/{id}", tag = "mailings", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = MailingProgress), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn progress(
     State(state): State<AppState>,
     auth: Auth,
@@ -115,7 +113,7 @@ pub async fn progress(
 
 /// Pauses a running mailing (its sender or an admin).
 #[utoipa::path(post, path = "/mailings/{id}/pause", tag = "mailings", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = MailingProgress), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn pause(
     State(state): State<AppState>,
     auth: Auth,
@@ -131,7 +129,7 @@ pub async fn pause(
 
 /// Resumes a paused mailing (its sender or an admin).
 #[utoipa::path(post, path = "/mailings/{id}/resume", tag = "mailings", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = MailingProgress), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn resume(
     State(state): State<AppState>,
     auth: Auth,
@@ -147,7 +145,7 @@ pub async fn resume(
 
 /// Cancels a mailing: its waiting emails end as cancelled (its sender or an admin).
 #[utoipa::path(post, path = "/mailings/{id}/cancel", tag = "mailings", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = MailingProgress), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     State(state): State<AppState>,
     auth: Auth,

@@ -12,6 +12,7 @@
 #![allow(clippy::missing_errors_doc)]
 
 pub mod auth;
+pub mod crud;
 pub mod extract;
 pub mod history;
 pub mod links;
@@ -35,30 +36,25 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::resource::{Mailboxes, PipelineRules, Templates, TriggerLinks, Triggers, WebPages};
 use crate::server::AppState;
 
 /// The routes with their documentation (one `routes!` per path: a route cannot be added without its
 /// entry in the document).
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(openapi::serve))
-        .routes(routes!(mailboxes::list, mailboxes::create))
-        .routes(routes!(mailboxes::get_one, mailboxes::update, mailboxes::delete))
+    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).routes(routes!(openapi::serve));
+    let api = crud::routes::<Mailboxes>(api);
+    let api = crud::routes::<Templates>(api);
+    let api = crud::routes::<Triggers>(api);
+    let api = crud::routes::<TriggerLinks>(api);
+    let api = crud::routes::<WebPages>(api);
+    let api = crud::routes::<PipelineRules>(api);
+    let api = api
         .routes(routes!(mailboxes::check))
         .routes(routes!(mailboxes::reactions))
         .routes(routes!(queue::queue))
-        .routes(routes!(templates::list, templates::create))
-        .routes(routes!(templates::get_one, templates::update, templates::delete))
         .routes(routes!(templates::preview))
         .routes(routes!(templates::from_draft))
-        .routes(routes!(triggers::list, triggers::create))
-        .routes(routes!(triggers::get_one, triggers::update, triggers::delete))
-        .routes(routes!(links::list, links::create))
-        .routes(routes!(links::get_one, links::update, links::delete))
-        .routes(routes!(pages::list, pages::create))
-        .routes(routes!(pages::get_one, pages::update, pages::delete))
-        .routes(routes!(rules::list, rules::create))
-        .routes(routes!(rules::get_one, rules::update, rules::delete))
         .routes(routes!(send::send))
         .routes(routes!(mailings::list, mailings::start))
         .routes(routes!(mailings::progress))

@@ -26,7 +26,6 @@ pub struct QueueQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Queue {
     /// Waiting emails, first to go first, each with `expected_at`.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<QueuedEmail>,
 }
 

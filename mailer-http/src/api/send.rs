@@ -5,11 +5,36 @@ use axum::extract::State;
 use mailer_core::engine::{Draft, SendReport};
 use serde_json::Value;
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+
 use super::auth::Auth;
 use super::extract::{ApiJson, decode};
+use super::openapi::body_schema;
 use super::problem::{ApiError, Problem};
 use super::templates::sending_mailbox;
 use crate::server::AppState;
+
+/// The body of `POST /send`: the engine's [`Draft`] without `account` and `sender` (the token's); `to`,
+/// `cc`, `bcc`, `attachments` (none) and `mailbox` (the caller's first) may be left out.
+#[derive(Debug, Clone, Copy)]
+pub struct SendRequest;
+
+/// The fields of a draft the server fills in when a body leaves them out.
+const DRAFT_DEFAULTS: [&str; 5] = ["to", "cc", "bcc", "attachments", "mailbox"];
+
+impl PartialSchema for SendRequest {
+    fn schema() -> RefOr<Schema> {
+        body_schema(Draft::schema(), &["account", "sender"], &DRAFT_DEFAULTS)
+    }
+}
+
+impl ToSchema for SendRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        Draft::schemas(schemas);
+    }
+}
 
 /// A draft from a request body: the engine's [`Draft`] without `account` and `sender` (the token's),
 /// `mailbox` defaulting to the caller's first.
@@ -40,8 +65,8 @@ pub(crate) async fn draft(state: &AppState, auth: &Auth, body: Value) -> Result<
 }
 
 /// Sends one email now (or at the head of the mailbox's queue when its spacing or cap makes it wait).
-#[utoipa::path(post, path = "/send", tag = "send", request_body = Object,
-    responses((status = 200, description = "The email's id, what happened, or when it is expected to go", body = Object),
+#[utoipa::path(post, path = "/send", tag = "send", request_body = SendRequest,
+    responses((status = 200, description = "The email's id, what happened, or when it is expected to go", body = SendReport),
               (status = 409, description = "A recipient is on the suppression list", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn send(

@@ -28,7 +28,6 @@ pub struct SuppressionQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SuppressionPage {
     /// Entries by address.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Suppression>,
     /// The cursor of the next page; absent on the last one.
     pub next_cursor: Option<String>,

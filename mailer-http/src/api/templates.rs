@@ -1,6 +1,6 @@
 //! `/templates`: the templates the caller may use (their own and public ones; all for an admin), create,
 //! replace, delete, preview for a chosen entity (exactly as it would be sent), and save a draft as a
-//! template.
+//! template. The five record routes are [`crud`](super::crud)'s.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,97 +12,21 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::Auth;
-use super::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, decode, find, record};
+use super::crud::{ApiResource, Docs};
+use super::extract::{ApiJson, ApiPath, decode};
 use super::problem::{ApiError, Problem};
+use crate::resource::Templates;
 use crate::server::AppState;
 
-fn template(auth: &Auth, body: Value, id: i64) -> Result<Template, ApiError> {
-    record(
-        body,
-        auth.account.0,
-        id,
-        &[
-            ("owner", auth.user.id.0.into()),
-            ("public", false.into()),
-            ("signature_disabled", false.into()),
-            ("attachments", Value::Array(Vec::new())),
-            (
-                "triggers",
-                serde_json::json!({
-                    "on_sent": [], "on_opened": [], "not_opened": null, "on_failed": [], "on_replied": []
-                }),
-            ),
-            ("recipients", serde_json::json!({"kind": "entity_contacts"})),
-        ],
-    )
-}
-
-/// The templates the caller may see and use.
-#[utoipa::path(get, path = "/templates", tag = "templates", params(Paging),
-    responses((status = 200, body = Object), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiQuery(paging): ApiQuery<Paging>,
-) -> Result<Json<Page<Template>>, ApiError> {
-    let all = state.engine().templates_for(auth.account, auth.user.id).await?;
-    Ok(Json(paging.page(all, |t| t.id.0)?))
-}
-
-/// Creates a template (the caller's own unless an admin names another `owner`).
-#[utoipa::path(post, path = "/templates", tag = "templates", request_body = Object,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiJson(body): ApiJson,
-) -> Result<(StatusCode, Json<Template>), ApiError> {
-    let t = template(&auth, body, 0)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.engine().save_template(auth.user.id, t).await?),
-    ))
-}
-
-/// One template the caller may use.
-#[utoipa::path(get, path = "/templates/{id}", tag = "templates", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Template>, ApiError> {
-    let all = state.engine().templates_for(auth.account, auth.user.id).await?;
-    Ok(Json(find(all, id, |t| t.id.0)?))
-}
-
-/// Replaces a template (its owner or an admin; only an admin changes the owner or makes it public).
-#[utoipa::path(put, path = "/templates/{id}", tag = "templates", params(("id" = i64, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson,
-) -> Result<Json<Template>, ApiError> {
-    let t = template(&auth, body, id)?;
-    Ok(Json(state.engine().save_template(auth.user.id, t).await?))
-}
-
-/// Deletes a template unless a trigger or pipeline rule sends it.
-#[utoipa::path(delete, path = "/templates/{id}", tag = "templates", params(("id" = i64, Path)),
-    responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .engine()
-        .delete_template(auth.account, auth.user.id, TemplateId(id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+impl ApiResource for Templates {
+    type View = Template;
+    const DOCS: Docs = Docs {
+        list: "The templates the caller may see and use",
+        create: "Creates a template (the caller's own unless an admin names another `owner`)",
+        get: "One template the caller may use",
+        update: "Replaces a template (its owner or an admin; only an admin changes the owner or makes it public)",
+        delete: "Deletes a template unless a trigger or pipeline rule sends it",
+    };
 }
 
 /// What to preview a template with.
@@ -110,7 +34,6 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     /// The CRM entity whose data fills the template.
-    #[schema(value_type = Object)]
     pub entity: EntityRef,
     /// The mailbox it would go from; the caller's first mailbox when absent.
     pub mailbox: Option<i64>,
@@ -132,7 +55,7 @@ pub(crate) async fn sending_mailbox(state: &AppState, auth: &Auth, asked: Option
 /// The template rendered for an entity exactly as it would be sent (tracking marked as preview).
 #[utoipa::path(post, path = "/templates/{id}/preview", tag = "templates", params(("id" = i64, Path)),
     request_body = PreviewRequest,
-    responses((status = 200, description = "Subject, HTML, text and recipients", body = Object),
+    responses((status = 200, description = "Subject, HTML, text and recipients", body = Preview),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     State(state): State<AppState>,
@@ -160,13 +83,13 @@ pub struct SaveDraftRequest {
     /// The new template's name.
     pub name: String,
     /// The email as composed (the body of `POST /send`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::send::SendRequest)]
     pub draft: Value,
 }
 
 /// Saves a composed email, with its attachments and triggers, as a new template of the caller.
 #[utoipa::path(post, path = "/templates/from-draft", tag = "templates", request_body = SaveDraftRequest,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Template), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn from_draft(
     State(state): State<AppState>,
     auth: Auth,

@@ -89,7 +89,7 @@ pub async fn create_token(
 
 /// The caller's tokens (all of the account's for an admin).
 #[utoipa::path(get, path = "/tokens", tag = "tokens", params(Paging),
-    responses((status = 200, body = Object), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<TokenView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,

@@ -1,100 +1,18 @@
-//! `/triggers`: triggers (actions run when an email is sent, opened, clicked or not opened). An account setting: every user reads them, only an admin edits them.
+//! `/triggers`: triggers (actions run when an email is sent, opened, clicked or not opened). An account
+//! setting: every user reads them, only an admin edits them. The five routes are [`crud`](super::crud)'s.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use mailer_core::model::{Trigger, TriggerId};
-use serde::Serialize;
-use utoipa::ToSchema;
+use mailer_core::model::Trigger;
 
-use super::auth::Auth;
-use super::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, find, record};
-use super::problem::{ApiError, Problem};
-use crate::server::AppState;
+use super::crud::{ApiResource, Docs};
+use crate::resource::Triggers;
 
-/// A trigger as the API answers it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct View {
-    /// The record.
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub record: Trigger,
-}
-
-impl From<Trigger> for View {
-    fn from(record: Trigger) -> Self {
-        Self { record }
-    }
-}
-
-/// The account's triggers.
-#[utoipa::path(get, path = "/triggers", tag = "triggers", params(Paging),
-    responses((status = 200, body = Object), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiQuery(paging): ApiQuery<Paging>,
-) -> Result<Json<Page<View>>, ApiError> {
-    let all = state.engine().triggers(auth.account, auth.user.id).await?;
-    let page = paging.page(all, |r| r.id.0)?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(View::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
-/// Creates a trigger (admin).
-#[utoipa::path(post, path = "/triggers", tag = "triggers", request_body = Object,
-    responses((status = 201, body = View), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiJson(body): ApiJson,
-) -> Result<(StatusCode, Json<View>), ApiError> {
-    let r: Trigger = record(body, auth.account.0, 0, &[])?;
-    let saved = state.engine().save_trigger(auth.user.id, r).await?;
-    Ok((StatusCode::CREATED, Json(saved.into())))
-}
-
-/// One trigger.
-#[utoipa::path(get, path = "/triggers/{id}", tag = "triggers", params(("id" = i64, Path)),
-    responses((status = 200, body = View), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<View>, ApiError> {
-    let all = state.engine().triggers(auth.account, auth.user.id).await?;
-    Ok(Json(find(all, id, |r| r.id.0)?.into()))
-}
-
-/// Replaces a trigger (admin).
-#[utoipa::path(put, path = "/triggers/{id}", tag = "triggers", params(("id" = i64, Path)), request_body = Object,
-    responses((status = 200, body = View), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson,
-) -> Result<Json<View>, ApiError> {
-    let r: Trigger = record(body, auth.account.0, id, &[])?;
-    Ok(Json(state.engine().save_trigger(auth.user.id, r).await?.into()))
-}
-
-/// Deletes a trigger (admin) unless a template, trigger link or web page runs it.
-#[utoipa::path(delete, path = "/triggers/{id}", tag = "triggers", params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .engine()
-        .delete_trigger(auth.account, auth.user.id, TriggerId(id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+impl ApiResource for Triggers {
+    type View = Trigger;
+    const DOCS: Docs = Docs {
+        list: "The account's triggers",
+        create: "Creates a trigger (admin)",
+        get: "One trigger",
+        update: "Replaces a trigger (admin)",
+        delete: "Deletes a trigger (admin) unless a template, trigger link or web page runs it",
+    };
 }

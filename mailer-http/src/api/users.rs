@@ -6,14 +6,36 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mailer_core::model::{User, UserId};
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+
 use super::auth::Auth;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, find, record};
+use super::openapi::body_schema;
 use super::problem::{ApiError, Problem};
 use crate::server::AppState;
 
+/// The body of `POST /users` and `PUT /users/{id}`: a [`User`] without `id` and `account`; `crm_user`
+/// (none) and `signature_html` (empty) may be left out.
+#[derive(Debug, Clone, Copy)]
+pub struct UserInput;
+
+impl PartialSchema for UserInput {
+    fn schema() -> RefOr<Schema> {
+        body_schema(User::schema(), &["id", "account"], &["crm_user", "signature_html"])
+    }
+}
+
+impl ToSchema for UserInput {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        User::schemas(schemas);
+    }
+}
+
 /// The account's users (admin).
 #[utoipa::path(get, path = "/users", tag = "users", params(Paging),
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<User>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -25,8 +47,8 @@ pub async fn list(
 }
 
 /// Adds a user (admin).
-#[utoipa::path(post, path = "/users", tag = "users", request_body = Object,
-    responses((status = 201, body = Object), (status = 403, body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(post, path = "/users", tag = "users", request_body = UserInput,
+    responses((status = 201, body = User), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -47,7 +69,7 @@ pub async fn create(
 
 /// One user: any for an admin, themself for a member.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = User), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_one(
     State(state): State<AppState>,
     auth: Auth,
@@ -61,8 +83,8 @@ pub async fn get_one(
 }
 
 /// Replaces a user (an admin; a member their own name and signature).
-#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 403, body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserInput,
+    responses((status = 200, body = User), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use crate::server::AppState;
 /// # Errors
 /// 401 without a valid token; 404 when the account has no link.
 #[utoipa::path(get, path = "/crm-link", tag = "crm",
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CrmLinkView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn view(State(state): State<AppState>, auth: Auth) -> Result<Json<CrmLinkView>, ApiError> {
     state
         .engine()

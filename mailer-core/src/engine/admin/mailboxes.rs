@@ -16,6 +16,7 @@ use crate::engine::{Engine, EngineError, rights};
 
 /// A mailbox as every read use case returns it: everything but the password.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MailboxView {
     /// Our id of the mailbox.
     pub id: MailboxId,

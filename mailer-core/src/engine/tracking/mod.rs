@@ -17,6 +17,7 @@ pub const HONEYPOT_LINK: TriggerLinkId = TriggerLinkId(0);
 
 /// What the host learned about a request besides its token.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct HitInfo {
     /// The User-Agent header.
     pub user_agent: Option<String>,
@@ -26,6 +27,7 @@ pub struct HitInfo {
 
 /// What a hit led to, for the host's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum HitOutcome {
     /// Recorded (or ignored as a preview); answer with the pixel, the page or "Thank you!".
     Recorded {
