@@ -54,6 +54,7 @@ pub mod pages;
 pub(crate) mod routes;
 mod server;
 mod ui;
+mod upload;
 
 pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;

@@ -5,7 +5,7 @@
 //!   account, so another account's id answers 404, never 403.
 //! - Errors: RFC 9457 problems with a stable `type` per kind and the field's pointer ([`problem`]).
 //! - Bodies: JSON of at most [`API_BODY_LIMIT`](extract::API_BODY_LIMIT) bytes; unknown fields are refused at
-//!   any depth. Lists page by cursor (`?cursor=&limit=`, `next_cursor` in the answer).
+//!   any depth. Files are uploaded as multipart to `/files` ([`files`]), whose own limit is the engine's. Lists page by cursor (`?cursor=&limit=`, `next_cursor` in the answer).
 //! - The OpenAPI 3.1 document is generated from the handlers ([`openapi`]) at `/api/v1/openapi.json`.
 // Every handler fails only with the problems of `problem.rs` (its table lists them), and its OpenAPI
 // annotation names the statuses it answers: a `# Errors` section on each would repeat that table.
@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod files;
 pub mod history;
 pub mod links;
 pub mod mailboxes;
@@ -51,6 +52,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(templates::get_one, templates::update, templates::delete))
         .routes(routes!(templates::preview))
         .routes(routes!(templates::from_draft))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(files::upload))
+                .layer(DefaultBodyLimit::max(crate::upload::UPLOAD_BODY_LIMIT)),
+        )
         .routes(routes!(triggers::list, triggers::create))
         .routes(routes!(triggers::get_one, triggers::update, triggers::delete))
         .routes(routes!(links::list, links::create))

@@ -1,5 +1,6 @@
 //! Mailboxes, per user: the manual's "Add account" form (From, SMTP server/port/security, IMAP server,
-//! login, password) and the check's green / gray / red mark with its reason and the manual's advice.
+//! login, password), the sending limits (daily cap and how its window counts, spacing, per-minute cap, the
+//! timezone of a calendar-day cap) and the check's green / gray / red mark with its reason and the manual's advice.
 
 use std::time::Duration;
 
@@ -81,6 +82,34 @@ fn security(form: &FormData, name: &'static str) -> Result<Security, UiError> {
     }
 }
 
+fn window_name(w: CapWindow) -> &'static str {
+    match w {
+        CapWindow::Rolling24h => "rolling_24h",
+        CapWindow::CalendarDay => "calendar_day",
+    }
+}
+
+fn window_options() -> Vec<(String, String)> {
+    vec![
+        ("rolling_24h".into(), "the last 24 hours (sliding)".into()),
+        (
+            "calendar_day".into(),
+            "the calendar day in the mailbox's timezone".into(),
+        ),
+    ]
+}
+
+fn window(form: &FormData) -> Result<CapWindow, UiError> {
+    match form.get("cap_window") {
+        "rolling_24h" | "" => Ok(CapWindow::Rolling24h),
+        "calendar_day" => Ok(CapWindow::CalendarDay),
+        _ => Err(UiError::Invalid {
+            field: "cap_window",
+            reason: "must be the last 24 hours or the calendar day".into(),
+        }),
+    }
+}
+
 async fn owners(state: &AppState, session: &Session) -> Result<Vec<(String, String)>, UiError> {
     if session.is_admin() {
         let users = state.engine().users(session.account, session.user_id()).await?;
@@ -125,6 +154,12 @@ fn editor(session: &Session, owners: &[(String, String)], m: Option<&MailboxView
                 (field("Emails per day at most", "daily_cap", "number", &limits.daily_cap.to_string(), None, true))
                 (field("Seconds between two emails", "spacing", "number", &limits.spacing.as_secs_f64().to_string(),
                     None, true))
+                (select("The daily cap counts", "cap_window", &window_options(), window_name(limits.window)))
+                (field("Emails per minute at most", "per_minute_cap", "number",
+                    &limits.per_minute_cap.map(|n| n.to_string()).unwrap_or_default(),
+                    Some("Empty: no per-minute cap (Microsoft 365 allows 30)"), false))
+                (field("Timezone", "timezone", "text", m.map_or("UTC", |m| m.timezone.0.name()),
+                    Some("For a calendar-day cap, e.g. Europe/Berlin"), true))
                 (field("Sent folder", "sent_folder", "text", m.and_then(|m| m.sent_folder.as_deref()).unwrap_or(""),
                     Some("Only when the server's own Sent folder is not found"), false))
                 div.actions { button type="submit" { "Save and check" } }
@@ -223,10 +258,13 @@ fn read(session: &Session, form: &FormData) -> Result<Mailbox, UiError> {
         limits: SendingLimits {
             spacing,
             daily_cap: form.parse("daily_cap", "a whole number")?,
-            window: CapWindow::Rolling24h,
-            per_minute_cap: None,
+            window: window(form)?,
+            per_minute_cap: form.parse_opt("per_minute_cap", "a whole number")?,
         },
-        timezone: Timezone::UTC,
+        timezone: Timezone::parse(form.opt("timezone").unwrap_or("UTC")).map_err(|e| UiError::Invalid {
+            field: "timezone",
+            reason: e.to_string(),
+        })?,
         health: None,
     })
 }
@@ -237,25 +275,11 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     session.check_form(&form)?;
     let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
     let saved = match read(&session, &form) {
-        Ok(mut mailbox) => {
-            if let Some(id) = edit {
-                // Keep what the form does not show (window, per-minute cap, timezone).
-                if let Ok(old) = state
-                    .engine()
-                    .mailbox_view(session.account, session.user_id(), MailboxId(id))
-                    .await
-                {
-                    mailbox.limits.window = old.limits.window;
-                    mailbox.limits.per_minute_cap = old.limits.per_minute_cap;
-                    mailbox.timezone = old.timezone;
-                }
-            }
-            state
-                .engine()
-                .save_mailbox(session.user_id(), mailbox)
-                .await
-                .map_err(UiError::from)
-        }
+        Ok(mailbox) => state
+            .engine()
+            .save_mailbox(session.user_id(), mailbox)
+            .await
+            .map_err(UiError::from),
         Err(e) => Err(e),
     };
     match saved {

@@ -34,6 +34,7 @@ mod templates;
 mod triggers;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
@@ -53,7 +54,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/mailboxes/{id}/delete", post(mailboxes::delete))
         .route("/ui/templates", get(templates::list))
         .route("/ui/templates/new", get(template_editor::new))
-        .route("/ui/templates/save", post(template_editor::save))
+        .route(
+            "/ui/templates/save",
+            post(template_editor::save).layer(DefaultBodyLimit::max(crate::upload::UPLOAD_BODY_LIMIT)),
+        )
         .route("/ui/templates/preview", post(template_preview::preview))
         .route("/ui/templates/{id}", get(template_editor::edit))
         .route("/ui/templates/{id}/delete", post(templates::delete))
