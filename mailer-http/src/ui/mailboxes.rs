@@ -91,11 +91,8 @@ fn window_name(w: CapWindow) -> &'static str {
 
 fn window_options() -> Vec<(String, String)> {
     vec![
-        ("rolling_24h".into(), "the last 24 hours (sliding)".into()),
-        (
-            "calendar_day".into(),
-            "the calendar day in the mailbox's timezone".into(),
-        ),
+        ("rolling_24h".into(), "the last 24 hours".into()),
+        ("calendar_day".into(), "the calendar day".into()),
     ]
 }
 
@@ -159,7 +156,7 @@ fn editor(session: &Session, owners: &[(String, String)], m: Option<&MailboxView
                     &limits.per_minute_cap.map(|n| n.to_string()).unwrap_or_default(),
                     Some("Empty: no per-minute cap (Microsoft 365 allows 30)"), false))
                 (field("Timezone", "timezone", "text", m.map_or("UTC", |m| m.timezone.0.name()),
-                    Some("For a calendar-day cap, e.g. Europe/Berlin"), true))
+                    Some("Where a calendar day starts, e.g. Europe/Berlin"), true))
                 (field("Sent folder", "sent_folder", "text", m.and_then(|m| m.sent_folder.as_deref()).unwrap_or(""),
                     Some("Only when the server's own Sent folder is not found"), false))
                 div.actions { button type="submit" { "Save and check" } }

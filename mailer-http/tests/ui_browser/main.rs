@@ -239,8 +239,7 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
     b.choose("#f-smtp_security", "None (local servers only)").await?;
     b.type_into("#f-login", "sales@example.com").await?;
     b.type_into("#f-password", "secret").await?;
-    b.choose("#f-cap_window", "the calendar day in the mailbox's timezone")
-        .await?;
+    b.choose("#f-cap_window", "the calendar day").await?;
     b.type_into("#f-per_minute_cap", "30").await?;
     b.type_into("#f-timezone", "Europe/Berlin").await?;
     if std::env::var_os("MAILER_UI_SCREENSHOTS").is_some() {
@@ -355,6 +354,17 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
         "the attached file in the editor: {listed}"
     );
     if std::env::var_os("MAILER_UI_SCREENSHOTS").is_some() {
+        let preview = || async {
+            let state = b
+                .script(
+                    "return document.getElementById('template-editor').dataset.previewState || ''",
+                    json!([]),
+                )
+                .await
+                .unwrap_or_default();
+            ((state == json!("shown")).then_some(()), state.to_string())
+        };
+        let _ = b.wait_for("the preview after the save", WAIT, preview).await;
         b.script(
             "document.getElementById('files').scrollIntoView({block: 'center'})",
             json!([]),
