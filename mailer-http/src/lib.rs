@@ -16,6 +16,9 @@
 //!   HttpOnly, SameSite=Strict cookie, CSRF-checked forms): dashboard, mailboxes with their check, templates
 //!   with a live preview, triggers, trigger links, web pages, pipeline rules, the queue, mailings with live
 //!   progress, the history with each email's timeline. Every screen calls the engine's use cases.
+//! - [`resource`]: one generic CRUD [`Resource`](resource::Resource) per kind of record (templates,
+//!   triggers, trigger links, web pages, pipeline rules, mailboxes) over the engine's use cases; the admin
+//!   API serves each with the same five routes and the UI can call the same methods.
 //! - [`HttpFetcher`], the real [`Fetcher`](mailer_core::ports::Fetcher) that downloads link attachments
 //!   (a document's URL from a CRM field) and refuses private networks.
 //!
@@ -51,6 +54,7 @@ mod fetcher;
 #[cfg(feature = "kommo")]
 pub mod kommo;
 pub mod pages;
+pub mod resource;
 pub(crate) mod routes;
 mod server;
 mod ui;
