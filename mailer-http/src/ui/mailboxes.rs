@@ -14,10 +14,12 @@ use mailer_core::model::{
 };
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
+use crate::resource::Mailboxes;
 use crate::server::AppState;
 
 /// The mark of a check: a coloured sign with its name in words (not colour alone).
@@ -266,28 +268,31 @@ fn read(session: &Session, form: &FormData) -> Result<Mailbox, UiError> {
     })
 }
 
-/// `POST /ui/mailboxes`: saves (the engine checks rights and fields), then checks the servers as the
-/// widget does on save.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(mailbox) => state
+/// The mailbox screen: a save checks the servers, as the widget does, and shows the mailbox's card.
+impl ListScreen for Mailboxes {
+    const LIST: &'static str = "/ui/mailboxes";
+
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<Mailbox, UiError> {
+        let _ = state;
+        read(session, form)
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
+
+    async fn saved(state: &AppState, session: &Session, view: MailboxView) -> Result<Response, UiError> {
+        state
             .engine()
-            .save_mailbox(session.user_id(), mailbox)
-            .await
-            .map_err(UiError::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(view) => {
-            state
-                .engine()
-                .check_mailbox(session.account, session.user_id(), view.id)
-                .await?;
-            Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{}", view.id.0)).into_response())
-        }
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+            .check_mailbox(session.account, session.user_id(), view.id)
+            .await?;
+        Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{}", view.id.0)).into_response())
     }
 }
 
@@ -304,19 +309,4 @@ pub(crate) async fn check(
         .check_mailbox(session.account, session.user_id(), MailboxId(id))
         .await?;
     Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{id}")).into_response())
-}
-
-/// `POST /ui/mailboxes/{id}/delete`.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_mailbox(session.account, session.user_id(), MailboxId(id))
-        .await?;
-    Ok(Redirect::to("/ui/mailboxes").into_response())
 }

@@ -4,20 +4,21 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mailer_core::model::{
     Action, Assignee, CrmUserId, Deadline, EntityKind, FieldId, PipelineId, StageId, Template, TemplateId, Trigger,
     TriggerId,
 };
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
-use super::outcome::after_save;
 use super::session::Session;
+use crate::resource::Triggers;
 use crate::server::AppState;
 
 /// What a trigger does, in words.
@@ -328,36 +329,21 @@ fn read(session: &Session, form: &FormData) -> Result<Trigger, UiError> {
     })
 }
 
-/// `POST /ui/triggers`: the engine checks rights, references and loops.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = async {
-        Ok::<_, UiError>(
-            state
-                .engine()
-                .save_trigger(session.user_id(), read(&session, &form)?)
-                .await?,
-        )
-    }
-    .await;
-    after_save(saved, "/ui/triggers", |e| async move {
-        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
-    })
-    .await
-}
+impl ListScreen for Triggers {
+    const LIST: &'static str = "/ui/triggers";
 
-/// `POST /ui/triggers/{id}/delete`: refused while a template, link, page or rule uses it.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_trigger(session.account, session.user_id(), TriggerId(id))
-        .await?;
-    Ok(Redirect::to("/ui/triggers").into_response())
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<Trigger, UiError> {
+        let _ = state;
+        read(session, form)
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
 }
