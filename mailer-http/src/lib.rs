@@ -58,6 +58,7 @@ pub mod resource;
 pub(crate) mod routes;
 mod server;
 mod ui;
+mod upload;
 
 pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;

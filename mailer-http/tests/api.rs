@@ -112,6 +112,138 @@ impl Fx {
     }
 }
 
+/// A multipart body with one part `field` holding `bytes` as file `name` of type `content_type`.
+fn multipart(field: &str, name: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "mailer-test-boundary-7d3f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Fx {
+    async fn upload(&self, query: &str, token: &str, (content_type, body): (String, Vec<u8>)) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/files{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request");
+        let response = self.router.clone().oneshot(req).await.expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn files_are_uploaded_as_multipart_and_refused_over_their_limit_before_storing() {
+    let fx = fixture().await;
+    // A member uploads an attachment for a template; the answer is the reference a template carries.
+    let (status, file) = fx
+        .upload(
+            "",
+            &fx.member,
+            multipart("file", "price list.txt", "text/plain; charset=utf-8", b"apples 3"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(
+        (
+            &file["source"],
+            &file["name"],
+            &file["content_type"],
+            &file["size"],
+            &file["kind"]
+        ),
+        (
+            &json!("stored"),
+            &json!("price list.txt"),
+            &json!("text/plain"),
+            &json!(8),
+            &json!("attachment")
+        )
+    );
+    let id = file["file"].as_i64().expect("file id");
+    let stored =
+        fx.h.store
+            .get_file(fx.h.account.id, mailer_core::model::FileId(id))
+            .await
+            .expect("stored");
+    assert_eq!(stored.file.bytes, b"apples 3");
+    // A template of the member carries it; another account cannot name it.
+    let mut sample = sample_template(fx.h.account.id, fx.member_id);
+    sample.content.body = mailer_core::model::Body::Html("<p>Prices attached.</p>".into());
+    let mut template = body_of(&sample);
+    template["attachments"] = json!([file]);
+    let (status, saved) = fx
+        .call(Method::POST, "/templates", &fx.member, Some(template.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["attachments"][0]["file"], json!(id));
+    template.as_object_mut().expect("object").remove("owner");
+    let (status, problem) = fx.call(Method::POST, "/templates", &fx.other, Some(template)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    // An inline image over 5 MB is refused with the limit, and so is one that is not an image.
+    let big = vec![0u8; 5 * 1024 * 1024 + 1];
+    let (status, problem) = fx
+        .upload(
+            "?kind=inline_image",
+            &fx.admin,
+            multipart("file", "logo.png", "image/png", &big),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("over the limit of 5242880 bytes"),
+        "{problem}"
+    );
+    let (status, problem) = fx
+        .upload(
+            "?kind=inline_image",
+            &fx.admin,
+            multipart("file", "offer.pdf", "application/pdf", b"%PDF"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["pointer"],
+        json!("/body/content_type"),
+        "{problem}"
+    );
+    // The same 5 MB file is a fine attachment of an email written by hand.
+    let (status, file) = fx
+        .upload(
+            "?kind=attachment&use=email",
+            &fx.admin,
+            multipart("file", "scan.bin", "application/octet-stream", &big),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    // No part named `file`, an unknown kind, no token.
+    let (status, problem) = fx
+        .upload("", &fx.admin, multipart("other", "a.txt", "text/plain", b"x"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], json!("/body/file"), "{problem}");
+    let (status, _) = fx
+        .upload("?kind=movie", &fx.admin, multipart("file", "a.txt", "text/plain", b"x"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = fx.upload("", "", multipart("file", "a.txt", "text/plain", b"x")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 /// A record's JSON as a request body: without the server's `id` and `account`.
 fn body_of<T: serde::Serialize>(record: &T) -> Value {
     let mut v = serde_json::to_value(record).expect("json");
@@ -450,6 +582,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_answe
         ("delete", "/templates/{id}"),
         ("post", "/templates/{id}/preview"),
         ("post", "/templates/from-draft"),
+        ("post", "/files"),
         ("get", "/triggers"),
         ("post", "/triggers"),
         ("get", "/triggers/{id}"),

@@ -1,5 +1,6 @@
 //! The operator UI through the router (`oneshot`, no sockets): sign-in and its cookie, the CSRF check on
-//! every change, rights, and the engine's refusals shown in words. The browser test (`ui_browser`) covers
+//! every change, rights, the engine's refusals shown in words, files uploaded with the template editor, every
+//! trigger action and the mailbox's limits set from their forms. The browser test (`ui_browser`) covers
 //! the script and the whole loop.
 
 use std::sync::Arc;
@@ -8,7 +9,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use mailer_core::engine::Engine;
-use mailer_core::model::{Role, UserId};
+use mailer_core::model::{
+    Action, Assignee, AttachmentRef, CapWindow, CrmUserId, Deadline, EntityKind, FieldId, PipelineId, Role, StageId,
+    Timezone, UserId,
+};
 use mailer_core::ports::StoreExt;
 use mailer_core::testkit::Harness;
 use mailer_core::testkit::fixture::sample_user;
@@ -294,5 +298,333 @@ async fn a_member_sees_only_their_own_mailboxes_and_cannot_check_anothers() {
     assert!(
         theirs[0].health.is_some(),
         "saving checks the mailbox, as the widget does"
+    );
+}
+
+/// A multipart form body: text fields, then files as (field, file name, type, bytes).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "ui-test-boundary-41c2";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (name, file, content_type, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_multipart(
+    fx: &Fx,
+    token: &str,
+    path: &str,
+    (content_type, body): (String, Vec<u8>),
+) -> (StatusCode, String, String) {
+    let request = Request::post(path)
+        .header(header::COOKIE, format!("mailer_ui={token}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let response = fx.router.clone().oneshot(request).await.expect("response");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 22).await.expect("body");
+    let location = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (parts.status, location, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The values of every `<input … name="stored" value="…">` of a page, unescaped.
+fn stored_values(page: &str) -> Vec<String> {
+    page.split("name=\"stored\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|v| {
+            v.replace("&quot;", "\"")
+                .replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_template_editor_uploads_files_keeps_them_through_a_refusal_and_removes_one() {
+    let fx = fixture().await;
+    let csrf = csrf(&fx, &fx.admin).await;
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("id", "0"),
+        ("name", "With files"),
+        ("subject", "Prices"),
+        ("format", "html"),
+        ("to", "contacts"),
+        ("not_opened_hours", "24"),
+        ("link_attachments", "https://example.com/{{ lead.id }}.pdf"),
+    ];
+    // A syntax error: the files are stored all the same, and the form shown again carries them.
+    let mut broken = base.to_vec();
+    broken.extend([("body", "<p>{{ lead.name | upcase2 }}</p>"), ("new_kind", "attachment")]);
+    let files: [(&str, &str, &str, &[u8]); 3] = [
+        ("new_files", "prices.txt", "text/plain", b"apples 3"),
+        ("new_files", "terms.txt", "text/plain", b"pay in 30 days"),
+        ("new_files", "", "application/octet-stream", b""),
+    ];
+    let (status, _, page) = post_multipart(&fx, &fx.admin, "/ui/templates/save", multipart(&broken, &files)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("upcase2") && page.contains("prices.txt") && page.contains("terms.txt"),
+        "{page}"
+    );
+    let stored = stored_values(&page);
+    assert_eq!(stored.len(), 2, "the empty file input adds nothing: {stored:?}");
+    // Fixed, with one of the two removed and an inline image added: saved with the kept file, the image
+    // and the link attachment.
+    let terms: serde_json::Value = serde_json::from_str(&stored[1]).expect("a reference");
+    assert_eq!(terms["name"], "terms.txt");
+    let remove = terms["file"].to_string();
+    let mut fixed = base.to_vec();
+    fixed.extend([("body", "<p>Hello {{ lead.name }}</p>"), ("new_kind", "inline_image")]);
+    fixed.extend(stored.iter().map(|s| ("stored", s.as_str())));
+    fixed.push(("remove_file", remove.as_str()));
+    let png: &[u8] = b"\x89PNG\r\n\x1a\nfake";
+    let (status, location, page) = post_multipart(
+        &fx,
+        &fx.admin,
+        "/ui/templates/save",
+        multipart(&fixed, &[("new_files", "logo.png", "image/png", png)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let saved =
+        fx.h.engine
+            .templates_for(fx.h.account.id, fx.h.admin.id)
+            .await
+            .expect("templates")
+            .into_iter()
+            .find(|t| t.name == "With files")
+            .expect("saved");
+    assert!(
+        location.ends_with(&format!("/ui/templates/{}?saved=1", saved.id.0)),
+        "{location}"
+    );
+    let shown: Vec<String> = saved
+        .attachments
+        .iter()
+        .map(|a| match a {
+            AttachmentRef::Stored { name, kind, size, .. } => format!("{name} {kind:?} {size}"),
+            AttachmentRef::Link { url, .. } => url.clone(),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "prices.txt Attachment 8",
+            "logo.png InlineImage 12",
+            "https://example.com/{{ lead.id }}.pdf"
+        ]
+    );
+    // The editor lists them, the image with the code that shows it in the body.
+    let (_, _, page) = send(&fx.router, Method::GET, &location, Some(&fx.admin), None).await;
+    let AttachmentRef::Stored { file: image, .. } = &saved.attachments[1] else {
+        panic!("stored")
+    };
+    assert!(page.contains(&format!("cid:f{}@mailer", image.0)), "{page}");
+    // An inline image that is not an image is refused with its reason, and nothing else changes.
+    let mut again = fixed.clone();
+    again.retain(|(k, _)| *k != "remove_file" && *k != "stored" && *k != "id");
+    let id = saved.id.0.to_string();
+    again.push(("id", id.as_str()));
+    let (status, _, page) = post_multipart(
+        &fx,
+        &fx.admin,
+        "/ui/templates/save",
+        multipart(&again, &[("new_files", "offer.pdf", "application/pdf", b"%PDF")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("image/"), "{page}");
+}
+
+#[tokio::test]
+async fn every_trigger_action_of_the_core_is_created_from_the_form() {
+    let fx = fixture().await;
+    let csrf = csrf(&fx, &fx.admin).await;
+    let cases = [
+        ("field", "field_entity=contact&field_id=657261&field_value=%7Bdate%7D"),
+        (
+            "lead",
+            "lead_name=Follow-up+%7B%7B+contact.name+%7D%7D&lead_pipeline=3&lead_stage=30",
+        ),
+        (
+            "task",
+            "task_text=Call&task_type=2&task_due=end_of_day&task_hours=24&task_at=&task_user=77",
+        ),
+        (
+            "task",
+            "task_text=Meet&task_type=1&task_due=at&task_hours=24&task_at=2026-12-24T10%3A30&task_user=",
+        ),
+        ("tags", "tags_entity=company&tags_add=vip%2C+warm&tags_remove=cold"),
+    ];
+    for (i, (kind, fields)) in cases.iter().enumerate() {
+        let form = format!("id=0&name=T{i}&delay_minutes=0&kind={kind}&{fields}&csrf={csrf}");
+        let (status, _, body) = send(&fx.router, Method::POST, "/ui/triggers", Some(&fx.admin), Some(&form)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{kind}: {body}");
+    }
+    let triggers =
+        fx.h.engine
+            .triggers(fx.h.account.id, fx.h.admin.id)
+            .await
+            .expect("triggers");
+    let action = |name: &str| {
+        triggers
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.action.clone())
+            .expect("saved")
+    };
+    assert_eq!(
+        action("T0"),
+        Action::ChangeField {
+            entity: EntityKind::Contact,
+            field: FieldId(657_261),
+            value: "{date}".into()
+        }
+    );
+    assert_eq!(
+        action("T1"),
+        Action::CreateLead {
+            name: "Follow-up {{ contact.name }}".into(),
+            pipeline: PipelineId(3),
+            stage: StageId(30)
+        }
+    );
+    assert_eq!(
+        action("T2"),
+        Action::SetTask {
+            task_type: 2,
+            deadline: Deadline::EndOfDay,
+            assignee: Assignee::User(CrmUserId(77)),
+            text: "Call".into()
+        }
+    );
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 24)
+        .and_then(|d| d.and_hms_opt(10, 30, 0))
+        .expect("a date")
+        .and_utc();
+    assert_eq!(
+        action("T3"),
+        Action::SetTask {
+            task_type: 1,
+            deadline: Deadline::At(at),
+            assignee: Assignee::Responsible,
+            text: "Meet".into()
+        }
+    );
+    assert_eq!(
+        action("T4"),
+        Action::ChangeTags {
+            entity: EntityKind::Company,
+            add: vec!["vip".into(), "warm".into()],
+            remove: vec!["cold".into()]
+        }
+    );
+    // Each opens again in the form with its values.
+    let t1 = triggers.iter().find(|t| t.name == "T1").expect("T1");
+    let (_, _, page) = send(
+        &fx.router,
+        Method::GET,
+        &format!("/ui/triggers?edit={}", t1.id.0),
+        Some(&fx.admin),
+        None,
+    )
+    .await;
+    assert!(page.contains("value=\"Follow-up {{ contact.name }}\""), "{page}");
+    let kind = page
+        .split("id=\"f-kind\"")
+        .nth(1)
+        .and_then(|s| s.split("</select>").next())
+        .unwrap_or_default();
+    assert!(kind.contains("<option value=\"lead\" selected>"), "{kind}");
+    // An action the core does not have is refused by name.
+    let form = format!("id=0&name=X&delay_minutes=0&kind=explode&csrf={csrf}");
+    let (status, _, body) = send(&fx.router, Method::POST, "/ui/triggers", Some(&fx.admin), Some(&form)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("kind: must be one of the listed actions"), "{body}");
+}
+
+#[tokio::test]
+async fn the_mailbox_form_sets_the_cap_window_the_per_minute_cap_and_the_timezone() {
+    let fx = fixture().await;
+    let csrf = csrf(&fx, &fx.admin).await;
+    let form = |tz: &str| {
+        format!(
+            "id=0&owner={}&from_email=desk%40example.com&smtp_host=127.0.0.1&smtp_port=2525&smtp_security=plain\
+             &imap_host=&imap_port=&imap_security=plain&login=desk&password=pw&daily_cap=300&spacing=2\
+             &cap_window=calendar_day&per_minute_cap=30&timezone={tz}&csrf={csrf}",
+            fx.h.admin.id.0
+        )
+    };
+    let (status, _, body) = send(
+        &fx.router,
+        Method::POST,
+        "/ui/mailboxes",
+        Some(&fx.admin),
+        Some(&form("Mars%2FOlympus")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("timezone") && body.contains("Mars/Olympus"), "{body}");
+    let (status, _, body) = send(
+        &fx.router,
+        Method::POST,
+        "/ui/mailboxes",
+        Some(&fx.admin),
+        Some(&form("Europe%2FBerlin")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let desk =
+        fx.h.engine
+            .mailboxes_for(fx.h.account.id, fx.h.admin.id)
+            .await
+            .expect("mailboxes")
+            .into_iter()
+            .find(|m| m.from.email == "desk@example.com")
+            .expect("saved");
+    assert_eq!(desk.limits.window, CapWindow::CalendarDay);
+    assert_eq!(desk.limits.per_minute_cap, Some(30));
+    assert_eq!(desk.limits.daily_cap, 300);
+    assert_eq!(desk.timezone, Timezone::parse("Europe/Berlin").expect("tz"));
+    // The form opens with them again.
+    let (_, _, page) = send(
+        &fx.router,
+        Method::GET,
+        &format!("/ui/mailboxes?edit={}", desk.id.0),
+        Some(&fx.admin),
+        None,
+    )
+    .await;
+    assert!(
+        page.contains("value=\"Europe/Berlin\"") && page.contains("<option value=\"calendar_day\" selected>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"f-per_minute_cap\" type=\"number\" name=\"per_minute_cap\" value=\"30\""),
+        "{page}"
     );
 }

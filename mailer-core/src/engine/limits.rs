@@ -28,6 +28,16 @@ pub struct SizeLimits {
     pub recipients: u32,
 }
 
+/// What an uploaded file is for; with its [`FileKind`] it decides how large one file may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileUse {
+    /// Attached to a template (the template's files together: 50 MB).
+    Template,
+    /// Attached by hand while writing an email (together: 100 MB).
+    Email,
+}
+
 /// The default recipient cap per email.
 pub const MAX_RECIPIENTS: u32 = 50;
 
@@ -77,6 +87,19 @@ impl SizeLimits {
             });
         }
         Ok(())
+    }
+
+    /// The most bytes one file of `kind` may have in `used_in`: an inline image the image limit, any
+    /// other file the limit of all files of a template or an email together.
+    pub fn file_limit(&self, kind: FileKind, used_in: FileUse) -> u64 {
+        let together = match used_in {
+            FileUse::Template => self.template_attachments,
+            FileUse::Email => self.manual_attachments,
+        };
+        match kind {
+            FileKind::InlineImage => self.image.min(together),
+            FileKind::Attachment => together,
+        }
     }
 
     /// Checks stored attachments against `limit` together, and each inline image against the image limit.

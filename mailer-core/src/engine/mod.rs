@@ -34,12 +34,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use admin::MailboxView;
+pub use admin::{MailboxView, Upload};
 pub use compose::Draft;
 pub use crm_links::{CrmInstall, CrmLinkView, REVOKED};
 pub use enqueue::{MAX_EVENT_ID, Origin};
 pub use inbox::{BOUNCED, Handled, InboxReport, reads_inbox};
-pub use limits::{MAX_RECIPIENTS, SizeLimits};
+pub use limits::{FileUse, MAX_RECIPIENTS, SizeLimits};
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};

@@ -5,7 +5,7 @@
 //!   account, so another account's id answers 404, never 403.
 //! - Errors: RFC 9457 problems with a stable `type` per kind and the field's pointer ([`problem`]).
 //! - Bodies: JSON of at most [`API_BODY_LIMIT`](extract::API_BODY_LIMIT) bytes; unknown fields are refused at
-//!   any depth. Lists page by cursor (`?cursor=&limit=`, `next_cursor` in the answer).
+//!   any depth. Files are uploaded as multipart to `/files` ([`files`]), whose own limit is the engine's. Lists page by cursor (`?cursor=&limit=`, `next_cursor` in the answer).
 //! - The OpenAPI 3.1 document is generated from the handlers ([`openapi`]) at `/api/v1/openapi.json`.
 // Every handler fails only with the problems of `problem.rs` (its table lists them), and its OpenAPI
 // annotation names the statuses it answers: a `# Errors` section on each would repeat that table.
@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod crud;
 pub mod extract;
+pub mod files;
 pub mod history;
 pub mod links;
 pub mod mailboxes;
@@ -55,6 +56,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::queue))
         .routes(routes!(templates::preview))
         .routes(routes!(templates::from_draft))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(files::upload))
+                .layer(DefaultBodyLimit::max(crate::upload::UPLOAD_BODY_LIMIT)),
+        )
         .routes(routes!(send::send))
         .routes(routes!(mailings::list, mailings::start))
         .routes(routes!(mailings::progress))

@@ -1,17 +1,18 @@
 //! Trigger links: each with the variable to paste in a body, `{triggerlink:N}`, and a copy button; a form
 //! to add or change one (once or every click, where it leads, its triggers).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mailer_core::model::{Trigger, TriggerId, TriggerLink, TriggerLinkId};
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field};
-use super::outcome::after_save;
 use super::session::Session;
+use crate::resource::TriggerLinks;
 use crate::server::AppState;
 
 /// A mask to paste, with its copy button.
@@ -115,36 +116,21 @@ fn read(session: &Session, form: &FormData) -> Result<TriggerLink, UiError> {
     })
 }
 
-/// `POST /ui/links`.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = async {
-        Ok::<_, UiError>(
-            state
-                .engine()
-                .save_trigger_link(session.user_id(), read(&session, &form)?)
-                .await?,
-        )
-    }
-    .await;
-    after_save(saved, "/ui/links", |e| async move {
-        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
-    })
-    .await
-}
+impl ListScreen for TriggerLinks {
+    const LIST: &'static str = "/ui/links";
 
-/// `POST /ui/links/{id}/delete`: refused while a template uses it.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_trigger_link(session.account, session.user_id(), TriggerLinkId(id))
-        .await?;
-    Ok(Redirect::to("/ui/links").into_response())
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<TriggerLink, UiError> {
+        let _ = state;
+        read(session, form)
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
 }

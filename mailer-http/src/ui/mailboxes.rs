@@ -1,5 +1,6 @@
 //! Mailboxes, per user: the manual's "Add account" form (From, SMTP server/port/security, IMAP server,
-//! login, password) and the check's green / gray / red mark with its reason and the manual's advice.
+//! login, password), the sending limits (daily cap and how its window counts, spacing, per-minute cap, the
+//! timezone of a calendar-day cap) and the check's green / gray / red mark with its reason and the manual's advice.
 
 use std::time::Duration;
 
@@ -13,10 +14,12 @@ use mailer_core::model::{
 };
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::session::Session;
+use crate::resource::Mailboxes;
 use crate::server::AppState;
 
 /// The mark of a check: a coloured sign with its name in words (not colour alone).
@@ -81,6 +84,31 @@ fn security(form: &FormData, name: &'static str) -> Result<Security, UiError> {
     }
 }
 
+fn window_name(w: CapWindow) -> &'static str {
+    match w {
+        CapWindow::Rolling24h => "rolling_24h",
+        CapWindow::CalendarDay => "calendar_day",
+    }
+}
+
+fn window_options() -> Vec<(String, String)> {
+    vec![
+        ("rolling_24h".into(), "the last 24 hours".into()),
+        ("calendar_day".into(), "the calendar day".into()),
+    ]
+}
+
+fn window(form: &FormData) -> Result<CapWindow, UiError> {
+    match form.get("cap_window") {
+        "rolling_24h" | "" => Ok(CapWindow::Rolling24h),
+        "calendar_day" => Ok(CapWindow::CalendarDay),
+        _ => Err(UiError::Invalid {
+            field: "cap_window",
+            reason: "must be the last 24 hours or the calendar day".into(),
+        }),
+    }
+}
+
 async fn owners(state: &AppState, session: &Session) -> Result<Vec<(String, String)>, UiError> {
     if session.is_admin() {
         let users = state.engine().users(session.account, session.user_id()).await?;
@@ -125,6 +153,12 @@ fn editor(session: &Session, owners: &[(String, String)], m: Option<&MailboxView
                 (field("Emails per day at most", "daily_cap", "number", &limits.daily_cap.to_string(), None, true))
                 (field("Seconds between two emails", "spacing", "number", &limits.spacing.as_secs_f64().to_string(),
                     None, true))
+                (select("The daily cap counts", "cap_window", &window_options(), window_name(limits.window)))
+                (field("Emails per minute at most", "per_minute_cap", "number",
+                    &limits.per_minute_cap.map(|n| n.to_string()).unwrap_or_default(),
+                    Some("Empty: no per-minute cap (Microsoft 365 allows 30)"), false))
+                (field("Timezone", "timezone", "text", m.map_or("UTC", |m| m.timezone.0.name()),
+                    Some("Where a calendar day starts, e.g. Europe/Berlin"), true))
                 (field("Sent folder", "sent_folder", "text", m.and_then(|m| m.sent_folder.as_deref()).unwrap_or(""),
                     Some("Only when the server's own Sent folder is not found"), false))
                 div.actions { button type="submit" { "Save and check" } }
@@ -223,50 +257,42 @@ fn read(session: &Session, form: &FormData) -> Result<Mailbox, UiError> {
         limits: SendingLimits {
             spacing,
             daily_cap: form.parse("daily_cap", "a whole number")?,
-            window: CapWindow::Rolling24h,
-            per_minute_cap: None,
+            window: window(form)?,
+            per_minute_cap: form.parse_opt("per_minute_cap", "a whole number")?,
         },
-        timezone: Timezone::UTC,
+        timezone: Timezone::parse(form.opt("timezone").unwrap_or("UTC")).map_err(|e| UiError::Invalid {
+            field: "timezone",
+            reason: e.to_string(),
+        })?,
         health: None,
     })
 }
 
-/// `POST /ui/mailboxes`: saves (the engine checks rights and fields), then checks the servers as the
-/// widget does on save.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = match read(&session, &form) {
-        Ok(mut mailbox) => {
-            if let Some(id) = edit {
-                // Keep what the form does not show (window, per-minute cap, timezone).
-                if let Ok(old) = state
-                    .engine()
-                    .mailbox_view(session.account, session.user_id(), MailboxId(id))
-                    .await
-                {
-                    mailbox.limits.window = old.limits.window;
-                    mailbox.limits.per_minute_cap = old.limits.per_minute_cap;
-                    mailbox.timezone = old.timezone;
-                }
-            }
-            state
-                .engine()
-                .save_mailbox(session.user_id(), mailbox)
-                .await
-                .map_err(UiError::from)
-        }
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(view) => {
-            state
-                .engine()
-                .check_mailbox(session.account, session.user_id(), view.id)
-                .await?;
-            Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{}", view.id.0)).into_response())
-        }
-        Err(e) => render(&state, &session, edit, Some(&e.to_string()), e.status()).await,
+/// The mailbox screen: a save checks the servers, as the widget does, and shows the mailbox's card.
+impl ListScreen for Mailboxes {
+    const LIST: &'static str = "/ui/mailboxes";
+
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<Mailbox, UiError> {
+        let _ = state;
+        read(session, form)
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
+
+    async fn saved(state: &AppState, session: &Session, view: MailboxView) -> Result<Response, UiError> {
+        state
+            .engine()
+            .check_mailbox(session.account, session.user_id(), view.id)
+            .await?;
+        Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{}", view.id.0)).into_response())
     }
 }
 
@@ -283,19 +309,4 @@ pub(crate) async fn check(
         .check_mailbox(session.account, session.user_id(), MailboxId(id))
         .await?;
     Ok(Redirect::to(&format!("/ui/mailboxes#mailbox-{id}")).into_response())
-}
-
-/// `POST /ui/mailboxes/{id}/delete`.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_mailbox(session.account, session.user_id(), MailboxId(id))
-        .await?;
-    Ok(Redirect::to("/ui/mailboxes").into_response())
 }

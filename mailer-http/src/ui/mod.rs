@@ -5,7 +5,8 @@
 //!   SameSite=Strict cookie scoped to `/ui`; every request is authenticated through the engine, so the
 //!   token's user, account and rights apply exactly as in the API. Every form carries the session's CSRF
 //!   token ([`session`]), and the preview script sends it in a header.
-//! - Every screen calls the engine's use cases (never the store): one file per screen — [`dashboard`],
+//! - Every screen calls the engine's use cases (never the store); the list screens save and delete through
+//!   the same [`Resource`](crate::resource::Resource) as the admin API ([`crud`]): one file per screen — [`dashboard`],
 //!   [`mailboxes`], [`templates`] and [`template_editor`] (with [`template_preview`] behind its live
 //!   preview), [`triggers`], [`links`], [`pages`], [`rules`], [`queue`], [`mailings`] (live progress from the
 //!   same event stream as the API), [`history`].
@@ -14,6 +15,7 @@
 //!   folds to one column on a phone.
 
 mod assets;
+mod crud;
 mod dashboard;
 mod error;
 mod form;
@@ -22,7 +24,6 @@ mod layout;
 mod links;
 mod mailboxes;
 mod mailings;
-mod outcome;
 mod pages;
 mod queue;
 mod rules;
@@ -34,9 +35,11 @@ mod templates;
 mod triggers;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
+use crate::resource::{Mailboxes, PipelineRules, TriggerLinks, Triggers, WebPages};
 use crate::server::AppState;
 
 /// The UI's routes, all under `/ui`.
@@ -48,23 +51,26 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/logout", post(signin::sign_out))
         .route("/ui/assets/ui.css", get(assets::css))
         .route("/ui/assets/ui.js", get(assets::js))
-        .route("/ui/mailboxes", get(mailboxes::list).post(mailboxes::save))
+        .route("/ui/mailboxes", get(mailboxes::list).post(crud::save::<Mailboxes>))
         .route("/ui/mailboxes/{id}/check", post(mailboxes::check))
-        .route("/ui/mailboxes/{id}/delete", post(mailboxes::delete))
+        .route("/ui/mailboxes/{id}/delete", post(crud::delete::<Mailboxes>))
         .route("/ui/templates", get(templates::list))
         .route("/ui/templates/new", get(template_editor::new))
-        .route("/ui/templates/save", post(template_editor::save))
+        .route(
+            "/ui/templates/save",
+            post(template_editor::save).layer(DefaultBodyLimit::max(crate::upload::UPLOAD_BODY_LIMIT)),
+        )
         .route("/ui/templates/preview", post(template_preview::preview))
         .route("/ui/templates/{id}", get(template_editor::edit))
         .route("/ui/templates/{id}/delete", post(templates::delete))
-        .route("/ui/triggers", get(triggers::list).post(triggers::save))
-        .route("/ui/triggers/{id}/delete", post(triggers::delete))
-        .route("/ui/links", get(links::list).post(links::save))
-        .route("/ui/links/{id}/delete", post(links::delete))
-        .route("/ui/pages", get(pages::list).post(pages::save))
-        .route("/ui/pages/{id}/delete", post(pages::delete))
-        .route("/ui/rules", get(rules::list).post(rules::save))
-        .route("/ui/rules/{id}/delete", post(rules::delete))
+        .route("/ui/triggers", get(triggers::list).post(crud::save::<Triggers>))
+        .route("/ui/triggers/{id}/delete", post(crud::delete::<Triggers>))
+        .route("/ui/links", get(links::list).post(crud::save::<TriggerLinks>))
+        .route("/ui/links/{id}/delete", post(crud::delete::<TriggerLinks>))
+        .route("/ui/pages", get(pages::list).post(crud::save::<WebPages>))
+        .route("/ui/pages/{id}/delete", post(crud::delete::<WebPages>))
+        .route("/ui/rules", get(rules::list).post(crud::save::<PipelineRules>))
+        .route("/ui/rules/{id}/delete", post(crud::delete::<PipelineRules>))
         .route("/ui/queue", get(queue::show))
         .route("/ui/mailings", get(mailings::list).post(mailings::start))
         .route("/ui/mailings/{id}", get(mailings::show))

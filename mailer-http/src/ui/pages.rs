@@ -3,18 +3,19 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mailer_core::model::{Body, Content, Trigger, TriggerId, WebPage, WebPageId};
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData};
 use super::layout::{self, Nav, field, select};
 use super::links::{mask, trigger_boxes};
-use super::outcome::after_save;
 use super::session::Session;
+use crate::resource::WebPages;
 use crate::server::AppState;
 
 fn editor(session: &Session, p: Option<&WebPage>, triggers: &[Trigger], error: Option<&str>) -> Markup {
@@ -134,36 +135,20 @@ async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<We
     })
 }
 
-/// `POST /ui/pages`.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = async {
-        Ok::<_, UiError>(
-            state
-                .engine()
-                .save_web_page(session.user_id(), read(&state, &session, &form).await?)
-                .await?,
-        )
-    }
-    .await;
-    after_save(saved, "/ui/pages", |e| async move {
-        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
-    })
-    .await
-}
+impl ListScreen for WebPages {
+    const LIST: &'static str = "/ui/pages";
 
-/// `POST /ui/pages/{id}/delete`.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_web_page(session.account, session.user_id(), WebPageId(id))
-        .await?;
-    Ok(Redirect::to("/ui/pages").into_response())
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<WebPage, UiError> {
+        read(state, session, form).await
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
 }

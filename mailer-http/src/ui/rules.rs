@@ -3,20 +3,21 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mailer_core::engine::MailboxView;
 use mailer_core::model::{
     LeadFilter, MailboxId, PipelineId, PipelineRule, PipelineRuleId, StageEvent, StageId, Template, TemplateId,
 };
 use maud::{Markup, html};
 
+use super::crud::ListScreen;
 use super::error::UiError;
 use super::form::{EditQuery, FormData, split_list};
 use super::layout::{self, Nav, field, select};
-use super::outcome::after_save;
 use super::session::Session;
+use crate::resource::PipelineRules;
 use crate::server::AppState;
 
 fn event_name(e: StageEvent) -> &'static str {
@@ -152,36 +153,21 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
     })
 }
 
-/// `POST /ui/rules`.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    let edit = form.parse_opt::<i64>("id", "an id")?.filter(|id| *id != 0);
-    let saved = async {
-        Ok::<_, UiError>(
-            state
-                .engine()
-                .save_pipeline_rule(session.user_id(), read(&session, &form)?)
-                .await?,
-        )
-    }
-    .await;
-    after_save(saved, "/ui/rules", |e| async move {
-        render(&state, &session, edit, Some(&e.to_string()), e.status()).await
-    })
-    .await
-}
+impl ListScreen for PipelineRules {
+    const LIST: &'static str = "/ui/rules";
 
-/// `POST /ui/rules/{id}/delete`.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> Result<Response, UiError> {
-    session.check_form(&form)?;
-    state
-        .engine()
-        .delete_pipeline_rule(session.account, session.user_id(), PipelineRuleId(id))
-        .await?;
-    Ok(Redirect::to("/ui/rules").into_response())
+    async fn read(state: &AppState, session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
+        let _ = state;
+        read(session, form)
+    }
+
+    async fn render(
+        state: &AppState,
+        session: &Session,
+        edit: Option<i64>,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Result<Response, UiError> {
+        render(state, session, edit, error, status).await
+    }
 }

@@ -39,6 +39,14 @@ impl Session {
         self.user.id
     }
 
+    /// The account and user every engine call of this session acts as.
+    pub(crate) fn caller(&self) -> crate::resource::Caller {
+        crate::resource::Caller {
+            account: self.account,
+            user: self.user.id,
+        }
+    }
+
     /// True for an admin.
     pub(crate) fn is_admin(&self) -> bool {
         self.user.role == Role::Admin

@@ -1,4 +1,5 @@
-//! The template editor: subject, HTML or Markdown body, where to send, attachments and link attachments,
+//! The template editor: subject, HTML or Markdown body, where to send, files uploaded with the form
+//! (attachments or inline images, listed with a remove box) and link attachments,
 //! triggers per action, owner/public, signature off, and a live preview for a chosen entity (the script
 //! posts the form to `/ui/templates/preview`). A save the engine refuses shows its reason in words: the
 //! loop's cycle, or the line and column of a syntax error.
@@ -8,10 +9,10 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use mailer_core::engine::MailboxView;
+use mailer_core::engine::{FileUse, MailboxView, Upload};
 use mailer_core::model::{
-    Address, AttachmentRef, Body, Content, EmailQuery, EmailTriggers, EntityKind, EntityRef, NotOpened, RecipientRule,
-    Template, TemplateId, Trigger, TriggerId, UserId,
+    Address, AttachmentRef, Body, Content, EmailQuery, EmailTriggers, EntityKind, EntityRef, FileKind, NotOpened,
+    RecipientRule, Template, TemplateId, Trigger, TriggerId, UserId,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -95,6 +96,83 @@ fn trigger_set(legend: &str, name: &str, triggers: &[Trigger], chosen: &[Trigger
     }
 }
 
+/// A size in words: bytes, KB or MB.
+fn size_words(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    match bytes {
+        b if b < KB => format!("{b} B"),
+        b if b < KB * KB => format!("{:.1} KB", b as f64 / KB as f64),
+        b => format!("{:.1} MB", b as f64 / (KB * KB) as f64),
+    }
+}
+
+/// The stored files (each row carries its reference, so a save the engine refuses keeps new uploads), a
+/// file input for more (as attachments or inline images), and the link attachments.
+fn attachments_fieldset(attachments: &[AttachmentRef], links: &[&str]) -> Markup {
+    let kinds: Vec<(String, String)> = [
+        ("attachment", "Attachments"),
+        ("inline_image", "Inline images (5 MB each)"),
+    ]
+    .iter()
+    .map(|(v, t)| ((*v).to_owned(), (*t).to_owned()))
+    .collect();
+    html! {
+        fieldset.wide.attachments {
+            legend { "Attachments" }
+            @let stored: Vec<&AttachmentRef> = attachments.iter()
+                .filter(|a| matches!(a, AttachmentRef::Stored { .. })).collect();
+            @if stored.is_empty() { p.none { "No file attached yet." } } @else {
+                table.list #files {
+                    caption.sr-only { "Files attached to every email of this template" }
+                    thead { tr { th scope="col" { "File" } th scope="col" { "As" } th scope="col" { "Size" }
+                        th scope="col" { "Remove" } } }
+                    tbody {
+                        @for a in stored {
+                            @if let AttachmentRef::Stored { file, name, size, kind, .. } = a {
+                                @let id = format!("remove-{}", file.0);
+                                tr {
+                                    td data-label="File" {
+                                        input type="hidden" name="stored"
+                                            value=(serde_json::to_string(a).unwrap_or_default());
+                                        (name)
+                                    }
+                                    td data-label="As" {
+                                        @if *kind == FileKind::InlineImage {
+                                            @let mask = format!("<img src=\"cid:f{}@mailer\" alt=\"\">", file.0);
+                                            "inline image " code { (mask) } " "
+                                            button.secondary.small type="button" data-copy=(mask) { "Copy" }
+                                        } @else { "attachment" }
+                                    }
+                                    td data-label="Size" { (size_words(*size)) }
+                                    td data-label="Remove" {
+                                        label for=(id) { input id=(id) type="checkbox" name="remove_file"
+                                            value=(file.0); span.sr-only { "Remove " (name) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.field {
+                label for="f-new_files" { "Attach files" }
+                input id="f-new_files" type="file" name="new_files" multiple aria-describedby="f-nf-hint";
+                small id="f-nf-hint" { "Stored when you save; a template's files together: 50 MB at most. An \
+                    inline image is shown in the body with the <img> code listed here after saving." }
+            }
+            (select("Attach them as", "new_kind", &kinds, "attachment"))
+            div.field.wide {
+                label for="f-link_attachments" { "Link attachments, one URL per line" }
+                textarea id="f-link_attachments" name="link_attachments" rows="2"
+                    aria-describedby="f-la-hint" { (links.join("\n")) }
+                small id="f-la-hint" {
+                    "Downloaded at send time; a CRM field may hold the URL: {{ lead.fields[\"Offer PDF\"] }}"
+                    }
+            }
+        }
+    }
+}
+
 fn entity_kind_name(kind: EntityKind) -> &'static str {
     match kind {
         EntityKind::Lead => "lead",
@@ -133,7 +211,8 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
         .collect();
     html! {
         div.editor {
-            form #template-editor.grid method="post" action="/ui/templates/save" data-preview="/ui/templates/preview" {
+            form #template-editor.grid method="post" action="/ui/templates/save" enctype="multipart/form-data"
+                data-preview="/ui/templates/preview" {
                 (layout::notice(error, done))
                 (layout::csrf_field(session))
                 input type="hidden" name="id" value=(t.id.0);
@@ -163,24 +242,7 @@ fn editor(session: &Session, t: &Template, c: &Choices, error: Option<&str>, don
                         checked[!fixed.is_empty()]; " This address instead:" }
                     input type="text" name="to_address" value=(fixed) aria-label="Fixed address";
                 }
-                fieldset.wide {
-                    legend { "Attachments" }
-                    @for a in &t.attachments {
-                        @if let AttachmentRef::Stored { file, name, size, .. } = a {
-                            @let id = format!("keep-{}", file.0);
-                            label for=(id) { input id=(id) type="checkbox" name="keep_file" value=(file.0) checked;
-                                " " (name) " (" (size / 1024) " KB)" }
-                        }
-                    }
-                    div.field {
-                        label for="f-link_attachments" { "Link attachments, one URL per line" }
-                        textarea id="f-link_attachments" name="link_attachments" rows="2"
-                            aria-describedby="f-la-hint" { (links.join("\n")) }
-                        small id="f-la-hint" {
-                            "Downloaded at send time; a CRM field may hold the URL: {{ lead.fields[\"Offer PDF\"] }}"
-                            }
-                    }
-                }
+                (attachments_fieldset(&t.attachments, &links))
                 div.wide.trigger-grid {
                     (trigger_set("After sending", "on_sent", &c.triggers, &t.triggers.on_sent))
                     (trigger_set("On opening", "on_opened", &c.triggers, &t.triggers.on_opened))
@@ -321,15 +383,27 @@ pub(crate) fn recipients(form: &FormData) -> Result<RecipientRule, UiError> {
     }
 }
 
-/// The template of the form; `old` gives the stored attachments the form may keep.
-fn read(session: &Session, form: &FormData, old: Option<&Template>) -> Result<Template, UiError> {
-    let keep = form.ids("keep_file")?;
-    let mut attachments: Vec<AttachmentRef> = old
-        .map(|t| t.attachments.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| matches!(a, AttachmentRef::Stored { file, .. } if keep.contains(&file.0)))
-        .collect();
+/// The stored files the form keeps: the references its rows carry, less those ticked for removal (the
+/// engine checks that each is the account's and of the size it claims).
+fn kept_files(form: &FormData) -> Result<Vec<AttachmentRef>, UiError> {
+    let remove = form.ids("remove_file")?;
+    let mut kept = Vec::new();
+    for value in form.all("stored") {
+        let attachment: AttachmentRef = serde_json::from_str(value).map_err(|_| UiError::Invalid {
+            field: "stored",
+            reason: "is not a stored file of this form; reload the page".into(),
+        })?;
+        match &attachment {
+            AttachmentRef::Stored { file, .. } if !remove.contains(&file.0) => kept.push(attachment),
+            _ => {}
+        }
+    }
+    Ok(kept)
+}
+
+/// The template of the form, with the stored files it keeps (new uploads are added by [`save`]).
+fn read(session: &Session, form: &FormData) -> Result<Template, UiError> {
+    let mut attachments = kept_files(form)?;
     attachments.extend(
         form.get("link_attachments")
             .lines()
@@ -367,9 +441,47 @@ fn read(session: &Session, form: &FormData, old: Option<&Template>) -> Result<Te
     })
 }
 
-/// `POST /ui/templates/save`: the engine checks rights, syntax, references and loops; a refusal shows the
-/// form again, as typed, with the reason.
-pub(crate) async fn save(State(state): State<AppState>, session: Session, form: FormData) -> Result<Response, UiError> {
+/// Stores the files chosen in the form, as attachments or inline images of a template, and adds them to
+/// `template` (before its link attachments). The engine refuses one over its limit before storing it.
+async fn upload_new(
+    state: &AppState,
+    session: &Session,
+    form: &mut FormData,
+    template: &mut Template,
+) -> Result<(), UiError> {
+    let kind = if form.get("new_kind") == "inline_image" {
+        FileKind::InlineImage
+    } else {
+        FileKind::Attachment
+    };
+    let at = template
+        .attachments
+        .iter()
+        .take_while(|a| matches!(a, AttachmentRef::Stored { .. }))
+        .count();
+    for (i, part) in form.take_files().into_iter().enumerate() {
+        let upload = Upload {
+            account: session.account,
+            name: part.name,
+            content_type: part.content_type,
+            bytes: part.bytes,
+            kind,
+            used_in: FileUse::Template,
+        };
+        let stored = state.engine().upload_file(session.user_id(), upload).await?;
+        template.attachments.insert(at + i, stored);
+    }
+    Ok(())
+}
+
+/// `POST /ui/templates/save` (multipart, with the files to attach): the engine stores each new file
+/// within its limit, then checks the template's rights, syntax, references and loops; a refusal shows the
+/// form again, as typed and with the files stored so far, with the reason.
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    session: Session,
+    mut form: FormData,
+) -> Result<Response, UiError> {
     session.check_form(&form)?;
     let id: i64 = form.parse("id", "an id")?;
     let old = if id == 0 {
@@ -377,13 +489,16 @@ pub(crate) async fn save(State(state): State<AppState>, session: Session, form: 
     } else {
         Some(find(&state, &session, id).await?)
     };
-    let template = match read(&session, &form, old.as_ref()) {
+    let mut template = match read(&session, &form) {
         Ok(t) => t,
         Err(e) => {
             let shown = old.unwrap_or_else(|| blank(&session));
             return render(&state, &session, &shown, Some(&e.to_string()), None, e.status()).await;
         }
     };
+    if let Err(e) = upload_new(&state, &session, &mut form, &mut template).await {
+        return render(&state, &session, &template, Some(&e.to_string()), None, e.status()).await;
+    }
     match state.engine().save_template(session.user_id(), template.clone()).await {
         Ok(saved) => Ok(Redirect::to(&format!("/ui/templates/{}?saved=1", saved.id.0)).into_response()),
         Err(e) => {

@@ -1,10 +1,11 @@
 //! The operator UI end to end in a real browser: headless Debian Chromium driven through chromedriver
 //! (W3C WebDriver) against the real `mailer-server demo` (fake Kommo, seeded data, `.eml` outbox).
 //!
-//! One scenario, in the order an operator works: sign in; add a mailbox and see its mark; write a template
-//! with a CRM variable and see the live preview change (and a syntax error point at its line and column);
-//! a save refused for a loop shows the cycle; start a mailing to 3 leads and watch the bar reach 100 %;
-//! open an email's timeline; sign out.
+//! One scenario, in the order an operator works: sign in; add a mailbox with its limits and see its mark;
+//! write a template with a CRM variable and see the live preview change (and a syntax error point at its
+//! line and column), attach a file and save; a save refused for a loop shows the cycle; add a trigger that
+//! changes a field; start a mailing to 3 leads with that template and watch the bar reach 100 %, each sent
+//! email carrying the file; open an email's timeline; sign out.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian packages; CI installs them). Without them the test is
 //! skipped loudly, or fails under `MAILER_TEST_REQUIRE_ALL=1`. With `MAILER_UI_SCREENSHOTS=<dir>` it
@@ -22,6 +23,32 @@ use serde_json::json;
 use webdriver::Browser;
 
 const WAIT: Duration = Duration::from_secs(20);
+
+/// The content of the file attached in the template editor.
+const UPLOADED: &[u8] = b"Price list: apples 3, pears 4 (attached through the UI)\n";
+
+/// How many `.eml` files in `outbox` attach a file called `name` holding [`UPLOADED`] (in any transfer
+/// encoding lettre picks: plain, quoted-printable or base64).
+fn sent_with_attachment(outbox: &Path, name: &str) -> webdriver::Result<usize> {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(UPLOADED);
+    let plain = String::from_utf8_lossy(UPLOADED);
+    let mut count = 0;
+    for entry in std::fs::read_dir(outbox).map_err(|e| format!("{}: {e}", outbox.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let raw = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let unfolded = raw.replace("\r\n", "").replace('\n', "");
+        let named = raw.contains(&format!("filename=\"{name}\"")) || raw.contains(&format!("filename={name}"));
+        let content = unfolded.contains(&encoded) || raw.contains(plain.trim_end());
+        if named && content {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
 
 /// A child process ended when dropped.
 struct Process(Child);
@@ -52,6 +79,8 @@ fn free_port() -> u16 {
 struct Demo {
     _process: Process,
     base: String,
+    /// Where the demo's transport writes each sent message as an `.eml` file.
+    outbox: PathBuf,
     token: String,
     leads: Vec<i64>,
 }
@@ -102,6 +131,7 @@ fn start_demo(dir: &Path) -> Demo {
     Demo {
         _process: process,
         base: base.unwrap_or_default(),
+        outbox: dir.join("outbox"),
         token: token.unwrap_or_default(),
         leads,
     }
@@ -209,6 +239,17 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
     b.choose("#f-smtp_security", "None (local servers only)").await?;
     b.type_into("#f-login", "sales@example.com").await?;
     b.type_into("#f-password", "secret").await?;
+    b.choose("#f-cap_window", "the calendar day").await?;
+    b.type_into("#f-per_minute_cap", "30").await?;
+    b.type_into("#f-timezone", "Europe/Berlin").await?;
+    if std::env::var_os("MAILER_UI_SCREENSHOTS").is_some() {
+        b.script(
+            "document.getElementById('f-cap_window').scrollIntoView({block: 'center'})",
+            json!([]),
+        )
+        .await?;
+        save_screenshot(&b.screenshot().await?, "mailbox-limits.png");
+    }
     b.click(
         &b.find("#mbf-h + form button[type=submit], form.grid button[type=submit]")
             .await?,
@@ -234,6 +275,25 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
     );
     assert!(card[2].as_str().unwrap_or_default().contains("IMAP"), "reason: {card}");
     save_screenshot(&b.screenshot().await?, "mailboxes.png");
+    let edit = b
+        .script(
+            "const li = [...document.querySelectorAll('li.record')].find(l => l.textContent.includes('sales@example.com'));
+             return li.querySelector('a[href*=edit]').href;",
+            json!([]),
+        )
+        .await?;
+    b.goto(edit.as_str().unwrap_or_default()).await?;
+    let limits = b
+        .script(
+            "return ['f-cap_window', 'f-per_minute_cap', 'f-timezone'].map(id => document.getElementById(id).value)",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        limits,
+        json!(["calendar_day", "30", "Europe/Berlin"]),
+        "the mailbox's limits as saved"
+    );
 
     // A template with a CRM variable: the live preview shows the lead's name, and changes as one types.
     b.goto(&ui("/ui/templates/new")).await?;
@@ -279,9 +339,39 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
         tokio::time::sleep(Duration::from_millis(400)).await; // let the frame paint
         save_screenshot(&b.screenshot().await?, "template-editor.png");
     }
+    // A file attached in the editor: stored on save and listed with its size and a remove box.
+    let price_list = demo.outbox.with_file_name("price-list.txt");
+    std::fs::write(&price_list, UPLOADED).map_err(|e| e.to_string())?;
+    b.choose_file("#f-new_files", &price_list).await?;
     b.click(&b.find("#template-editor .actions button[type=submit]").await?)
         .await?;
     wait_text(b, ".done", "Saved").await?;
+    let listed = b.text("#files tbody").await?;
+    assert!(
+        listed.contains("price-list.txt")
+            && listed.contains("attachment")
+            && listed.contains(&format!("{} B", UPLOADED.len())),
+        "the attached file in the editor: {listed}"
+    );
+    if std::env::var_os("MAILER_UI_SCREENSHOTS").is_some() {
+        let preview = || async {
+            let state = b
+                .script(
+                    "return document.getElementById('template-editor').dataset.previewState || ''",
+                    json!([]),
+                )
+                .await
+                .unwrap_or_default();
+            ((state == json!("shown")).then_some(()), state.to_string())
+        };
+        let _ = b.wait_for("the preview after the save", WAIT, preview).await;
+        b.script(
+            "document.getElementById('files').scrollIntoView({block: 'center'})",
+            json!([]),
+        )
+        .await?;
+        save_screenshot(&b.screenshot().await?, "template-files.png");
+    }
 
     // A loop: "Offer reminder", not opened, runs "Resend email", which sends "Offer reminder" again.
     b.goto(&ui("/ui/templates")).await?;
@@ -324,6 +414,33 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
         );
         save_screenshot(&b.screenshot().await?, &format!("{}.png", &path[4..]));
     }
+    // A trigger that changes a field: the form shows that action's fields only, and the list says it.
+    b.goto(&ui("/ui/triggers")).await?;
+    b.type_into("#f-name", "Mark offer date").await?;
+    b.choose("#f-kind", "Change a field").await?;
+    let shown = b
+        .script(
+            "return [...document.querySelectorAll('fieldset[data-kind]')].filter(f => !f.hidden).map(f => f.dataset.kind)",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(shown, json!(["field"]), "only the chosen action's fields");
+    b.choose("#f-field_entity", "The contact").await?;
+    b.type_into("#f-field_id", "657261").await?;
+    b.type_into("#f-field_value", "{date}").await?;
+    if std::env::var_os("MAILER_UI_SCREENSHOTS").is_some() {
+        b.script("document.getElementById('tf-h').scrollIntoView()", json!([]))
+            .await?;
+        save_screenshot(&b.screenshot().await?, "trigger-form.png");
+    }
+    b.click(&b.find("form[action='/ui/triggers'] button[type=submit]").await?)
+        .await?;
+    let listed = wait_text(b, "table.list tbody", "Mark offer date").await?;
+    assert!(
+        listed.contains("set field 657261 of the Contact to {date}"),
+        "the new trigger: {listed}"
+    );
+
     b.goto(&ui("/ui/links")).await?;
     b.click(&b.find("button[data-copy]").await?).await?;
     let copied = || async {
@@ -380,6 +497,9 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
         "the progress element is full: {bar}"
     );
     save_screenshot(&b.screenshot().await?, "mailing-finished.png");
+    // Each email of the mailing carries the file attached in the editor.
+    let carrying = sent_with_attachment(&demo.outbox, "price-list.txt")?;
+    assert_eq!(carrying, 3, "emails in the outbox carrying the uploaded file");
 
     // The history of the mailing, and one email's timeline: queued, then sent.
     let mailing = b.url().await?.rsplit('/').next().unwrap_or_default().to_owned();

@@ -150,6 +150,19 @@ impl Browser {
         .map(drop)
     }
 
+    /// Chooses the local file at `path` in the file input matching `css` (keys sent to a file input are its
+    /// path; the input is not cleared first, which file inputs refuse).
+    pub(crate) async fn choose_file(&self, css: &str, path: &std::path::Path) -> Result<()> {
+        let el = self.find(css).await?;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({ "text": path.display().to_string() })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The visible text of the first element matching `css`.
     pub(crate) async fn text(&self, css: &str) -> Result<String> {
         let el = self.find(css).await?;

@@ -6,11 +6,12 @@
 //! its referrers ([`EngineError::InUse`]).
 //!
 //! One file per record kind: mailboxes (the password is never read back: [`MailboxView`]),
-//! users, templates, triggers, trigger links, web pages, pipeline rules; `references.rs` holds who refers
+//! users, templates, uploaded files, triggers, trigger links, web pages, pipeline rules; `references.rs` holds who refers
 //! to whom.
 
 mod accounts;
 pub mod bounds;
+mod files;
 mod links;
 mod mailboxes;
 mod pages;
@@ -21,6 +22,7 @@ pub mod tokens;
 mod triggers;
 mod users;
 
+pub use files::Upload;
 pub use mailboxes::MailboxView;
 
 use crate::loops::Automation;

@@ -187,10 +187,12 @@ fn action_names_page(action: &Action, id: WebPageId) -> bool {
     tokens::pages_in_text(text).contains(&id)
 }
 
-/// The stored files a template attaches, with the field that names each.
-pub(crate) fn stored_files(attachments: &[AttachmentRef]) -> impl Iterator<Item = (String, crate::model::FileId)> + '_ {
+/// The stored files a template attaches, with the field that names each and the size it claims.
+pub(crate) fn stored_files(
+    attachments: &[AttachmentRef],
+) -> impl Iterator<Item = (String, crate::model::FileId, u64)> + '_ {
     attachments.iter().enumerate().filter_map(|(i, a)| match a {
-        AttachmentRef::Stored { file, .. } => Some((format!("attachments[{i}]"), *file)),
+        AttachmentRef::Stored { file, size, .. } => Some((format!("attachments[{i}]"), *file, *size)),
         AttachmentRef::Link { .. } => None,
     })
 }

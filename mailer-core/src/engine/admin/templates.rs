@@ -13,7 +13,7 @@ impl Engine {
     /// Saves a template for `user` (new when its id is 0): checks rights (a member saves their own, only
     /// an admin changes the owner or makes it public), compiles it against the account's trigger links and
     /// web pages (unknown `{triggerlink:N}` / `{web:N}` are refused with line and column), checks that its
-    /// owner, triggers and stored attachments exist, bounds its not-opened timer, and refuses it when it
+    /// owner, triggers and stored attachments exist (each of the size it claims), bounds its not-opened timer, and refuses it when it
     /// would close an automation loop that runs without the recipient.
     ///
     /// # Errors
@@ -35,9 +35,18 @@ impl Engine {
         CompiledTemplate::compile(&template.content, &config.compile_options())?;
         bounds::check_email_triggers(&template.triggers)?;
         config.check_template_refs(&template)?;
-        for (field, file) in stored_files(&template.attachments) {
-            if self.ports.store.get_file(account, file).await.is_err() {
+        for (field, file, size) in stored_files(&template.attachments) {
+            let Ok(stored) = self.ports.store.get_file(account, file).await else {
                 return Err(EngineError::UnknownReference { field, id: file.0 });
+            };
+            // The limits below add the sizes the references claim: a claim must be the file's own.
+            let actual = stored.file.bytes.len() as u64;
+            if actual != size {
+                return Err(crate::error::ValidationError::Malformed {
+                    field: "attachments",
+                    reason: format!("file {file} has {actual} bytes, not {size}"),
+                }
+                .into());
             }
         }
         let limits = &self.config.limits;

@@ -53,7 +53,11 @@
     var frame = document.getElementById("pv-html");
     var refresh = function () {
       var mine = ++seq;
-      var body = new URLSearchParams(new FormData(editor));
+      // The text fields only: files are uploaded when the template is saved.
+      var body = new URLSearchParams();
+      new FormData(editor).forEach(function (value, name) {
+        if (typeof value === "string") body.append(name, value);
+      });
       fetch(editor.getAttribute("data-preview"), {
         method: "POST",
         credentials: "same-origin",
