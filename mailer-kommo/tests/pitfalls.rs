@@ -172,6 +172,8 @@ async fn the_old_refresh_token_works_until_the_new_one_is_used() {
 async fn a_refresh_token_rotated_by_another_process_is_replaced_by_the_stores_newer_pair() {
     use mailer_kommo::TokenStore as _;
     let kommo = FakeKommo::start().await.expect("fake");
+    // this test is about tokens, not Kommo's 7 requests a second
+    kommo.set_rate_limit(None, 1);
     kommo.add_pipeline("Sales", &["New"]);
     let account = AccountId(4);
     let p0 = kommo.issue_tokens();
