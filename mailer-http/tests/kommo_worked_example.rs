@@ -769,40 +769,24 @@ async fn responsible_and_tag_webhooks_fire_their_pipeline_rules_once_however_oft
     let admin: User = store.list::<User>(account).await.expect("users").remove(0);
     let mailbox = store.list::<Mailbox>(account).await.expect("mailboxes").remove(0);
     let w = &h.world;
-    let rule = |name: &'static str, on: StageEvent, tags_all: Vec<String>| {
-        let admin = admin.clone();
-        let mailbox = mailbox.id;
-        async move {
-            let t = template(
-                account,
-                &admin,
-                name,
-                "<p>Hello {{ contact.name }}</p>",
-                EmailTriggers::default(),
-            );
-            let t = h.engine.save_template(admin.id, t).await.expect("template");
-            store
-                .insert(PipelineRule {
-                    id: PipelineRuleId(0),
-                    account,
-                    pipeline: w.pipeline,
-                    stage: w.stages[0],
-                    on,
-                    filter: mailer_core::model::LeadFilter {
-                        tags_all,
-                        tags_none: Vec::new(),
-                    },
-                    template: t.id,
-                    mailbox,
-                    delay: Duration::ZERO,
-                })
-                .await
-                .expect("rule");
-            t.id
-        }
-    };
-    let handed_over = rule("Your new manager", StageEvent::ResponsibleChanged, Vec::new()).await;
-    let hot = rule("Hot offer", StageEvent::TagsChanged, vec!["hot".into()]).await;
+    let handed_over = tag_rule(
+        &h,
+        &admin,
+        mailbox.id,
+        "Your new manager",
+        StageEvent::ResponsibleChanged,
+        Vec::new(),
+    )
+    .await;
+    let hot = tag_rule(
+        &h,
+        &admin,
+        mailbox.id,
+        "Hot offer",
+        StageEvent::TagsChanged,
+        vec!["hot".into()],
+    )
+    .await;
     let lead = second_lead(&h);
     let (pipeline, stage) = (w.pipeline.0, w.stages[0].0);
     let templates = |emails: &[mailer_core::model::Email]| -> Vec<TemplateId> {
@@ -868,4 +852,43 @@ async fn responsible_and_tag_webhooks_fire_their_pipeline_rules_once_however_oft
     assert_eq!(templates(&sent_emails(&h, account).await), both);
     // the rule on stage events did not fire for these
     assert_eq!(sent_emails(&h, account).await.len(), 2);
+}
+
+/// A rule in "Qualified" on `on`, sending its own template `name` to leads with `tags_all`.
+async fn tag_rule(
+    h: &Host,
+    admin: &User,
+    mailbox: MailboxId,
+    name: &str,
+    on: StageEvent,
+    tags_all: Vec<String>,
+) -> TemplateId {
+    let account = admin.account;
+    let t = template(
+        account,
+        admin,
+        name,
+        "<p>Hello {{ contact.name }}</p>",
+        EmailTriggers::default(),
+    );
+    let t = h.engine.save_template(admin.id, t).await.expect("template");
+    let store: &DynStore = &*h.store;
+    store
+        .insert(PipelineRule {
+            id: PipelineRuleId(0),
+            account,
+            pipeline: h.world.pipeline,
+            stage: h.world.stages[0],
+            on,
+            filter: mailer_core::model::LeadFilter {
+                tags_all,
+                tags_none: Vec::new(),
+            },
+            template: t.id,
+            mailbox,
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("rule");
+    t.id
 }
