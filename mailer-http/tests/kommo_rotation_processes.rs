@@ -20,7 +20,7 @@ use mailer_store_sql::{SecretKey, SqlConfig, SqlStore};
 
 const PROCESSES: usize = 4;
 const MAILBOXES: usize = 4;
-const PER_MAILBOX: usize = 12;
+const PER_MAILBOX: usize = 20;
 /// The fake's Kommo account id.
 const KOMMO_ACCOUNT: i64 = 31_000_001;
 
@@ -103,7 +103,7 @@ async fn queue(store: &SqlStore, kommo: &FakeKommo) -> (AccountId, usize) {
         .await
         .expect("link");
     let limits = SendingLimits {
-        spacing: Duration::from_millis(700),
+        spacing: Duration::from_millis(800),
         ..SendingLimits::default()
     };
     let mut specs = Vec::new();
