@@ -464,6 +464,57 @@ fn a_loop_through_created_leads_is_refused() {
 }
 
 #[test]
+fn a_loop_through_a_rule_on_tag_changes_is_refused_in_any_stage() {
+    let templates = [template(
+        1,
+        "Offer",
+        "",
+        EmailTriggers {
+            on_sent: ids(&[2]),
+            ..EmailTriggers::default()
+        },
+    )];
+    let tag = |entity| {
+        [trigger(
+            2,
+            "Tag sent",
+            Action::ChangeTags {
+                entity,
+                add: vec!["sent".into()],
+                remove: Vec::new(),
+            },
+        )]
+    };
+    // the lead may be in any stage when its tags change
+    let rules = [rule(5, 99, StageEvent::TagsChanged, 1)];
+    let lead = tag(EntityKind::Lead);
+    let config = Automation {
+        templates: &templates,
+        triggers: &lead,
+        rules: &rules,
+        ..Automation::default()
+    };
+    assert_eq!(
+        refused(&config),
+        "Offer --sent--> Tag sent --change tags, pipeline rule 5--> Offer"
+    );
+    // a contact's tags, or a rule on responsible changes, make no loop
+    let contact = tag(EntityKind::Contact);
+    let responsible = [rule(5, 99, StageEvent::ResponsibleChanged, 1)];
+    for (triggers, rules) in [(&contact, &rules), (&lead, &responsible)] {
+        assert!(
+            check(&Automation {
+                templates: &templates,
+                triggers,
+                rules,
+                ..Automation::default()
+            })
+            .is_ok()
+        );
+    }
+}
+
+#[test]
 fn references_to_missing_records_lead_nowhere() {
     let templates = [template(
         1,

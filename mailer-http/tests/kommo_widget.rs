@@ -1,7 +1,8 @@
 //! The widget's own calls from Kommo's UI through the router: a good one-time `X-Auth-Token` reads the
 //! account's status and sends a template; a bad signature, an expired or not-yet-valid token, a foreign
 //! `aud` or `iss`, and a reused `jti` get 401 and send nothing; CORS answers only the account's own Kommo
-//! page, preflight included.
+//! page, preflight included. A token spent at one server process is refused at another on the same SQLite
+//! file or PostgreSQL schema (the spent `jti` are kept in the store).
 
 use std::sync::Arc;
 
@@ -294,4 +295,111 @@ async fn the_preflight_grants_only_the_account_page() {
             assert_eq!(allow_origin(&refused), None, "{other}");
         }
     }
+}
+
+/// A server process's router over its own connection to the store at `url`.
+async fn process_router(url: &str, key: &mailer_store_sql::SecretKey) -> (Router, Arc<mailer_store_sql::SqlStore>) {
+    let h = Harness::new().await;
+    let store = Arc::new(
+        mailer_store_sql::SqlStore::connect(&mailer_store_sql::SqlConfig::new(url, key.clone()))
+            .await
+            .expect("sql store"),
+    );
+    let ports = mailer_core::engine::Ports {
+        store: store.clone(),
+        ..h.engine.ports().clone()
+    };
+    let engine = Arc::new(Engine::new(ports, h.engine.config().clone()));
+    let app_keys = OAuthApp {
+        client_id: "integration".into(),
+        client_secret: Secret::new(SECRET.to_owned()),
+        redirect_uri: format!("{AUD}/kommo/oauth"),
+    };
+    let host = KommoHost::new(app_keys, Arc::new(KommoCrm::new()));
+    (
+        app(AppState::new(engine, HttpConfig::default()).with_kommo(Arc::new(host))),
+        store,
+    )
+}
+
+async fn a_token_spent_at_one_process_is_refused_at_another(url: &str) {
+    let key = mailer_store_sql::SecretKey::generate();
+    let (first, store) = process_router(url, &key).await;
+    let (second, _) = process_router(url, &key).await;
+    let fx = mailer_core::testkit::StoreFixture::new(&*store).await;
+    // each run its own Kommo account, as the PostgreSQL schema may be shared
+    let kommo_account = 32_000_000 + fx.account.id.0;
+    store
+        .put_crm_link(CrmLink {
+            account: fx.account.id,
+            external_id: kommo_account,
+            domain: "acme.kommo.com".into(),
+            status: LinkStatus::Active,
+            detail: None,
+            tokens: Some(Secret::new("{}".to_owned())),
+            version: 0,
+            updated_at: fx.now,
+        })
+        .await
+        .expect("link");
+    let token = |jti: &str| {
+        let mut c = claims(jti);
+        c["account_id"] = json!(kommo_account);
+        sign_hs256(&c, SECRET.as_bytes())
+    };
+    let status = |router: &Router, token: String| {
+        let router = router.clone();
+        async move {
+            call(
+                &router,
+                Method::GET,
+                "/kommo/widget/status",
+                Some(&token),
+                None,
+                &Value::Null,
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(status(&first, token("cross-1")).await, StatusCode::OK);
+    assert_eq!(
+        status(&second, token("cross-1")).await,
+        StatusCode::UNAUTHORIZED,
+        "a token spent at the first process was accepted by the second"
+    );
+    assert_eq!(status(&first, token("cross-1")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&second, token("cross-2")).await, StatusCode::OK);
+    assert_eq!(status(&first, token("cross-2")).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn on_one_sqlite_file_a_spent_token_is_refused_by_every_process() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/mailer.db?mode=rwc", dir.path().display());
+    a_token_spent_at_one_process_is_refused_at_another(&url).await;
+}
+
+#[tokio::test]
+async fn on_one_postgres_schema_a_spent_token_is_refused_by_every_process() {
+    let Ok(base) = std::env::var("MAILER_TEST_PG_URL") else {
+        mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let schema = format!("t_kommo_jti_{}_{nanos}", std::process::id());
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    a_token_spent_at_one_process_is_refused_at_another(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+        .await;
 }

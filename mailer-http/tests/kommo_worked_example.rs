@@ -758,3 +758,137 @@ async fn salesbot_sends_the_chosen_template_then_continues_the_bot() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn responsible_and_tag_webhooks_fire_their_pipeline_rules_once_however_often_redelivered() {
+    let h = host(None).await;
+    let link = h.install().await;
+    configure(&h, link.account, None).await;
+    let account = link.account;
+    let store: &DynStore = &*h.store;
+    let admin: User = store.list::<User>(account).await.expect("users").remove(0);
+    let mailbox = store.list::<Mailbox>(account).await.expect("mailboxes").remove(0);
+    let w = &h.world;
+    let handed_over = tag_rule(
+        &h,
+        &admin,
+        mailbox.id,
+        "Your new manager",
+        StageEvent::ResponsibleChanged,
+        Vec::new(),
+    )
+    .await;
+    let hot = tag_rule(
+        &h,
+        &admin,
+        mailbox.id,
+        "Hot offer",
+        StageEvent::TagsChanged,
+        vec!["hot".into()],
+    )
+    .await;
+    let lead = second_lead(&h);
+    let (pipeline, stage) = (w.pipeline.0, w.stages[0].0);
+    let templates = |emails: &[mailer_core::model::Email]| -> Vec<TemplateId> {
+        let mut ids: Vec<TemplateId> = emails.iter().filter_map(|e| e.spec.template).collect();
+        ids.sort_unstable_by_key(|t| t.0);
+        ids
+    };
+
+    // Responsible changed, delivered 3 times: one email from the rule on responsible changes.
+    let responsible = format!(
+        "leads[responsible][0][id]={}&leads[responsible][0][responsible_user_id]=77\
+         &leads[responsible][0][old_responsible_user_id]={}&leads[responsible][0][status_id]={stage}\
+         &leads[responsible][0][pipeline_id]={pipeline}&leads[responsible][0][updated_at]=1767000100\
+         &account[id]={KOMMO_ACCOUNT}&account[subdomain]=fake",
+        lead.id.0, w.manager.0
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            h.post_form("/kommo/hooks/webhook", &responsible).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(h.work().await, 1, "one email for one responsible change");
+    assert_eq!(templates(&sent_emails(&h, account).await), [handed_over]);
+
+    // Tags: an update with the tag set {hot}, delivered twice and then again with another edit: one email.
+    let update = |tags: &[&str], at: i64| {
+        let mut body = format!(
+            "leads[update][0][id]={}&leads[update][0][status_id]={stage}&leads[update][0][pipeline_id]={pipeline}\
+             &leads[update][0][updated_at]={at}&account[id]={KOMMO_ACCOUNT}",
+            lead.id.0
+        );
+        for (i, t) in tags.iter().enumerate() {
+            body.push_str(&format!(
+                "&leads[update][0][tags][{i}][id]={i}&leads[update][0][tags][{i}][name]={t}"
+            ));
+        }
+        body
+    };
+    assert_eq!(
+        h.post_form("/kommo/hooks/webhook", &update(&[], 1_767_000_150)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(h.work().await, 0, "an update without tags is no tags event");
+    // the lead in Kommo has no tag "hot" yet: the rule's filter holds the email back
+    assert_eq!(
+        h.post_form("/kommo/hooks/webhook", &update(&["cold"], 1_767_000_160))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(h.work().await, 0, "the filter wants the tag hot");
+    h.kommo.write(lead, &json!({ "tags_to_add": [{ "name": "hot" }] }));
+    for at in [1_767_000_200, 1_767_000_200, 1_767_000_300] {
+        assert_eq!(
+            h.post_form("/kommo/hooks/webhook", &update(&["hot"], at)).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(h.work().await, 1, "one email for the tag set {{hot}}");
+    let mut both = [handed_over, hot];
+    both.sort_unstable_by_key(|t| t.0);
+    assert_eq!(templates(&sent_emails(&h, account).await), both);
+    // the rule on stage events did not fire for these
+    assert_eq!(sent_emails(&h, account).await.len(), 2);
+}
+
+/// A rule in "Qualified" on `on`, sending its own template `name` to leads with `tags_all`.
+async fn tag_rule(
+    h: &Host,
+    admin: &User,
+    mailbox: MailboxId,
+    name: &str,
+    on: StageEvent,
+    tags_all: Vec<String>,
+) -> TemplateId {
+    let account = admin.account;
+    let t = template(
+        account,
+        admin,
+        name,
+        "<p>Hello {{ contact.name }}</p>",
+        EmailTriggers::default(),
+    );
+    let t = h.engine.save_template(admin.id, t).await.expect("template");
+    let store: &DynStore = &*h.store;
+    store
+        .insert(PipelineRule {
+            id: PipelineRuleId(0),
+            account,
+            pipeline: h.world.pipeline,
+            stage: h.world.stages[0],
+            on,
+            filter: mailer_core::model::LeadFilter {
+                tags_all,
+                tags_none: Vec::new(),
+            },
+            template: t.id,
+            mailbox,
+            delay: Duration::ZERO,
+        })
+        .await
+        .expect("rule");
+    t.id
+}

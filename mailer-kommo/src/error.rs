@@ -58,6 +58,11 @@ pub enum KommoError {
     /// The OAuth token endpoint refused a grant (a used or revoked code or refresh token).
     #[error("Kommo refused the OAuth grant: {0}")]
     Grant(String),
+    /// Kommo refused every refresh token held (`hint`: its reason, e.g. `Token has been revoked` for a
+    /// refresh token whose successor was already used, or one unused for 3 months) and the token store
+    /// holds no newer pair: the account must grant access again.
+    #[error("Kommo refused the refresh token: {0}")]
+    RefreshRefused(String),
     /// Any other unexpected HTTP status, after retries.
     #[error("Kommo answered HTTP {status}")]
     Status {
@@ -95,7 +100,7 @@ impl From<KommoError> for CrmError {
                     detail,
                 },
             },
-            KommoError::Grant(_) => Self::Unauthorized,
+            KommoError::Grant(_) | KommoError::RefreshRefused(_) => Self::Unauthorized,
             other => Self::Backend(Box::new(other)),
         }
     }

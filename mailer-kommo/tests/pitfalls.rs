@@ -154,6 +154,65 @@ async fn the_old_refresh_token_works_until_the_new_one_is_used() {
     let (status, problem) = refresh(first).await;
     assert_eq!(status, 401);
     assert_eq!(problem["hint"], "Token has been revoked");
+    // Kommo's OAuth problem JSON, not an RFC 6749 `error: invalid_grant`
+    assert_eq!(
+        problem["type"],
+        "https://developers.amocrm.ru/v3/errors/OAuthProblemJson"
+    );
+    assert_eq!(problem["status"], 401);
+    assert!(problem.get("error").is_none(), "{problem}");
+    assert_eq!(
+        kommo.refresh_spends(),
+        [2, 1],
+        "the first token bought two pairs, the second one"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotated_by_another_process_is_replaced_by_the_stores_newer_pair() {
+    use mailer_kommo::TokenStore as _;
+    let kommo = FakeKommo::start().await.expect("fake");
+    // this test is about tokens, not Kommo's 7 requests a second
+    kommo.set_rate_limit(None, 1);
+    kommo.add_pipeline("Sales", &["New"]);
+    let account = AccountId(4);
+    let p0 = kommo.issue_tokens();
+    let shared = Arc::new(MemoryTokenStore::with(account, p0.clone()));
+    let client = |store: Arc<MemoryTokenStore>| {
+        KommoClient::builder(kommo.base_url())
+            .oauth(kommo.app(), store, account)
+            .build()
+            .expect("client")
+    };
+    // this process reads p0 and keeps it in memory
+    let stale = client(shared.clone());
+    stale.account_info().await.expect("with p0");
+    // another process on the same store spends p0's refresh token, then p1's (which kills p0's)
+    let other = client(shared.clone());
+    let mut due = p0.clone();
+    due.expires_at = 0;
+    shared.save(account, &due).await.expect("save");
+    other.account_info().await.expect("p0 buys p1");
+    kommo.advance(86_400 + 60);
+    other.account_info().await.expect("p1 buys p2 after a 401");
+    let p2 = shared.get(account).expect("p2");
+    // this process's access token is dead and its refresh token revoked: it takes p2 from the store
+    stale
+        .account_info()
+        .await
+        .expect("the stale process carries on with the store's pair");
+    assert_eq!(shared.get(account), Some(p2), "the stale process bought nothing");
+    assert_eq!(statuses(&kommo, "/oauth2/access_token"), [200, 200, 401]);
+    assert_eq!(kommo.refresh_spends(), [1, 1], "each refresh token spent once");
+
+    // nothing newer in the store: a typed refusal, which the CRM port reports as unauthorised
+    let lone = Arc::new(MemoryTokenStore::with(account, due));
+    let err = client(lone).account_info().await.expect_err("revoked");
+    assert!(
+        matches!(&err, KommoError::RefreshRefused(hint) if hint == "Token has been revoked"),
+        "{err:?}"
+    );
+    assert!(matches!(CrmError::from(err), CrmError::Unauthorized));
 }
 
 #[tokio::test]

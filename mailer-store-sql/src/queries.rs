@@ -86,6 +86,8 @@ queries!(
     crm_link_by_external,
     crm_link_list,
     crm_link_swap,
+    jti_spend,
+    jti_prune,
     email_by_message_id,
     email_bounce,
     inbox_cursor_get,
@@ -111,13 +113,15 @@ macro_rules! migrator {
 /// The SQLite migrations, embedded.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
-    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox")
+    migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox",
+        5 => "0005_kommo_jti")
 }
 
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox")
+    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox",
+        5 => "0005_kommo_jti")
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::StageChange;
 use crate::model::{
     AccountId, EmailId, EntityRef, LeadFilter, Mailbox, NewTimer, PipelineId, PipelineRule, PipelineRuleId, StageEvent,
     StageId, Template, TimerAction,
@@ -11,18 +12,8 @@ use crate::ports::StoreExt;
 
 use super::{Draft, Engine, EngineError, Origin};
 
-/// How a lead arrived in a stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StageChange {
-    /// Created there.
-    Created,
-    /// Moved there.
-    Moved,
-}
-
-/// A lead arrived in a stage (from a CRM webhook or the digital-pipeline hook).
+/// A lead arrived in a stage, or its responsible user or tags changed there (from a CRM webhook or the
+/// digital-pipeline hook).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PipelineEvent {
@@ -38,16 +29,17 @@ pub struct PipelineEvent {
     pub pipeline: PipelineId,
     /// Its new stage.
     pub stage: StageId,
-    /// Created or moved.
+    /// Created, moved, responsible or tags changed.
     pub change: StageChange,
 }
 
 fn fires_on(on: StageEvent, change: StageChange) -> bool {
     matches!(
         (on, change),
-        (StageEvent::CreatedOrMovedIn, _)
-            | (StageEvent::Created, StageChange::Created)
-            | (StageEvent::MovedIn, StageChange::Moved)
+        (StageEvent::CreatedOrMovedIn | StageEvent::Created, StageChange::Created)
+            | (StageEvent::CreatedOrMovedIn | StageEvent::MovedIn, StageChange::Moved)
+            | (StageEvent::ResponsibleChanged, StageChange::ResponsibleChanged)
+            | (StageEvent::TagsChanged, StageChange::TagsChanged)
     )
 }
 
@@ -126,6 +118,7 @@ impl Engine {
             pipeline: event.pipeline,
             stage: event.stage,
             created: event.change == StageChange::Created,
+            change: Some(event.change),
         };
         self.ports
             .store
@@ -203,5 +196,13 @@ mod tests {
         assert!(!fires_on(StageEvent::Created, StageChange::Moved));
         assert!(fires_on(StageEvent::MovedIn, StageChange::Moved));
         assert!(fires_on(StageEvent::CreatedOrMovedIn, StageChange::Created));
+        assert!(!fires_on(StageEvent::CreatedOrMovedIn, StageChange::TagsChanged));
+        assert!(!fires_on(StageEvent::MovedIn, StageChange::ResponsibleChanged));
+        assert!(fires_on(
+            StageEvent::ResponsibleChanged,
+            StageChange::ResponsibleChanged
+        ));
+        assert!(!fires_on(StageEvent::ResponsibleChanged, StageChange::TagsChanged));
+        assert!(fires_on(StageEvent::TagsChanged, StageChange::TagsChanged));
     }
 }

@@ -102,6 +102,7 @@ impl Engine {
                 pipeline,
                 stage,
                 created,
+                change,
             } => {
                 let event = super::PipelineEvent {
                     event_id: event.clone(),
@@ -109,11 +110,11 @@ impl Engine {
                     lead: *lead,
                     pipeline: *pipeline,
                     stage: *stage,
-                    change: if *created {
+                    change: change.unwrap_or(if *created {
                         super::StageChange::Created
                     } else {
                         super::StageChange::Moved
-                    },
+                    }),
                 };
                 self.pipeline_event(&event).await.map(drop)
             }

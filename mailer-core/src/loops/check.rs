@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::model::{
-    Action, PipelineRule, PipelineRuleId, StageEvent, Template, TemplateId, Trigger, TriggerId, TriggerLink,
-    TriggerLinkId, WebPage, WebPageId,
+    Action, EntityKind, PipelineRule, PipelineRuleId, StageEvent, Template, TemplateId, Trigger, TriggerId,
+    TriggerLink, TriggerLinkId, WebPage, WebPageId,
 };
 use crate::template::tokens;
 
@@ -77,6 +77,9 @@ pub enum Hop {
     StageRule(PipelineRuleId),
     /// It creates a lead in a stage whose pipeline rule sends the template.
     NewLeadRule(PipelineRuleId),
+    /// It changes the lead's tags, and a pipeline rule on tag changes (in whatever stage the lead is)
+    /// sends the template.
+    TagsRule(PipelineRuleId),
 }
 
 impl fmt::Display for Hop {
@@ -85,6 +88,7 @@ impl fmt::Display for Hop {
             Self::SendEmail => f.write_str("send email"),
             Self::StageRule(rule) => write!(f, "change stage, pipeline rule {rule}"),
             Self::NewLeadRule(rule) => write!(f, "create lead, pipeline rule {rule}"),
+            Self::TagsRule(rule) => write!(f, "change tags, pipeline rule {rule}"),
         }
     }
 }
@@ -293,6 +297,16 @@ fn hops(config: &Automation<'_>, trigger: &Trigger) -> Vec<(Hop, TemplateId)> {
                 .map(|(r, t)| (Hop::NewLeadRule(r), t))
                 .collect()
         }
+        // The lead may be in any stage when its tags change: every rule on tag changes is reachable.
+        Action::ChangeTags {
+            entity: EntityKind::Lead,
+            ..
+        } => config
+            .rules
+            .iter()
+            .filter(|r| r.on == StageEvent::TagsChanged)
+            .map(|r| (Hop::TagsRule(r.id), r.template))
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -218,8 +218,12 @@ pub enum TimerAction {
         pipeline: PipelineId,
         /// Its new stage.
         stage: StageId,
-        /// Created in the stage (else moved into it).
+        /// Created in the stage (else moved into it, unless `change` says otherwise).
         created: bool,
+        /// What happened; absent in timers written before other changes than created and moved were
+        /// kept, which then follow `created`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<super::StageChange>,
     },
     /// Write a form submission to the CRM (again): it is stored as this timer before the first write and
     /// stays until a write reaches the CRM, so no answer is lost while the CRM is down.

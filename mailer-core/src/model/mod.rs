@@ -39,7 +39,7 @@ pub use ids::{
 };
 pub use inbox::{InboxCursor, ReactionCounts, ReactionScope};
 pub use mailbox::{CapWindow, CheckStatus, Mailbox, MailboxHealth, Security, SendingLimits, ServerSettings};
-pub use page::{LeadFilter, PipelineRule, StageEvent, WebPage};
+pub use page::{LeadFilter, PipelineRule, StageChange, StageEvent, WebPage};
 pub use record::{Record, RecordKind};
 pub use suppression::Suppression;
 pub use template::{AttachmentRef, Body, Content, EmailTriggers, FileKind, NotOpened, RecipientRule, Template};

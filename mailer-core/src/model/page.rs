@@ -46,6 +46,25 @@ pub enum StageEvent {
     MovedIn,
     /// Either.
     CreatedOrMovedIn,
+    /// The responsible user of a lead in the stage changed.
+    ResponsibleChanged,
+    /// The tags of a lead in the stage changed.
+    TagsChanged,
+}
+
+/// What happened to a lead in a stage (from a CRM webhook or the digital-pipeline hook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageChange {
+    /// Created there.
+    Created,
+    /// Moved there.
+    Moved,
+    /// Its responsible user changed while it is there.
+    ResponsibleChanged,
+    /// Its tags changed while it is there.
+    TagsChanged,
 }
 
 /// Conditions a lead must meet for a pipeline rule to send.

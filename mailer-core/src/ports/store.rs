@@ -375,6 +375,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tokens: Option<crate::model::Secret>,
         at: Timestamp,
     ) -> Result<Option<i64>, StoreError>;
+
+    /// Spends the one-time token id `jti` (a CRM widget token's `jti`) of the account: true the first
+    /// time, false while it is remembered. The id is remembered until `expires_at` (the token's own
+    /// expiry), so a replay to any process sharing the store is refused; ids whose expiry is at or before
+    /// `now` are pruned.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn spend_token_id(
+        &self,
+        account: AccountId,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// The account's email whose Message-ID is `message_id` (without angle brackets, compared exactly), if
     /// any.
     ///

@@ -87,6 +87,7 @@ struct State {
     files: HashMap<FileId, StoredFile>,
     suppressions: BTreeMap<(AccountId, String), Suppression>,
     crm_links: BTreeMap<AccountId, CrmLink>,
+    spent_token_ids: HashMap<(AccountId, String), Timestamp>,
     inbox_cursors: HashMap<(AccountId, MailboxId), InboxCursor>,
 }
 
@@ -858,6 +859,23 @@ impl Store for MemoryStore {
             }
             _ => Ok(None),
         }
+    }
+
+    async fn spend_token_id(
+        &self,
+        account: AccountId,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let key = (account, jti.to_owned());
+        if s.spent_token_ids.get(&key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        s.spent_token_ids.retain(|_, until| *until > now);
+        s.spent_token_ids.insert(key, expires_at);
+        Ok(true)
     }
 
     async fn find_email_by_message_id(

@@ -788,6 +788,43 @@ pub async fn mark_once_is_once(store: &DynStore) {
     );
 }
 
+/// A one-time token id is spent once per account until its expiry, and forgotten after it.
+pub async fn token_ids_are_spent_once_until_they_expire(store: &DynStore) {
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let exp = a.at(Duration::from_secs(1800));
+    let spend = |account, jti: &'static str, now| store.spend_token_id(account, jti, exp, now);
+    assert!(spend(a.account.id, "j1", a.now).await.expect("first"));
+    assert!(
+        !spend(a.account.id, "j1", a.at(Duration::from_secs(60)))
+            .await
+            .expect("replay"),
+        "a spent token id was accepted twice"
+    );
+    assert!(spend(a.account.id, "j2", a.now).await.expect("other id"));
+    assert!(spend(b.account.id, "j1", a.now).await.expect("other account"));
+    assert!(
+        !spend(a.account.id, "j1", a.at(Duration::from_secs(1799)))
+            .await
+            .expect("just before exp"),
+        "forgotten before its expiry"
+    );
+    let after = a.at(Duration::from_secs(1800));
+    assert!(
+        store
+            .spend_token_id(a.account.id, "j1", a.at(Duration::from_secs(3600)), after)
+            .await
+            .expect("after exp"),
+        "still remembered after its expiry"
+    );
+    assert!(
+        !store
+            .spend_token_id(a.account.id, "j1", a.at(Duration::from_secs(3600)), after)
+            .await
+            .expect("replay of the new one")
+    );
+}
+
 /// Events come back in order, filtered by email and entity.
 pub async fn events_round_trip(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -1242,6 +1279,7 @@ macro_rules! store_conformance_tests {
             fail_is_final, account_isolation, timers_come_due_in_order, timer_keys_replace_and_cancel,
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
+            token_ids_are_spent_once_until_they_expire,
             events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
             suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap,
             bounce_by_message_id, inbox_cursor_moves_forward, reaction_counts_by_scope);

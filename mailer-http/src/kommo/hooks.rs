@@ -1,6 +1,7 @@
 //! `POST /kommo/hooks/dp` (the digital-pipeline widget hook) and `POST /kommo/hooks/webhook` (account
-//! webhooks): parsed, the Kommo account resolved to its tenant, and each stage event handed to the
-//! engine as a durable timer due now ([`Engine::accept_pipeline_event`]) — so the answer is 200 at once,
+//! webhooks): parsed, the Kommo account resolved to its tenant, and each stage event (a lead added,
+//! moved, given to another responsible user or tagged differently) handed to the engine as a durable
+//! timer due now ([`Engine::accept_pipeline_event`]) — so the answer is 200 at once,
 //! a crash after it loses nothing, and a redelivered hook sends nothing twice. A hook for an unknown or
 //! disabled account is refused (403) and logged.
 //!

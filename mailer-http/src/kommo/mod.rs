@@ -54,8 +54,6 @@ pub struct KommoHost {
     /// The `aud` the widget's one-time tokens must carry: our scheme and host (by default the origin of
     /// the redirect URI).
     pub widget_audience: String,
-    /// The `jti` of widget tokens already used (this process only).
-    spent_tokens: widget_auth::SpentTokens,
 }
 
 impl KommoHost {
@@ -64,7 +62,6 @@ impl KommoHost {
         let widget_audience = origin_of(&app.redirect_uri);
         Self {
             widget_audience,
-            spent_tokens: widget_auth::SpentTokens::default(),
             app,
             crm,
             base_url: None,

@@ -1,55 +1,30 @@
 //! Who is calling from Kommo's UI: the one-time `X-Auth-Token` checked
 //! ([`verify_widget_token`]: signature under the integration's secret, `iss`, `aud`, `exp`, `nbf`), its
-//! account resolved to our active link, and its `jti` spent once.
+//! account resolved to our active link, and its `jti` spent once in the store
+//! ([`Engine::spend_one_time_token`]), until the token's `exp`: a token replayed to another process of
+//! the same deployment is refused too.
 //!
-//! Spent `jti` are remembered in memory, per process, until their `exp` (at most Kommo's 30 minutes):
-//! a token replayed to another process of the same deployment is not caught.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+//! [`Engine::spend_one_time_token`]: mailer_core::engine::Engine::spend_one_time_token
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mailer_core::model::{CrmLink, LinkStatus};
+use mailer_core::model::{CrmLink, LinkStatus, Timestamp};
 use mailer_kommo::hooks::{WidgetClaims, verify_widget_token};
 
 use super::KommoHost;
 use super::widget_cors::{origin_allowed, request_origin};
 use crate::server::{AppState, HttpError};
 
-/// Hard cap on remembered tokens, so a flood of valid tokens cannot grow memory without bound.
-const MAX_REMEMBERED: usize = 100_000;
-
-/// The `jti` of spent widget tokens, each until its `exp`.
-#[derive(Debug, Default)]
-pub(crate) struct SpentTokens {
-    seen: Mutex<HashMap<String, i64>>,
-}
-
-impl SpentTokens {
-    /// Marks `jti` spent until `exp`; answers `false` when it already was (a replay) or the memory is
-    /// full of unexpired tokens.
-    pub(crate) fn spend(&self, jti: &str, exp: i64, now: i64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if seen.get(jti).is_some_and(|&until| until > now) {
-            return false;
-        }
-        if seen.len() >= MAX_REMEMBERED {
-            seen.retain(|_, until| *until > now);
-            if seen.len() >= MAX_REMEMBERED {
-                return false;
-            }
-        }
-        seen.insert(jti.to_owned(), exp);
-        true
-    }
-}
-
 /// Unix seconds by the wall clock: Kommo signs with its own, so the window is checked against ours.
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Unix seconds as a timestamp (out of range: the latest one, so the id is kept, never dropped early).
+fn at(secs: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }
 
 fn unauthorized(reason: &str) -> Response {
@@ -99,22 +74,15 @@ pub(crate) async fn authenticate(
         tracing::warn!(%origin, account = %link.account, "Kommo widget call from another origin refused");
         return Err((StatusCode::FORBIDDEN, "origin refused").into_response());
     }
-    if !kommo.spent_tokens.spend(&claims.jti, claims.exp, now) {
-        return Err(unauthorized("token already used"));
+    let spent = state
+        .engine
+        .spend_one_time_token(link.account, &claims.jti, at(claims.exp), at(now))
+        .await;
+    match spent {
+        Ok(true) => {}
+        Ok(false) => return Err(unauthorized("token already used")),
+        Err(mailer_core::engine::EngineError::Invalid(e)) => return Err(unauthorized(&e.to_string())),
+        Err(e) => return Err(HttpError::from(e).into_response()),
     }
     Ok((link, claims))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SpentTokens;
-
-    #[test]
-    fn a_jti_is_spent_once_until_it_expires() {
-        let spent = SpentTokens::default();
-        assert!(spent.spend("a", 100, 10));
-        assert!(!spent.spend("a", 100, 50));
-        assert!(spent.spend("b", 100, 50));
-        assert!(spent.spend("a", 200, 100), "forgotten once expired");
-    }
 }

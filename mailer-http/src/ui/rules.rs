@@ -25,6 +25,8 @@ fn event_name(e: StageEvent) -> &'static str {
         StageEvent::Created => "created",
         StageEvent::MovedIn => "moved",
         StageEvent::CreatedOrMovedIn => "created_or_moved",
+        StageEvent::ResponsibleChanged => "responsible",
+        StageEvent::TagsChanged => "tags",
     }
 }
 
@@ -33,6 +35,8 @@ fn event_words(e: StageEvent) -> &'static str {
         StageEvent::Created => "created in",
         StageEvent::MovedIn => "moved to",
         StageEvent::CreatedOrMovedIn => "created in or moved to",
+        StageEvent::ResponsibleChanged => "given to another responsible user in",
+        StageEvent::TagsChanged => "tagged differently in",
     }
 }
 
@@ -43,8 +47,14 @@ fn editor(
     mailboxes: &[MailboxView],
     error: Option<&str>,
 ) -> Markup {
-    let events = [StageEvent::CreatedOrMovedIn, StageEvent::Created, StageEvent::MovedIn]
-        .map(|e| (event_name(e).to_owned(), format!("Lead {}", event_words(e))));
+    let events = [
+        StageEvent::CreatedOrMovedIn,
+        StageEvent::Created,
+        StageEvent::MovedIn,
+        StageEvent::ResponsibleChanged,
+        StageEvent::TagsChanged,
+    ]
+    .map(|e| (event_name(e).to_owned(), format!("Lead {}", event_words(e))));
     let template_options: Vec<(String, String)> =
         templates.iter().map(|t| (t.id.0.to_string(), t.name.clone())).collect();
     let mailbox_options: Vec<(String, String)> = mailboxes
@@ -138,6 +148,8 @@ fn read(session: &Session, form: &FormData) -> Result<PipelineRule, UiError> {
         on: match form.get("on") {
             "created" => StageEvent::Created,
             "moved" => StageEvent::MovedIn,
+            "responsible" => StageEvent::ResponsibleChanged,
+            "tags" => StageEvent::TagsChanged,
             _ => StageEvent::CreatedOrMovedIn,
         },
         filter: LeadFilter {

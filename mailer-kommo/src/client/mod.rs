@@ -307,8 +307,8 @@ impl KommoClient {
         }
         let mut candidates = vec![pair.refresh_token.clone()];
         candidates.extend(pair.previous_refresh_token.clone());
-        let mut last = KommoError::Unauthorized;
-        for rt in candidates {
+        let mut hint = String::new();
+        for rt in &candidates {
             match self.grant(app, Grant::Refresh(rt.expose())).await {
                 Ok(new) => {
                     store.save(account, &new).await.map_err(store_error)?;
@@ -317,14 +317,24 @@ impl KommoClient {
                     tracing::debug!(%account, "kommo tokens refreshed");
                     return Ok(());
                 }
-                Err(KommoError::Grant(hint)) => {
-                    tracing::warn!(%account, %hint, "kommo refused a refresh token");
-                    last = KommoError::Unauthorized;
+                Err(KommoError::Grant(refused)) => {
+                    // Kommo refuses a refresh token whose successor was used: another process may have
+                    // rotated it. The store then holds the newer pair; take it instead of failing.
+                    if let Some(newer) = store.load(account).await.map_err(store_error)?
+                        && !candidates.contains(&newer.refresh_token)
+                    {
+                        tracing::info!(%account, hint = %refused, "kommo refused a refresh token; a newer pair is in the store");
+                        held.pair = Some(newer);
+                        held.generation += 1;
+                        return Ok(());
+                    }
+                    tracing::warn!(%account, hint = %refused, "kommo refused a refresh token");
+                    hint = refused;
                 }
                 Err(other) => return Err(other),
             }
         }
-        Err(last)
+        Err(KommoError::RefreshRefused(hint))
     }
 
     /// Sends one call with the rate limit, auth and retry rules; `None` is an empty answer (204 …).

@@ -41,6 +41,25 @@ pub(super) fn problem(status: StatusCode, detail: &str, extra: Option<(&str, Val
     r
 }
 
+/// How Kommo's OAuth endpoint refuses a grant (a reused or revoked refresh token, a used code, wrong
+/// client keys): HTTP 401 with its OAuth problem JSON, the reason in `hint` (as seen in
+/// amocrm/amocrm-api-php#123 and #315), never an RFC 6749 `error: invalid_grant`.
+pub(super) fn oauth_problem(hint: &str) -> Response {
+    let body = json!({
+        "hint": hint,
+        "title": "Некорректный запрос",
+        "type": "https://developers.amocrm.ru/v3/errors/OAuthProblemJson",
+        "status": 401,
+        "detail": "В запросе отсутствует ряд параметров или параметры невалидны",
+    });
+    let mut r = (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
 pub(super) fn html(status: StatusCode) -> Response {
     let title = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
     let body = format!(

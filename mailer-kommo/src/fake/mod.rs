@@ -6,9 +6,10 @@
 //! - Writes: arrays for batches, objects for single PATCHes, `request_id` echoed, problem JSON with
 //!   `validation-errors` (`NotSupportedChoice`, `InvalidType`, `FieldNotExpected` …); a field's values
 //!   are replaced whole, `values: null` clears it; `date` values are stored as the account's local midnight.
-//! - Auth: bearer tokens that expire (see [`FakeKommo::advance`]), OAuth codes, refresh-token rotation with
-//!   the old token valid until the new one is used, reused tokens refused with `"hint":"Token has been
-//!   revoked"`.
+//! - Auth: bearer tokens that expire (see [`FakeKommo::advance`], [`FakeKommo::set_access_lifetime`]),
+//!   OAuth codes, refresh-token rotation with the old token valid until the new one is used, reused tokens
+//!   refused as Kommo does: HTTP 401 with its OAuth problem JSON and `"hint":"Token has been revoked"`;
+//!   how often each refresh token was spent is counted ([`FakeKommo::refresh_spends`]).
 //! - At most 7 requests per second (429 with `retry_after` beyond), and injected [`Fault`]s: 5xx, 429, HTML
 //!   403/429 pages, 402, 401, empty success bodies.
 //!
@@ -118,7 +119,7 @@ impl FakeKommo {
         TokenPair {
             access_token: Secret::new(access),
             refresh_token: Secret::new(refresh),
-            expires_at: s.now() + 86_400,
+            expires_at: s.now() + s.access_lifetime,
             previous_refresh_token: None,
         }
     }
@@ -139,6 +140,25 @@ impl FakeKommo {
         let exp = s.now() + seconds;
         s.access.insert(token.clone(), exp);
         Secret::new(token)
+    }
+
+    /// Access tokens issued from now on live `seconds` (and say so in `expires_in`); Kommo's are a day.
+    pub fn set_access_lifetime(&self, seconds: i64) {
+        self.state().access_lifetime = seconds;
+    }
+
+    /// How many token pairs each refresh token bought, for the refresh tokens spent at least once, in
+    /// the order they were issued. A token Kommo rotates is meant to be spent once.
+    pub fn refresh_spends(&self) -> Vec<u32> {
+        let s = self.state();
+        let mut spent: Vec<(i64, u32)> = s
+            .refresh
+            .iter()
+            .filter(|(_, r)| r.spent > 0)
+            .map(|(token, r)| (issue_number(token), r.spent))
+            .collect();
+        spent.sort_unstable();
+        spent.into_iter().map(|(_, n)| n).collect()
     }
 
     /// Moves the fake's clock forward: tokens expire as if the time had passed.
@@ -382,3 +402,8 @@ impl FakeKommo {
 pub const WON: Id = 142;
 /// Kommo's "Closed - lost" status id, the same in every pipeline.
 pub const LOST: Id = 143;
+
+/// The issue number inside a fake token (`rt-10012-…` → 10012).
+fn issue_number(token: &str) -> i64 {
+    token.split('-').nth(1).and_then(|n| n.parse().ok()).unwrap_or(i64::MAX)
+}

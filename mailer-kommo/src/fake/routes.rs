@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use mailer_core::model::EntityKind;
 use serde_json::{Value, json};
 
-use super::answers::{empty, gate, hal, invalid, problem};
+use super::answers::{empty, gate, hal, invalid, oauth_problem, problem};
 use super::state::{Attached, EntityRec, Problems, SHARD, State};
 
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -158,7 +158,6 @@ async fn token(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
     };
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut s = lock(&shared);
-    let oauth_problem = |hint: &str| problem(StatusCode::UNAUTHORIZED, hint, Some(("hint", json!(hint))));
     if text("client_id") != s.client_id || text("client_secret") != s.client_secret {
         return oauth_problem("Client authentication failed");
     }
@@ -172,8 +171,11 @@ async fn token(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
         }
         "refresh_token" => {
             let rt = text("refresh_token");
-            let predecessor = match s.refresh.get(&rt) {
-                Some(r) if !r.revoked => r.predecessor.clone(),
+            let predecessor = match s.refresh.get_mut(&rt) {
+                Some(r) if !r.revoked => {
+                    r.spent += 1;
+                    r.predecessor.clone()
+                }
                 _ => return oauth_problem("Token has been revoked"),
             };
             // the new token is used: its predecessor stops working
@@ -188,7 +190,7 @@ async fn token(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
     let now = s.now();
     hal(
         StatusCode::OK,
-        &json!({ "token_type": "Bearer", "expires_in": 86_400, "server_time": now,
+        &json!({ "token_type": "Bearer", "expires_in": s.access_lifetime, "server_time": now,
                  "access_token": access, "refresh_token": refresh }),
     )
 }

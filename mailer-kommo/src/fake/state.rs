@@ -80,6 +80,8 @@ pub(crate) struct Refresh {
     /// The token this one was bought with; revoked when this one is first used.
     pub(crate) predecessor: Option<String>,
     pub(crate) revoked: bool,
+    /// How many pairs it bought.
+    pub(crate) spent: u32,
 }
 
 /// One request as the fake saw it.
@@ -116,6 +118,8 @@ pub(crate) struct State {
     pub(crate) client_secret: String,
     pub(crate) redirect_uri: String,
     pub(crate) clock_offset: i64,
+    /// How long an access token lives, in seconds (Kommo: a day).
+    pub(crate) access_lifetime: i64,
     pub(crate) access: HashMap<String, i64>,
     pub(crate) refresh: HashMap<String, Refresh>,
     pub(crate) codes: HashMap<String, i64>,
@@ -148,6 +152,7 @@ impl State {
             client_secret: "fake-integration-secret".into(),
             redirect_uri: "https://mailer.example/oauth/kommo".into(),
             clock_offset: 0,
+            access_lifetime: 86_400,
             access: HashMap::new(),
             refresh: HashMap::new(),
             codes: HashMap::new(),
@@ -183,13 +188,14 @@ impl State {
     pub(crate) fn issue_pair(&mut self, bought_with: Option<String>) -> (String, String) {
         let access = self.token("at");
         let refresh = self.token("rt");
-        let expires = self.now() + 86_400;
+        let expires = self.now() + self.access_lifetime;
         self.access.insert(access.clone(), expires);
         self.refresh.insert(
             refresh.clone(),
             Refresh {
                 predecessor: bought_with,
                 revoked: false,
+                spent: 0,
             },
         );
         (access, refresh)

@@ -6,6 +6,7 @@ mod crm_links;
 mod inbox;
 mod queue;
 mod records;
+mod spent_tokens;
 
 use std::time::Duration;
 
@@ -401,6 +402,16 @@ impl Store for SqlStore {
         at: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         Ok(self.swap_crm_tokens_(account, expected, tokens, at).await?)
+    }
+
+    async fn spend_token_id(
+        &self,
+        account: AccountId,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self.spend_token_id_(account, jti, expires_at, now).await?)
     }
 
     async fn find_email_by_message_id(

@@ -1,0 +1,1 @@
+DELETE FROM kommo_jti WHERE expires_at <= $1
