@@ -426,8 +426,10 @@ async fn timers_store(url: &str, pending: usize) -> (Arc<SqlStore>, AccountId, c
     })
     .await
     .expect("template timer");
-    exec(&s, timers_sql(fx.account.id, pending, "p", later.timestamp_micros())).await;
-    (s, fx.account.id, now)
+    let account = fx.account.id;
+    drop(fx);
+    exec(&s, timers_sql(account, pending, "p", later.timestamp_micros())).await;
+    (s, account, now)
 }
 
 /// One measured iteration: 1,000 timers come due, then the claim loop takes them all.
@@ -455,7 +457,7 @@ async fn claim_due_timers(s: &SqlStore, account: AccountId, now: chrono::DateTim
 fn timers_scan(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("timers_scan");
-    group.sample_size(20).warm_up_time(Duration::from_millis(500));
+    group.sample_size(10).warm_up_time(Duration::from_millis(500));
     let dir = tempfile::tempdir().expect("temp dir");
     let pg = pg_base();
     for (name, pending) in [("10k", 10_000), ("1m", 1_000_000)] {
