@@ -28,10 +28,10 @@ median_ms() {
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["median"]["point_estimate"] / 1e6))' "$f"
 }
 
-sqlite_10k=$(median_ms sqlite/10k)
-sqlite_1m=$(median_ms sqlite/1m)
-postgres_10k=$(median_ms postgres/10k)
-postgres_1m=$(median_ms postgres/1m)
+sqlite_10k=$(median_ms sqlite_10k)
+sqlite_1m=$(median_ms sqlite_1m)
+postgres_10k=$(median_ms postgres_10k)
+postgres_1m=$(median_ms postgres_1m)
 echo "claim_1000_ms sqlite_10k=$sqlite_10k sqlite_1m=$sqlite_1m postgres_10k=$postgres_10k postgres_1m=$postgres_1m"
 awk -v a="$sqlite_1m" -v b="$sqlite_10k" -v c="$postgres_1m" -v d="$postgres_10k" 'BEGIN {
   s = a / b; p = c / d; w = (s > p) ? s : p
