@@ -8,6 +8,8 @@
 //!   per-mailbox spacing and caps, send records); `*/bare` is a plain claim/complete loop in SQL
 //!   (`UPDATE … WHERE id IN (SELECT … LIMIT 100)`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL).
 //!   `postgres4` runs 4 workers at once.
+//! - `timers_scan`: claiming 1,000 due timers (in the engine's batches of 100) among 10,000 (`*/10k`) or
+//!   1,000,000 (`*/1m`) pending ones, bulk-inserted with SQL. `benches/timers_scan.sh` prints the ratio.
 //!
 //! Run with `eval "$(scripts/test-services.sh)"; cargo bench --bench store --features sql,postgres`.
 //! The PostgreSQL functions are skipped with a message when `MAILER_TEST_PG_URL` is unset.
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mailer::store::{SecretKey, SqlConfig, SqlStore};
-use mailer_core::model::{AccountId, EmailSpec, MailingId, Priority, SendingLimits, WorkerId};
+use mailer_core::model::{AccountId, EmailSpec, MailingId, NewTimer, Priority, SendingLimits, TimerAction, WorkerId};
 use mailer_core::ports::Store;
 use mailer_core::testkit::StoreFixture;
 use sqlx::{Connection, QueryBuilder};
@@ -385,5 +387,113 @@ fn drain(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, enqueue_100k, drain);
+/// Due timers claimed per measured iteration, and the claim batch (the engine's default).
+const DUE_TIMERS: usize = 1_000;
+const TIMER_BATCH: u32 = 100;
+
+/// Runs one statement on the store's own pool (the bench's bulk writes, in the store's dialect).
+async fn exec(store: &SqlStore, sql: String) {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(store.pool())
+        .await
+        .expect("bulk statement");
+}
+
+/// `n` timers like the account's template (key `tmpl`), keys `{prefix}{g}`, ready at `ready_at + g` µs,
+/// in one `INSERT … SELECT` over a generated series (a recursive CTE: SQLite has no `generate_series`).
+fn timers_sql(account: AccountId, n: usize, prefix: &str, ready_at: i64) -> String {
+    let account = account.0;
+    format!(
+        "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) \
+         INSERT INTO timers (account, key, ready_at, body) \
+         SELECT t.account, '{prefix}' || CAST(s.g AS TEXT), {ready_at} + s.g, t.body FROM timers t, s WHERE t.account = {account} AND t.key = 'tmpl'"
+    )
+}
+
+/// A store holding `pending` timers that are not due, plus the template timer (also not due).
+async fn timers_store(url: &str, pending: usize) -> (Arc<SqlStore>, AccountId, chrono::DateTime<chrono::Utc>) {
+    let s = store(url, 4).await;
+    let fx = StoreFixture::new(&*s).await;
+    let now = mailer_core::testkit::default_start() + chrono::Duration::days(1);
+    let later = now + chrono::Duration::days(1);
+    s.schedule_timer(NewTimer {
+        account: fx.account.id,
+        key: "tmpl".into(),
+        due_at: later,
+        action: TimerAction::NotOpened {
+            email: mailer_core::model::EmailId(1),
+        },
+    })
+    .await
+    .expect("template timer");
+    let account = fx.account.id;
+    drop(fx);
+    exec(&s, timers_sql(account, pending, "p", later.timestamp_micros())).await;
+    (s, account, now)
+}
+
+/// One measured iteration: 1,000 timers come due, then the claim loop takes them all.
+async fn claim_due_timers(s: &SqlStore, account: AccountId, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    let due_from = (now - chrono::Duration::hours(1)).timestamp_micros();
+    exec(s, timers_sql(account, DUE_TIMERS, "d", due_from)).await;
+    let worker = WorkerId::new("timers");
+    let t = Instant::now();
+    let mut claimed = 0;
+    while claimed < DUE_TIMERS {
+        let got = s
+            .claim_due_timers(&worker, now, TIMER_BATCH, LEASE)
+            .await
+            .expect("claim timers");
+        assert!(!got.is_empty(), "due timers left unclaimed");
+        claimed += got.len();
+    }
+    let took = t.elapsed();
+    // The claimed ones wait out their lease (now + 300 s); the pending ones are a day away.
+    let leased_until = (now + chrono::Duration::hours(1)).timestamp_micros();
+    exec(s, format!("DELETE FROM timers WHERE ready_at < {leased_until}")).await;
+    took
+}
+
+fn timers_scan(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("timers_scan");
+    group.sample_size(10).warm_up_time(Duration::from_millis(500));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pg = pg_base();
+    for (name, pending) in [("10k", 10_000), ("1m", 1_000_000)] {
+        let url = format!("sqlite://{}", dir.path().join(format!("timers{name}.db")).display());
+        let (s, account, now) = rt.block_on(timers_store(&url, pending));
+        group.bench_function(format!("sqlite/{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += claim_due_timers(&s, account, now).await;
+                    }
+                    total
+                })
+            });
+        });
+        rt.block_on(s.close());
+        if let Some(base) = &pg {
+            let url = rt.block_on(pg_schema(base, &format!("timers{name}")));
+            let (s, account, now) = rt.block_on(timers_store(&url, pending));
+            group.bench_function(format!("postgres/{name}"), |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            total += claim_due_timers(&s, account, now).await;
+                        }
+                        total
+                    })
+                });
+            });
+            rt.block_on(s.close());
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, enqueue_100k, drain, timers_scan);
 criterion_main!(benches);

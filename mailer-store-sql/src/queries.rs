@@ -120,8 +120,14 @@ pub(crate) fn sqlite_migrator() -> Migrator {
 /// The PostgreSQL migrations, embedded.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrator() -> Migrator {
-    migrator!("postgres": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox",
-        5 => "0005_kommo_jti")
+    migrator!("postgres":
+        1 => "0001_init",
+        2 => "0002_suppressions",
+        3 => "0003_crm_links",
+        4 => "0004_inbox",
+        5 => "0005_kommo_jti",
+        6 => "0006_claim_function",
+    )
 }
 
 /// Turns a one-row `INSERT … VALUES (…) ON CONFLICT …` into one for `rows` rows: the `VALUES` tuple is

@@ -1,3 +1,5 @@
+-- Not run on PostgreSQL: `claim_due` calls `mailer_claim` (migrations/postgres/0006_claim_function.sql),
+-- which starts with this query. Kept because every operation has a file in both dialects.
 -- The first claimable email of every mailbox whose spacing and caps allow a send at $1, best first;
 -- mailboxes another worker is claiming from are skipped, not waited for.
 SELECT m.id AS mailbox, m.spacing_us, m.daily_cap, m.cap_window, m.per_minute_cap, m.timezone, m.pruned_at, e.id AS email

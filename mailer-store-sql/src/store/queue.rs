@@ -36,6 +36,8 @@ impl SqlStore {
         }
         let mut tx = self.begin().await?;
         let mailboxes: BTreeSet<(i64, i64)> = emails.iter().map(|e| (e.account.0, e.mailbox.0)).collect();
+        #[cfg(feature = "postgres")]
+        let woken: BTreeSet<i64> = mailboxes.iter().map(|(_, mailbox)| *mailbox).collect();
         for (account, mailbox) in mailboxes {
             let found: i64 = sqlx::query_scalar(self.q.mailbox_record_exists)
                 .bind(mailbox)
@@ -96,6 +98,14 @@ impl SqlStore {
             for row in rows {
                 existing.insert((account, row.try_get(1)?), row.try_get(0)?);
             }
+        }
+        // Last, so that the mailboxes' rows stay locked only for the commit (claims skip them meanwhile).
+        #[cfg(feature = "postgres")]
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(super::claim::WAKE_MAILBOXES)
+                .bind(json!(woken).to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         emails
