@@ -66,7 +66,7 @@ pub mod hooks;
 
 pub use api::account::AccountInfo;
 pub use client::{
-    Credentials, DEFAULT_REQUESTS_PER_SECOND, KommoBuilder, KommoClient, MemoryTokenStore, OAuthApp, RefreshLease,
+    Answer, CallObserver, Credentials, DEFAULT_REQUESTS_PER_SECOND, KommoBuilder, KommoClient, MemoryTokenStore, OAuthApp, RefreshLease,
     RetryPolicy, TokenPair, TokenStore,
 };
 pub use crm::KommoCrm;
