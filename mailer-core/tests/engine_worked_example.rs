@@ -424,8 +424,16 @@ async fn opens_and_clicks_recorded_in_one_batch_fire_as_they_would_one_by_one() 
             .filter(|e| matches!(e.event.kind, EventKind::Opened | EventKind::Clicked { .. }))
             .all(|e| !e.event.automated)
     );
-    assert_eq!(h.crm.tasks(h.account.id, w.lead).len(), 1, "the open's task is not set once");
-    assert_eq!(stage_changes(&s), before + 1, "the one-time link did not fire exactly once");
+    assert_eq!(
+        h.crm.tasks(h.account.id, w.lead).len(),
+        1,
+        "the open's task is not set once"
+    );
+    assert_eq!(
+        stage_changes(&s),
+        before + 1,
+        "the one-time link did not fire exactly once"
+    );
     // A later batch sees what the first marked: nothing fires again.
     record_batch(h, &[token(&pixel), token(&link)]).await;
     assert_eq!(h.crm.tasks(h.account.id, w.lead).len(), 1);
@@ -451,8 +459,16 @@ async fn a_honeypot_hit_earlier_in_the_batch_makes_the_next_open_automated() {
         "{:?}",
         results[1]
     );
-    assert!(h.crm.tasks(h.account.id, h.world.lead).is_empty(), "an automated open fired");
-    assert!(events(h).await.iter().all(|e| !matches!(e.event.kind, EventKind::Opened) || e.event.automated));
+    assert!(
+        h.crm.tasks(h.account.id, h.world.lead).is_empty(),
+        "an automated open fired"
+    );
+    assert!(
+        events(h)
+            .await
+            .iter()
+            .all(|e| !matches!(e.event.kind, EventKind::Opened) || e.event.automated)
+    );
 }
 
 #[tokio::test]
@@ -468,6 +484,10 @@ async fn a_batch_records_nothing_for_another_accounts_token_and_the_rest_as_usua
     let results = record_batch(h, &[&foreign, token(&pixel)]).await;
     assert!(results[0].is_err(), "{:?}", results[0]);
     assert!(results[1].is_ok(), "{:?}", results[1]);
-    let opened = events(h).await.into_iter().filter(|e| e.event.kind == EventKind::Opened).count();
+    let opened = events(h)
+        .await
+        .into_iter()
+        .filter(|e| e.event.kind == EventKind::Opened)
+        .count();
     assert_eq!(opened, 1);
 }

@@ -62,28 +62,54 @@ async fn the_clients_own_429_retries_show_in_metrics() {
     kommo.fail_next(Fault::TooManyRequests { retry_after: 1 });
     crm.pipelines(h.account.id).await.expect("pipelines after one retry");
     let text = metrics_text(&state).await;
-    assert_eq!(sample(&text, "mailer_crm_requests_total{status=\"429\",retried=\"true\"}"), 1, "{text}");
-    assert!(sample(&text, "mailer_crm_requests_total{status=\"200\",retried=\"false\"}") >= 1, "{text}");
+    assert_eq!(
+        sample(&text, "mailer_crm_requests_total{status=\"429\",retried=\"true\"}"),
+        1,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "mailer_crm_requests_total{status=\"200\",retried=\"false\"}") >= 1,
+        "{text}"
+    );
     assert_eq!(sample(&text, "mailer_crm_answers_429_total"), 1, "{text}");
     assert_eq!(sample(&text, "mailer_crm_retries_total"), 1, "{text}");
     // The call itself ended well: the CRM call counter alone would have shown nothing of the 429.
-    assert_eq!(sample(&text, "mailer_crm_calls_total{op=\"pipelines\",result=\"ok\"}"), 1, "{text}");
+    assert_eq!(
+        sample(&text, "mailer_crm_calls_total{op=\"pipelines\",result=\"ok\"}"),
+        1,
+        "{text}"
+    );
     assert_eq!(sample(&text, "mailer_crm_rate_limited_total"), 0, "{text}");
 
     // A 429 asking for a minute, over the policy: not retried, the call ends rate limited.
     kommo.fail_next(Fault::TooManyRequests { retry_after: 60 });
     crm.pipelines(h.account.id).await.expect_err("rate limited");
     let text = metrics_text(&state).await;
-    assert_eq!(sample(&text, "mailer_crm_requests_total{status=\"429\",retried=\"false\"}"), 1, "{text}");
+    assert_eq!(
+        sample(&text, "mailer_crm_requests_total{status=\"429\",retried=\"false\"}"),
+        1,
+        "{text}"
+    );
     assert_eq!(sample(&text, "mailer_crm_answers_429_total"), 2, "{text}");
     assert_eq!(sample(&text, "mailer_crm_retries_total"), 1, "{text}");
-    assert_eq!(sample(&text, "mailer_crm_calls_total{op=\"pipelines\",result=\"rate_limited\"}"), 1, "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "mailer_crm_calls_total{op=\"pipelines\",result=\"rate_limited\"}"
+        ),
+        1,
+        "{text}"
+    );
     assert_eq!(sample(&text, "mailer_crm_rate_limited_total"), 1, "{text}");
 
     // A 503 is retried with backoff and counted the same way.
     kommo.fail_next(Fault::ServerError(503));
     crm.pipelines(h.account.id).await.expect("pipelines after a 503");
     let text = metrics_text(&state).await;
-    assert_eq!(sample(&text, "mailer_crm_requests_total{status=\"503\",retried=\"true\"}"), 1, "{text}");
+    assert_eq!(
+        sample(&text, "mailer_crm_requests_total{status=\"503\",retried=\"true\"}"),
+        1,
+        "{text}"
+    );
     assert_eq!(sample(&text, "mailer_crm_retries_total"), 2, "{text}");
 }

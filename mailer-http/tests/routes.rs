@@ -39,10 +39,7 @@ async fn fixture_recorded(capacity: usize, batch: usize) -> (Fixture, Arc<HitRec
     (f, recorder.expect("recorder"))
 }
 
-async fn fixture_over(
-    http: HttpConfig,
-    recorded: Option<(usize, usize, &mut Option<Arc<HitRecorder>>)>,
-) -> Fixture {
+async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Option<Arc<HitRecorder>>)>) -> Fixture {
     let mut config = EngineConfig::default();
     config
         .signing_keys
@@ -267,7 +264,11 @@ async fn with_the_hit_recorder_the_pixel_answers_first_and_records_good_tokens_o
     recorder.flush().await;
     let events = f.events().await;
     assert_eq!(events.len(), 12);
-    assert!(events.iter().all(|e| e.event.kind == EventKind::Opened && !e.event.automated));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event.kind == EventKind::Opened && !e.event.automated)
+    );
     let metrics = body(f.get("/metrics").await).await;
     assert!(
         metrics.contains("mailer_hits_total{kind=\"open\",automated=\"false\"} 12"),

@@ -29,7 +29,10 @@ pub fn pixel_response() -> Response {
 /// nothing. A good one is recorded through the hit recorder after the answer when the state has one, else
 /// before it.
 pub(crate) async fn open(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    match state.engine.accept_hit(&token, &[TokenKindTag::Open], hit_info(&headers)) {
+    match state
+        .engine
+        .accept_hit(&token, &[TokenKindTag::Open], hit_info(&headers))
+    {
         Ok(hit) => match &state.hits {
             Some(recorder) => {
                 if let Err(hit) = recorder.record(hit).await {

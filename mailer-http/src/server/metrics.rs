@@ -163,7 +163,10 @@ impl Metrics {
         let mut retries = 0;
         for ((status, retried), n) in self.crm_requests.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let status = label(status);
-            let _ = writeln!(out, "mailer_crm_requests_total{{status=\"{status}\",retried=\"{retried}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "mailer_crm_requests_total{{status=\"{status}\",retried=\"{retried}\"}} {n}"
+            );
             if status == "429" {
                 answered_429 += n;
             }

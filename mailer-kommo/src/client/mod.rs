@@ -16,8 +16,8 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
 
-pub(crate) use pagination::{MAX_PAGE, pages};
 pub use observer::{Answer, CallObserver};
+pub(crate) use pagination::{MAX_PAGE, pages};
 pub use retry::RetryPolicy;
 pub use token::{Credentials, MemoryTokenStore, OAuthApp, RefreshLease, TokenPair, TokenStore};
 

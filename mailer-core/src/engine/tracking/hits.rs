@@ -169,7 +169,11 @@ impl Engine {
                 ok
             }
         };
-        if ok { Ok(()) } else { Err(TokenError::OtherAccount.into()) }
+        if ok {
+            Ok(())
+        } else {
+            Err(TokenError::OtherAccount.into())
+        }
     }
 
     /// Checks, classifies and builds the event of one hit; previews are answered without recording.

@@ -18,8 +18,8 @@ use mailer_core::model::{
 use mailer_core::template::{TokenKind, TrackingToken};
 use mailer_core::testkit::World;
 use mailer_core::testkit::fixture::{sample_mailbox, sample_page, sample_user};
-use mailer_kommo::fake::FakeKommo;
 use mailer_http::Metrics;
+use mailer_kommo::fake::FakeKommo;
 use mailer_kommo::{KommoClient, KommoCrm, MemoryTokenStore};
 use mailer_store_sql::SecretKey;
 use tokio::net::TcpListener;
