@@ -14,15 +14,16 @@ if ! command -v wrk >/dev/null; then
   else echo "wrk is missing: apt-get install wrk" >&2; exit 1; fi
 fi
 cargo build --release -q -p mailer-http --bin mailer-server --example bare_pixel
+BIN="${CARGO_TARGET_DIR:-target}/release"
 WORK="$(mktemp -d)"
 OURS_PORT="${OURS_PORT:-18181}"
 BARE_PORT="${BARE_PORT:-18182}"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
-target/release/mailer-server demo --port "$OURS_PORT" --dir "$WORK/demo" --rate-per-second 0 >"$WORK/demo.log" 2>&1 &
+"$BIN/mailer-server" demo --port "$OURS_PORT" --dir "$WORK/demo" --rate-per-second 0 >"$WORK/demo.log" 2>&1 &
 PIDS+=($!)
-target/release/examples/bare_pixel "$BARE_PORT" >/dev/null 2>&1 &
+"$BIN/examples/bare_pixel" "$BARE_PORT" >/dev/null 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "email sent" "$WORK/demo.log" 2>/dev/null && break; sleep 0.2; done
 grep -q "email sent" "$WORK/demo.log" || { cat "$WORK/demo.log"; exit 1; }

@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
-use mailer_core::engine::{EngineError, HitInfo, PipelineEvent, StageChange};
+use mailer_core::engine::{EngineError, HONEYPOT_LINK, HitInfo, HitOutcome, PipelineEvent, StageChange};
 use mailer_core::model::{
-    Action, Assignee, Body, Content, CrmAction, Deadline, EmailTriggers, NotOpened, PipelineRule, PipelineRuleId,
-    RecipientRule, StageEvent, Template, TemplateId, Trigger, TriggerId, TriggerLink, TriggerLinkId,
+    Action, Assignee, Body, Content, CrmAction, Deadline, EmailTriggers, Event, EventKind, EventQuery, NotOpened,
+    PipelineRule, PipelineRuleId, RecipientRule, StageEvent, Template, TemplateId, Trigger, TriggerId, TriggerLink,
+    TriggerLinkId,
 };
-use mailer_core::ports::StoreExt;
+use mailer_core::ports::{Store, StoreExt};
+use mailer_core::template::{TokenKind, TokenKindTag};
 use mailer_core::testkit::Harness;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -363,4 +365,129 @@ async fn an_auto_reply_does_not_stop_the_reminder() {
         1,
         "no reminder after an out-of-office answer"
     );
+}
+
+fn human() -> HitInfo {
+    HitInfo {
+        user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()),
+        honeypot: false,
+    }
+}
+
+const HIT_KINDS: &[TokenKindTag] = &[TokenKindTag::Open, TokenKindTag::Click];
+
+/// Accepts each token as a host does before answering, then records them all in one batch.
+async fn record_batch(h: &Harness, tokens: &[&str]) -> Vec<Result<HitOutcome, EngineError>> {
+    let hits = tokens
+        .iter()
+        .map(|t| h.engine.accept_hit(t, HIT_KINDS, human()).expect("accepted"))
+        .collect();
+    h.engine.record_hits(hits).await
+}
+
+async fn events(h: &Harness) -> Vec<Event> {
+    let q = EventQuery {
+        account: h.account.id,
+        email: None,
+        entity: None,
+        since: None,
+        limit: 1_000,
+    };
+    h.store.list_events(&q).await.expect("events")
+}
+
+#[tokio::test]
+async fn opens_and_clicks_recorded_in_one_batch_fire_as_they_would_one_by_one() {
+    let s = setup().await;
+    let h = &s.h;
+    let w = &h.world;
+    let html = qualify(&s).await;
+    h.clock.advance(Duration::from_secs(60));
+    let (pixel, link) = (url(&html, "/t/o/"), url(&html, "/t/l/"));
+    let before = stage_changes(&s);
+    let results = record_batch(h, &[token(&pixel), token(&link), token(&pixel), token(&link)]).await;
+    let outcomes: Vec<HitOutcome> = results.into_iter().map(|r| r.expect("recorded")).collect();
+    let redirect = HitOutcome::Redirect(Some("https://example.com/offer.pdf".into()));
+    let open = HitOutcome::Recorded { automated: false };
+    assert_eq!(outcomes, [open.clone(), redirect.clone(), open, redirect]);
+    // Every hit is an event; the open's task and the one-time link's stage change happen once.
+    let events = events(h).await;
+    let opened = events.iter().filter(|e| e.event.kind == EventKind::Opened).count();
+    let clicked = events
+        .iter()
+        .filter(|e| matches!(e.event.kind, EventKind::Clicked { .. }))
+        .count();
+    assert_eq!((opened, clicked), (2, 2));
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e.event.kind, EventKind::Opened | EventKind::Clicked { .. }))
+            .all(|e| !e.event.automated)
+    );
+    assert_eq!(
+        h.crm.tasks(h.account.id, w.lead).len(),
+        1,
+        "the open's task is not set once"
+    );
+    assert_eq!(
+        stage_changes(&s),
+        before + 1,
+        "the one-time link did not fire exactly once"
+    );
+    // A later batch sees what the first marked: nothing fires again.
+    record_batch(h, &[token(&pixel), token(&link)]).await;
+    assert_eq!(h.crm.tasks(h.account.id, w.lead).len(), 1);
+    assert_eq!(stage_changes(&s), before + 1);
+    // Opened, so the not-opened timer was cancelled: no reminder after 24 hours.
+    assert_eq!(h.run(HOUR, 30, 30).await.sent, 0);
+}
+
+#[tokio::test]
+async fn a_honeypot_hit_earlier_in_the_batch_makes_the_next_open_automated() {
+    let s = setup().await;
+    let h = &s.h;
+    let html = qualify(&s).await;
+    h.clock.advance(Duration::from_secs(60));
+    let pixel = url(&html, "/t/o/");
+    let mut honeypot = h.engine.verify_token(token(&pixel)).await.expect("pixel token");
+    honeypot.kind = TokenKind::Click(HONEYPOT_LINK);
+    let honeypot = h.engine.links(&h.account).expect("links").sign(&honeypot);
+    let results = record_batch(h, &[&honeypot, token(&pixel)]).await;
+    assert_eq!(results.len(), 2);
+    assert!(
+        matches!(results[1], Ok(HitOutcome::Recorded { automated: true })),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        h.crm.tasks(h.account.id, h.world.lead).is_empty(),
+        "an automated open fired"
+    );
+    assert!(
+        events(h)
+            .await
+            .iter()
+            .all(|e| !matches!(e.event.kind, EventKind::Opened) || e.event.automated)
+    );
+}
+
+#[tokio::test]
+async fn a_batch_records_nothing_for_another_accounts_token_and_the_rest_as_usual() {
+    let s = setup().await;
+    let h = &s.h;
+    let html = qualify(&s).await;
+    h.clock.advance(Duration::from_secs(60));
+    let pixel = url(&html, "/t/o/");
+    let mut foreign = h.engine.verify_token(token(&pixel)).await.expect("pixel token");
+    foreign.account = mailer_core::model::AccountId(h.account.id.0 + 1_000);
+    let foreign = h.engine.links(&h.account).expect("links").sign(&foreign);
+    let results = record_batch(h, &[&foreign, token(&pixel)]).await;
+    assert!(results[0].is_err(), "{:?}", results[0]);
+    assert!(results[1].is_ok(), "{:?}", results[1]);
+    let opened = events(h)
+        .await
+        .into_iter()
+        .filter(|e| e.event.kind == EventKind::Opened)
+        .count();
+    assert_eq!(opened, 1);
 }

@@ -15,7 +15,7 @@ use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{LinkBuilder, TokenKind, TrackingToken};
 use mailer_core::testkit::fixture::sample_link;
 use mailer_core::testkit::{HARNESS_KEY, Harness};
-use mailer_http::{AppState, HttpConfig, PIXEL_GIF, app};
+use mailer_http::{AppState, HitRecorder, HttpConfig, PIXEL_GIF, app};
 use tower::ServiceExt as _;
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
@@ -28,6 +28,18 @@ struct Fixture {
 }
 
 async fn fixture_with(http: HttpConfig) -> Fixture {
+    fixture_over(http, None).await
+}
+
+/// A fixture whose pixel and trigger-link hits go through a hit recorder (a queue of `capacity`, batches
+/// of `batch`), as `mailer-server` serves them.
+async fn fixture_recorded(capacity: usize, batch: usize) -> (Fixture, Arc<HitRecorder>) {
+    let mut recorder = None;
+    let f = fixture_over(HttpConfig::default(), Some((capacity, batch, &mut recorder))).await;
+    (f, recorder.expect("recorder"))
+}
+
+async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Option<Arc<HitRecorder>>)>) -> Fixture {
     let mut config = EngineConfig::default();
     config
         .signing_keys
@@ -51,7 +63,16 @@ async fn fixture_with(http: HttpConfig) -> Fixture {
         h.engine.ports().clone(),
         h.engine.config().clone(),
     ));
-    let router = app(AppState::new(engine, http));
+    let state = AppState::new(engine.clone(), http);
+    let state = match recorded {
+        Some((capacity, batch, slot)) => {
+            let recorder = Arc::new(HitRecorder::spawn(engine, state.metrics().clone(), capacity, batch));
+            *slot = Some(recorder.clone());
+            state.with_hit_recorder(recorder)
+        }
+        None => state,
+    };
+    let router = app(state);
     Fixture {
         h,
         router,
@@ -215,6 +236,77 @@ async fn a_trigger_link_redirects_and_bad_tokens_get_a_404_page_and_record_nothi
         .get(&format!("/t/l/{}", f.sign(TokenKind::Click(TriggerLinkId(999)))))
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn with_the_hit_recorder_the_pixel_answers_first_and_records_good_tokens_only() {
+    let (f, recorder) = fixture_recorded(100, 10).await;
+    for bad in f
+        .bad(TokenKind::Open)
+        .into_iter()
+        .chain([f.sign(TokenKind::Unsubscribe)])
+    {
+        let response = f.get(&format!("/t/o/{bad}")).await;
+        assert_pixel(&response);
+        assert_eq!(bytes(response).await, PIXEL_GIF);
+    }
+    recorder.flush().await;
+    assert!(
+        f.events().await.is_empty(),
+        "a bad, other-account or wrong-kind token recorded something"
+    );
+
+    // Twelve opens, more than one batch: each is recorded, as a human open.
+    let good = format!("/t/o/{}", f.sign(TokenKind::Open));
+    for _ in 0..12 {
+        assert_pixel(&f.get(&good).await);
+    }
+    recorder.flush().await;
+    let events = f.events().await;
+    assert_eq!(events.len(), 12);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event.kind == EventKind::Opened && !e.event.automated)
+    );
+    let metrics = body(f.get("/metrics").await).await;
+    assert!(
+        metrics.contains("mailer_hits_total{kind=\"open\",automated=\"false\"} 12"),
+        "{metrics}"
+    );
+
+    // Closed (the server stopping): nothing queued is lost, and a late hit is recorded before its answer.
+    assert_pixel(&f.get(&good).await);
+    recorder.close().await;
+    assert_eq!(f.events().await.len(), 13, "a queued hit was lost on close");
+    assert_pixel(&f.get(&good).await);
+    assert_eq!(f.events().await.len(), 14, "a hit after close was not recorded");
+}
+
+#[tokio::test]
+async fn with_the_hit_recorder_a_trigger_link_redirects_first_and_bad_tokens_get_a_404() {
+    let (f, recorder) = fixture_recorded(100, 10).await;
+    let link = f.h.store.insert(sample_link(f.h.account.id)).await.expect("link");
+    let kind = TokenKind::Click(link.id);
+    for bad in f.bad(kind).into_iter().chain([f.sign(TokenKind::Open)]) {
+        let response = f.get(&format!("/t/l/{bad}")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{bad}");
+        assert!(body(response).await.contains("Link not found"));
+    }
+    let response = f
+        .get(&format!("/t/l/{}", f.sign(TokenKind::Click(TriggerLinkId(999)))))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    recorder.flush().await;
+    assert!(f.events().await.is_empty());
+
+    let response = f.get(&format!("/t/l/{}", f.sign(kind))).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()[header::LOCATION], "https://example.com/offer.pdf");
+    recorder.flush().await;
+    let events = f.events().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.kind, EventKind::Clicked { link: link.id });
 }
 
 #[tokio::test]

@@ -68,8 +68,8 @@ pub mod hooks;
 
 pub use api::account::AccountInfo;
 pub use client::{
-    Credentials, DEFAULT_REQUESTS_PER_SECOND, KommoBuilder, KommoClient, MemoryTokenStore, OAuthApp, RefreshLease,
-    RetryPolicy, TokenPair, TokenStore,
+    Answer, CallObserver, Credentials, DEFAULT_REQUESTS_PER_SECOND, KommoBuilder, KommoClient, MemoryTokenStore,
+    OAuthApp, RefreshLease, RetryPolicy, TokenPair, TokenStore,
 };
 pub use crm::KommoCrm;
 pub use error::{BoxError, KommoError, Violation};

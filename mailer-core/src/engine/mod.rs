@@ -48,6 +48,7 @@ pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
 pub use suppression::UNSUBSCRIBED;
 pub use tracking::{
     FORM_ATTEMPTS, FORM_RETRY, HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE,
+    PendingHit,
 };
 pub use usage::MailboxUsage;
 pub use views::{HistoryEntry, MailingProgress, QueuedEmail};

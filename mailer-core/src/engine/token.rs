@@ -1,7 +1,7 @@
 //! Verifying a tracking token: the key is found from the token's key id alone, the tag is checked and the
 //! kind matched before anything is looked up in the store.
 
-use crate::model::Secret;
+use crate::model::Account;
 use crate::template::{KeyId, TokenError, TokenKey, TokenKindTag, TrackingToken, token_key_id};
 
 use super::{Engine, EngineError};
@@ -25,30 +25,45 @@ impl Engine {
     /// ([`TokenError::WrongKind`]) or of an account that signs with another key
     /// ([`TokenError::OtherAccount`]); [`EngineError::Store`] for an unknown account.
     pub async fn verify_kind(&self, token: &str, kinds: &[TokenKindTag]) -> Result<TrackingToken, EngineError> {
-        let id = token_key_id(token)?;
-        let mut result = Err(TokenError::BadSignature);
-        let mut used: Option<&Secret> = None;
-        for secret in self.config.signing_keys.values() {
-            if KeyId::of(secret.expose().as_bytes()) != id {
-                continue;
-            }
-            result = TokenKey::new(secret.expose().as_bytes()).and_then(|key| key.open(token, kinds));
-            if result.is_ok() {
-                used = Some(secret);
-                break;
-            }
-        }
-        let verified = result?;
+        let (verified, key) = self.verify_signature(token, kinds)?;
         let account = self.ports.store.get_account(verified.account).await?;
-        let same_key = self
-            .config
-            .signing_keys
-            .get(&account.signing_key_ref)
-            .zip(used)
-            .is_some_and(|(a, b)| a.expose() == b.expose());
-        if !same_key {
+        if !self.signs_with(&account, key) {
             return Err(TokenError::OtherAccount.into());
         }
         Ok(verified)
+    }
+
+    /// The first half of [`Engine::verify_kind`], with no store access: the tag (HMAC) and the kind. Returns
+    /// the token and the name of the configured key that verified it, for [`Engine::signs_with`].
+    ///
+    /// # Errors
+    /// [`EngineError::Token`] as [`Engine::verify_kind`], except [`TokenError::OtherAccount`].
+    pub(crate) fn verify_signature<'a>(
+        &'a self,
+        token: &str,
+        kinds: &[TokenKindTag],
+    ) -> Result<(TrackingToken, &'a str), EngineError> {
+        let id = token_key_id(token)?;
+        let mut error = TokenError::BadSignature;
+        for (name, secret) in &self.config.signing_keys {
+            if KeyId::of(secret.expose().as_bytes()) != id {
+                continue;
+            }
+            match TokenKey::new(secret.expose().as_bytes()).and_then(|key| key.open(token, kinds)) {
+                Ok(verified) => return Ok((verified, name.as_str())),
+                Err(e) => error = e,
+            }
+        }
+        Err(error.into())
+    }
+
+    /// The second half of [`Engine::verify_kind`]: `account` signs with the key configured as `key` (the
+    /// same secret, whatever its name).
+    pub(crate) fn signs_with(&self, account: &Account, key: &str) -> bool {
+        self.config
+            .signing_keys
+            .get(&account.signing_key_ref)
+            .zip(self.config.signing_keys.get(key))
+            .is_some_and(|(a, b)| a.expose() == b.expose())
     }
 }

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use mailer_core::engine::{CrmInstall, Engine, EngineError};
 use mailer_core::model::{AccountId, CrmLink, NewAccount, Secret, Timezone};
-use mailer_kommo::{KommoClient, KommoError, MemoryTokenStore};
+use mailer_kommo::{KommoError, MemoryTokenStore};
 use serde::Deserialize;
 
 use super::KommoHost;
@@ -134,9 +134,9 @@ pub async fn install(
 async fn exchange(engine: &Arc<Engine>, kommo: &KommoHost, code: &str, domain: &str) -> Result<CrmLink, InstallError> {
     // The account is unknown until the new token says who it is: exchange into a scratch store first.
     let scratch = Arc::new(MemoryTokenStore::new());
-    let client = KommoClient::builder(kommo.base_url_for(domain))
+    let client = kommo
+        .client_builder(domain)
         .oauth(kommo.app.clone(), scratch, AccountId(0))
-        .with_timeout(kommo.timeout)
         .build()?;
     let pair = client.exchange_code(code).await?;
     let info = client.account_info().await?;

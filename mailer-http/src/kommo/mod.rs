@@ -30,7 +30,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use mailer_core::engine::Engine;
 use mailer_core::model::{AccountId, CrmLink, LinkStatus};
-use mailer_kommo::{KommoClient, KommoCrm, KommoError, OAuthApp};
+use mailer_kommo::{CallObserver, KommoBuilder, KommoClient, KommoCrm, KommoError, OAuthApp};
 
 pub use install::{ANSWER_WITHIN, InstallError, install};
 pub use tokens::EngineTokens;
@@ -54,6 +54,8 @@ pub struct KommoHost {
     /// The `aud` the widget's one-time tokens must carry: our scheme and host (by default the origin of
     /// the redirect URI).
     pub widget_audience: String,
+    /// Told about every HTTP request the accounts' clients send, retries included (the metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl KommoHost {
@@ -67,6 +69,24 @@ impl KommoHost {
             base_url: None,
             signing_key_ref: "default".into(),
             timeout: Duration::from_secs(10),
+            observer: None,
+        }
+    }
+
+    /// Tells `observer` about every HTTP request the accounts' clients send (`mailer-server` passes its
+    /// [`Metrics`](crate::Metrics), which count Kommo's answers and the clients' retries).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// A client builder for the account at `domain`: its base URL, the timeout and the observer.
+    pub(crate) fn client_builder(&self, domain: &str) -> KommoBuilder {
+        let builder = KommoClient::builder(self.base_url_for(domain)).with_timeout(self.timeout);
+        match &self.observer {
+            Some(observer) => builder.with_observer(observer.clone()),
+            None => builder,
         }
     }
 
@@ -102,9 +122,9 @@ impl KommoHost {
     /// When the client cannot be built.
     pub fn connect(&self, engine: &Arc<Engine>, link: &CrmLink) -> Result<(), KommoError> {
         let tokens = Arc::new(EngineTokens::new(engine));
-        let client = KommoClient::builder(self.base_url_for(&link.domain))
+        let client = self
+            .client_builder(&link.domain)
             .oauth(self.app.clone(), tokens, link.account)
-            .with_timeout(self.timeout)
             .build()?;
         self.crm.add_account(link.account, client);
         Ok(())

@@ -3,31 +3,32 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use mailer_core::engine::HitOutcome;
-use mailer_core::template::TokenKindTag;
+use mailer_core::engine::{EngineError, HitOutcome, PendingHit};
+use mailer_core::template::{TokenError, TokenKindTag};
 
 use super::hit_info;
 use crate::pages;
-use crate::server::{AppState, HttpError};
+use crate::server::{AppState, HttpError, count_hit};
 
+/// With a hit recorder: the token is checked (signature, kind, the account's key) and the link read, the
+/// answer goes out and the hit is recorded after it; without one, it is recorded before the answer.
 pub(crate) async fn click(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let outcome = state
+    let hit = state
         .engine
-        .record_hit_of(&token, &[TokenKindTag::Click], &hit_info(&headers))
-        .await?;
-    let target = match outcome {
-        HitOutcome::Redirect(target) => {
-            state.metrics.hit("click", None);
+        .accept_hit(&token, &[TokenKindTag::Click], hit_info(&headers))?;
+    let target = match &state.hits {
+        Some(recorder) => {
+            let target = state.engine.click_target(&hit).await?;
+            if let Err(hit) = recorder.record(hit).await {
+                record_now(&state, hit).await?;
+            }
             target
         }
-        HitOutcome::Recorded { automated } => {
-            state.metrics.hit("click", Some(automated));
-            None
-        }
+        None => record_now(&state, hit).await?,
     };
     let location = target
         .filter(|t| t.starts_with("https://") || t.starts_with("http://"))
@@ -40,4 +41,19 @@ pub(crate) async fn click(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Records one click before answering; its redirect.
+async fn record_now(state: &AppState, hit: PendingHit) -> Result<Option<String>, HttpError> {
+    let result = state
+        .engine
+        .record_hits(vec![hit])
+        .await
+        .pop()
+        .unwrap_or(Err(EngineError::Token(TokenError::Malformed)));
+    count_hit(&state.metrics, "click", &result);
+    Ok(match result? {
+        HitOutcome::Redirect(target) => target,
+        HitOutcome::Recorded { .. } => None,
+    })
 }

@@ -3,11 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use mailer_core::engine::{EngineError, HitOutcome};
+use mailer_core::engine::PendingHit;
 use mailer_core::template::TokenKindTag;
 
 use super::hit_info;
-use crate::server::{AppState, HttpError};
+use crate::server::{AppState, count_hit};
 
 /// A transparent 1×1 GIF.
 pub const PIXEL_GIF: [u8; 43] = [
@@ -25,19 +25,31 @@ pub fn pixel_response() -> Response {
     response
 }
 
+/// Answers the pixel at once. The token's signature is checked first (no store access): a bad token records
+/// nothing. A good one is recorded through the hit recorder after the answer when the state has one, else
+/// before it.
 pub(crate) async fn open(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let recorded = state
+    match state
         .engine
-        .record_hit_of(&token, &[TokenKindTag::Open], &hit_info(&headers))
-        .await
-        .map_err(HttpError::from);
-    match recorded {
-        Ok(HitOutcome::Recorded { automated }) => state.metrics.hit("open", Some(automated)),
-        Ok(HitOutcome::Redirect(_)) => {}
-        Err(HttpError::Engine(EngineError::Token(_))) => {
-            tracing::debug!("open pixel with a bad token");
-        }
-        Err(e) => tracing::warn!(error = %e, "recording an open failed"),
+        .accept_hit(&token, &[TokenKindTag::Open], hit_info(&headers))
+    {
+        Ok(hit) => match &state.hits {
+            Some(recorder) => {
+                if let Err(hit) = recorder.record(hit).await {
+                    record_now(&state, hit).await;
+                }
+            }
+            None => record_now(&state, hit).await,
+        },
+        Err(e) => tracing::debug!(error = %e, "open pixel with a bad token"),
     }
     pixel_response()
+}
+
+/// Records one hit before answering (no recorder, or it is closed).
+async fn record_now(state: &AppState, hit: PendingHit) {
+    let result = state.engine.record_hits(vec![hit]).await.pop();
+    if let Some(result) = result {
+        count_hit(&state.metrics, "open", &result);
+    }
 }

@@ -47,7 +47,9 @@ impl Crm for LoggedCrm {
     }
 
     async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
-        self.inner.entities(account, entities).await
+        let result = self.inner.entities(account, entities).await;
+        self.count("entities", &result);
+        result
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {

@@ -1,6 +1,7 @@
 //! Prometheus metrics, kept by hand: hits by kind and human/automated, sends and copies in Sent by result
 //! (through [`MeteredTransport`]), CRM calls by operation and result and the CRM's rate limiting (through
-//! [`LoggedCrm`](crate::server::LoggedCrm)), our own 429s, request latency by route, and the queue depth by
+//! [`LoggedCrm`](crate::server::LoggedCrm)), every HTTP request the Kommo clients send with their own 429 and 5xx
+//! retries (as their `CallObserver`), our own 429s, request latency by route, and the queue depth by
 //! status (asked of a [`QueueDepth`] at scrape time).
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ pub struct Metrics {
     sends: Mutex<BTreeMap<&'static str, u64>>,
     sent_copies: Mutex<BTreeMap<&'static str, u64>>,
     crm_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    crm_requests: Mutex<BTreeMap<(String, bool), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     rate_limited: AtomicU64,
 }
@@ -82,6 +84,18 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
             .entry((op, result))
             .or_default() += 1;
+    }
+
+    /// Counts one HTTP request a CRM client sent, retries inside one call included: Kommo's `status`
+    /// (`200`, `429`, `503`, …, or `network` when there was no answer) and whether the client `retried` it.
+    pub fn crm_request(&self, status: &str, retried: bool) {
+        let mut map = self.crm_requests.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get_mut(&(status.to_owned(), retried)) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert((status.to_owned(), retried), 1);
+            }
+        }
     }
 
     /// Counts a request refused with 429.
@@ -140,6 +154,36 @@ impl Metrics {
              # TYPE mailer_crm_rate_limited_total counter\n",
         );
         let _ = writeln!(out, "mailer_crm_rate_limited_total {rate_limited}");
+        out.push_str(
+            "# HELP mailer_crm_requests_total HTTP requests to the CRM by answer status (network: no answer), the \
+             client's own retries included; retried=true: the client waited and sent the request again.\n\
+             # TYPE mailer_crm_requests_total counter\n",
+        );
+        let mut answered_429 = 0;
+        let mut retries = 0;
+        for ((status, retried), n) in self.crm_requests.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let status = label(status);
+            let _ = writeln!(
+                out,
+                "mailer_crm_requests_total{{status=\"{status}\",retried=\"{retried}\"}} {n}"
+            );
+            if status == "429" {
+                answered_429 += n;
+            }
+            if *retried {
+                retries += n;
+            }
+        }
+        out.push_str(
+            "# HELP mailer_crm_answers_429_total HTTP requests the CRM answered 429, retried by its client or not.\n\
+             # TYPE mailer_crm_answers_429_total counter\n",
+        );
+        let _ = writeln!(out, "mailer_crm_answers_429_total {answered_429}");
+        out.push_str(
+            "# HELP mailer_crm_retries_total HTTP requests to the CRM its client sent again (429, 5xx, network).\n\
+             # TYPE mailer_crm_retries_total counter\n",
+        );
+        let _ = writeln!(out, "mailer_crm_retries_total {retries}");
         out.push_str("# HELP mailer_hits_total Tracking hits by kind.\n# TYPE mailer_hits_total counter\n");
         for ((kind, automated), n) in self.hits.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(
@@ -184,6 +228,17 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// The Kommo clients' requests, retries included, counted as [`Metrics::crm_request`].
+#[cfg(feature = "kommo")]
+impl mailer_kommo::CallObserver for Metrics {
+    fn answered(&self, answer: mailer_kommo::Answer, retry: bool) {
+        match answer {
+            mailer_kommo::Answer::Status(status) => self.crm_request(&status.to_string(), retry),
+            _ => self.crm_request("network", retry),
+        }
     }
 }
 

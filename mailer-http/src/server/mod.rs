@@ -3,6 +3,7 @@
 mod config;
 mod crm_log;
 mod error;
+mod hit_recorder;
 mod layers;
 mod metrics;
 mod ratelimit;
@@ -20,6 +21,8 @@ use tokio::net::TcpListener;
 pub use config::HttpConfig;
 pub use crm_log::LoggedCrm;
 pub use error::{HttpError, engine_status};
+pub(crate) use hit_recorder::count as count_hit;
+pub use hit_recorder::{DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder};
 pub use metrics::{MeteredTransport, Metrics, QueueDepth, SqlQueueDepth};
 pub use ratelimit::RateLimiter;
 pub use state::AppState;

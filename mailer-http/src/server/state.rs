@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mailer_core::engine::Engine;
 
 use super::config::HttpConfig;
+use super::hit_recorder::HitRecorder;
 use super::metrics::{Metrics, QueueDepth};
 use super::ratelimit::RateLimiter;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) queue_depth: Option<Arc<dyn QueueDepth>>,
+    pub(crate) hits: Option<Arc<HitRecorder>>,
     pub(crate) csp: Arc<str>,
     pub(crate) analytics: Arc<[String]>,
     #[cfg(feature = "kommo")]
@@ -40,6 +42,7 @@ impl AppState {
             metrics,
             limiter,
             queue_depth: None,
+            hits: None,
             csp,
             analytics,
             #[cfg(feature = "kommo")]
@@ -51,6 +54,14 @@ impl AppState {
     #[must_use]
     pub fn with_queue_depth(mut self, source: Arc<dyn QueueDepth>) -> Self {
         self.queue_depth = Some(source);
+        self
+    }
+
+    /// Records the hits of the open pixel and trigger links through `recorder` (in batches, after the
+    /// answer) instead of before answering; the host closes it on shutdown ([`HitRecorder::close`]).
+    #[must_use]
+    pub fn with_hit_recorder(mut self, recorder: Arc<HitRecorder>) -> Self {
+        self.hits = Some(recorder);
         self
     }
 

@@ -1,12 +1,14 @@
 //! The Kommo API v4 HTTP client: one per account, with its credentials, rate limit, retries and caches.
 
 mod backoff;
+mod observer;
 mod pagination;
 mod rate;
 mod retry;
 mod token;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mailer_core::model::{EntityKind, Secret};
@@ -14,6 +16,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
 
+pub use observer::{Answer, CallObserver};
 pub(crate) use pagination::{MAX_PAGE, pages};
 pub use retry::RetryPolicy;
 pub use token::{Credentials, MemoryTokenStore, OAuthApp, RefreshLease, TokenPair, TokenStore};
@@ -38,6 +41,7 @@ pub struct KommoBuilder {
     policy: RetryPolicy,
     per_second: u32,
     timeout: Duration,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl KommoBuilder {
@@ -67,6 +71,12 @@ impl KommoBuilder {
     /// Replaces the client-side rate limit (default [`DEFAULT_REQUESTS_PER_SECOND`]).
     pub fn with_requests_per_second(mut self, per_second: u32) -> Self {
         self.per_second = per_second;
+        self
+    }
+
+    /// Tells `observer` about every HTTP request the client sends, retries included.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -107,6 +117,7 @@ impl KommoBuilder {
             policy: self.policy,
             fields: RwLock::new(HashMap::new()),
             timezone: OnceCell::new(),
+            observer: self.observer,
         })
     }
 }
@@ -126,6 +137,7 @@ pub struct KommoClient {
     policy: RetryPolicy,
     fields: RwLock<HashMap<EntityKind, Vec<RawFieldDef>>>,
     timezone: OnceCell<chrono_tz::Tz>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// One API call.
@@ -171,6 +183,7 @@ impl KommoClient {
             policy: RetryPolicy::default(),
             per_second: DEFAULT_REQUESTS_PER_SECOND,
             timeout: Duration::from_secs(30),
+            observer: None,
         }
     }
 
@@ -206,8 +219,12 @@ impl KommoClient {
             .json(&app.grant(grant))
             .send()
             .await
-            .map_err(KommoError::Http)?;
+            .map_err(|e| {
+                self.observe(Answer::Network, false);
+                KommoError::Http(e)
+            })?;
         let status = response.status().as_u16();
+        self.observe(Answer::Status(status), false);
         let body = response.bytes().await.map_err(KommoError::Http)?;
         match status {
             200..=299 => {
@@ -355,9 +372,11 @@ impl KommoClient {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
+            let mut answer = Answer::Network;
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    answer = Answer::Status(status);
                     let retry_after = response
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
@@ -367,8 +386,18 @@ impl KommoClient {
                     classify(status, retry_after.as_deref(), &body)
                 }
                 Err(e) if e.is_connect() || e.is_timeout() => Outcome::ServerError(0),
-                Err(e) => return Err(KommoError::Http(e)),
+                Err(e) => {
+                    self.observe(answer, false);
+                    return Err(KommoError::Http(e));
+                }
             };
+            let retry = match &outcome {
+                Outcome::Done(_) | Outcome::Fail(_) => false,
+                Outcome::Unauthorized => bearer.generation.is_some() && !refreshed,
+                Outcome::RateLimited(wait) => retries < self.policy.max_retries && *wait <= self.policy.max_rate_wait,
+                Outcome::ServerError(_) => retries < self.policy.max_retries,
+            };
+            self.observe(answer, retry);
             match outcome {
                 Outcome::Done(body) => return Ok(body),
                 // Kommo answers 404 for unknown routes and for writes to entities that do not exist.
@@ -404,6 +433,12 @@ impl KommoClient {
                     tokio::time::sleep(wait).await;
                 }
             }
+        }
+    }
+
+    fn observe(&self, answer: Answer, retry: bool) {
+        if let Some(observer) = &self.observer {
+            observer.answered(answer, retry);
         }
     }
 

@@ -10,7 +10,8 @@ pub use forms::{FORM_ATTEMPTS, FORM_RETRY, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::TriggerLinkId;
+use crate::model::{Timestamp, TriggerLinkId};
+use crate::template::TrackingToken;
 
 /// The link id under which honeypot (hidden) link hits are recorded.
 pub const HONEYPOT_LINK: TriggerLinkId = TriggerLinkId(0);
@@ -36,4 +37,29 @@ pub enum HitOutcome {
     },
     /// A click: redirect here, or show the thank-you page when `None`.
     Redirect(Option<String>),
+}
+
+/// A hit whose token's signature and kind are checked, stamped with the moment it came: what
+/// [`Engine::accept_hit`](crate::engine::Engine::accept_hit) gives, for
+/// [`Engine::record_hits`](crate::engine::Engine::record_hits) to record, now or in a later batch.
+#[derive(Debug, Clone)]
+pub struct PendingHit {
+    pub(crate) token: TrackingToken,
+    /// The name of the configured key that verified the token, for the account check when it is recorded;
+    /// `None` when the account was checked already.
+    pub(crate) key: Option<String>,
+    pub(crate) info: HitInfo,
+    pub(crate) at: Timestamp,
+}
+
+impl PendingHit {
+    /// The verified token.
+    pub fn token(&self) -> &TrackingToken {
+        &self.token
+    }
+
+    /// When the hit came.
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
 }

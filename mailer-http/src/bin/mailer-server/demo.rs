@@ -18,6 +18,7 @@ use mailer_core::model::{
 use mailer_core::template::{TokenKind, TrackingToken};
 use mailer_core::testkit::World;
 use mailer_core::testkit::fixture::{sample_mailbox, sample_page, sample_user};
+use mailer_http::Metrics;
 use mailer_kommo::fake::FakeKommo;
 use mailer_kommo::{KommoClient, KommoCrm, MemoryTokenStore};
 use mailer_store_sql::SecretKey;
@@ -84,7 +85,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     let store = wiring::store(&config).await?;
     let crm = Arc::new(KommoCrm::new());
     let transport = Arc::new(mailer_smtp::EmlTransport::new(outbox.clone()));
-    let wired = wiring::wire(&config, store, transport, crm.clone())?;
+    let wired = wiring::wire(&config, store, transport, crm.clone(), Arc::new(Metrics::default()))?;
     let engine = wired.engine("setup");
     let (account, user) = engine
         .create_account(
@@ -101,6 +102,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), BoxError> {
     let tokens = Arc::new(MemoryTokenStore::with(account.id, kommo.issue_tokens()));
     let client = KommoClient::builder(kommo.base_url())
         .oauth(kommo.app(), tokens, account.id)
+        .with_observer(wired.metrics.clone())
         .build()?;
     crm.add_account(account.id, client);
     let seeded = seed(&engine, &account, user, &world).await?;

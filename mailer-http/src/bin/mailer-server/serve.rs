@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mailer_core::engine::Engine;
 use mailer_http::kommo::KommoHost;
-use mailer_http::{AppState, SqlQueueDepth, app};
+use mailer_http::{AppState, DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder, Metrics, SqlQueueDepth, app};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -26,9 +26,10 @@ pub(crate) async fn migrate(config: &Config) -> Result<(), BoxError> {
 /// `serve` (with `http`) or `worker` (without).
 pub(crate) async fn serve(config: &Config, http: bool) -> Result<(), BoxError> {
     let store = wiring::store(config).await?;
-    let crm = wiring::kommo(config)?;
-    let kommo = wiring::kommo_host(config, &crm);
-    let wired = wiring::wire(config, store, wiring::transport(config)?, crm)?;
+    let metrics = Arc::new(Metrics::default());
+    let crm = wiring::kommo(config, &metrics)?;
+    let kommo = wiring::kommo_host(config, &crm, &metrics);
+    let wired = wiring::wire(config, store, wiring::transport(config)?, crm, metrics)?;
     let listener = if http {
         Some(TcpListener::bind(&config.listen).await?)
     } else {
@@ -77,9 +78,20 @@ pub(crate) async fn run(
         ));
     }
     let mut server = None;
+    let mut hits = None;
     if let Some(listener) = listener {
-        let state = AppState::with_metrics(wired.engine("http"), config.http.clone(), wired.metrics.clone())
-            .with_queue_depth(Arc::new(SqlQueueDepth(wired.store.clone())));
+        let engine = wired.engine("http");
+        // Opens and clicks are answered first and recorded in batches after; closed (flushed) on shutdown.
+        let recorder = Arc::new(HitRecorder::spawn(
+            engine.clone(),
+            wired.metrics.clone(),
+            DEFAULT_CAPACITY,
+            DEFAULT_BATCH,
+        ));
+        hits = Some(recorder.clone());
+        let state = AppState::with_metrics(engine, config.http.clone(), wired.metrics.clone())
+            .with_queue_depth(Arc::new(SqlQueueDepth(wired.store.clone())))
+            .with_hit_recorder(recorder);
         let state = match &kommo {
             Some(host) => state.with_kommo(host.clone()),
             None => state,
@@ -99,6 +111,10 @@ pub(crate) async fn run(
         while workers.join_next().await.is_some() {}
         if let Some(server) = server {
             let _ = server.await;
+        }
+        // No request is in flight any more: record the hits still queued.
+        if let Some(hits) = &hits {
+            hits.close().await;
         }
     })
     .await;

@@ -46,11 +46,13 @@ enum TokenAction {
 /// Runs the action against the configured store.
 pub(crate) async fn run(config: &Config, args: TokenArgs) -> Result<(), BoxError> {
     let store = wiring::store(config).await?;
+    let metrics = std::sync::Arc::new(mailer_http::Metrics::default());
     let wired = wiring::wire(
         config,
         store.clone(),
         wiring::transport(config)?,
-        wiring::kommo(config)?,
+        wiring::kommo(config, &metrics)?,
+        metrics,
     )?;
     let engine = wired.engine("token");
     let result = match args.action {

@@ -50,12 +50,14 @@ pub(crate) fn transport(config: &Config) -> Result<Arc<DynTransport>, BoxError> 
 
 /// Kommo with a long-lived token per configured account (installed accounts are added by the
 /// [`KommoHost`]).
-pub(crate) fn kommo(config: &Config) -> Result<Arc<KommoCrm>, BoxError> {
+/// Every client tells `metrics` about its requests, retries included.
+pub(crate) fn kommo(config: &Config, metrics: &Arc<Metrics>) -> Result<Arc<KommoCrm>, BoxError> {
     let crm = KommoCrm::new();
     for account in &config.kommo {
         let token = account.token.clone().unwrap_or_default();
         let client = KommoClient::builder(account.base_url.clone())
             .long_lived_token(Secret::new(token))
+            .with_observer(metrics.clone())
             .build()?;
         crm.add_account(AccountId(account.account), client);
     }
@@ -63,28 +65,30 @@ pub(crate) fn kommo(config: &Config) -> Result<Arc<KommoCrm>, BoxError> {
 }
 
 /// The Kommo integration's host, when one is configured.
-pub(crate) fn kommo_host(config: &Config, crm: &Arc<KommoCrm>) -> Option<Arc<KommoHost>> {
+pub(crate) fn kommo_host(config: &Config, crm: &Arc<KommoCrm>, metrics: &Arc<Metrics>) -> Option<Arc<KommoHost>> {
     let k = config.kommo_integration.as_ref()?;
     let app = OAuthApp {
         client_id: k.client_id.clone(),
         client_secret: Secret::new(k.client_secret.clone().unwrap_or_default()),
         redirect_uri: k.redirect_uri.clone(),
     };
-    let mut host = KommoHost::new(app, crm.clone()).with_signing_key_ref(k.signing_key_ref.clone());
+    let mut host = KommoHost::new(app, crm.clone())
+        .with_signing_key_ref(k.signing_key_ref.clone())
+        .with_observer(metrics.clone());
     if let Some(base) = &k.base_url {
         host = host.with_base_url(base.clone());
     }
     Some(Arc::new(host))
 }
 
-/// Wires the engine's ports around `store`, `transport` and `crm` (metered and logged).
+/// Wires the engine's ports around `store`, `transport` and `crm` (metered and logged into `metrics`).
 pub(crate) fn wire(
     config: &Config,
     store: Arc<SqlStore>,
     transport: Arc<DynTransport>,
     crm: Arc<DynCrm>,
+    metrics: Arc<Metrics>,
 ) -> Result<Wired, BoxError> {
-    let metrics = Arc::new(Metrics::default());
     let ports = Ports {
         store: store.clone(),
         transport: Arc::new(MeteredTransport::new(transport, metrics.clone())),
