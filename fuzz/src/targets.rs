@@ -20,7 +20,7 @@ use mailer_core::template::{
 use sha2::{Digest, Sha256};
 
 /// Every target's name but `config` (in `config_target.rs`), as the folders under `fuzz/corpus/` are named.
-pub const TARGETS: &[&str] = &["template", "token", "form", "kommo_hooks"];
+pub const TARGETS: &[&str] = &["template", "token", "form", "kommo_hooks", "dsn"];
 
 /// Runs the target `name` (one of [`TARGETS`]) on `data`; `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -29,6 +29,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "token" => token(data),
         "form" => form(data),
         "kommo_hooks" => kommo_hooks(data),
+        "dsn" => dsn(data),
         _ => return false,
     }
     true
@@ -301,4 +302,72 @@ pub fn kommo_hooks(data: &[u8]) {
             );
         }
     }
+}
+
+/// The classifier of received mail (bounces, auto-replies, replies): byte 0 picks the raw bytes as one
+/// message, the bytes as the parts of an RFC 3464 report (human text, `message/delivery-status` fields,
+/// returned message; separated by NUL), or as the subject and body of a mailer daemon's text bounce.
+/// Classifying never panics, gives the same answer twice, and every Message-ID it returns is bare
+/// (non-empty, trimmed, no `>`) and listed once; the answer survives a JSON round trip.
+///
+/// `classify` contains a panic inside mail-parser (0.11 asserts on some broken MIME in builds with debug
+/// assertions, as the fuzzers are): the panic hook lets such a panic unwind to it instead of reporting a
+/// crash. Any other panic — in mailer's own code — is still a crash.
+pub fn dsn(data: &[u8]) {
+    use mailer_core::inbox::{Incoming, Received, classify};
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let crash = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_parser = info.location().is_some_and(|l| l.file().contains("/mail-parser-"));
+            if !in_parser {
+                crash(info);
+            }
+        }));
+    });
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let raw: Vec<u8> = match pick % 3 {
+        0 => rest.to_vec(),
+        1 => {
+            let [human, fields, returned]: [String; 3] = pieces(rest, 3).try_into().expect("three pieces");
+            format!(
+                "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\n\
+                 Subject: Returned mail\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/report; report-type=delivery-status; boundary=\"b0\"\r\n\r\n\
+                 --b0\r\n\r\n{human}\r\n--b0\r\nContent-Type: message/delivery-status\r\n\r\n\
+                 Reporting-MTA: dns; mx.example.net\r\n\r\n{fields}\r\n\
+                 --b0\r\nContent-Type: message/rfc822\r\n\r\n{returned}\r\n--b0--\r\n"
+            )
+            .into_bytes()
+        }
+        _ => {
+            let [subject, body]: [String; 2] = pieces(rest, 2).try_into().expect("two pieces");
+            format!("From: MAILER-DAEMON@mx.example.org\r\nSubject: {subject}\r\n\r\n{body}").into_bytes()
+        }
+    };
+    let received = classify(&raw);
+    assert_eq!(classify(&raw), received, "two classifications differ");
+    let bare = |ids: &[String]| {
+        for id in ids {
+            assert!(
+                !id.is_empty() && id.trim() == id && !id.contains('>'),
+                "not a bare Message-ID: {id:?}"
+            );
+        }
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "a Message-ID listed twice: {ids:?}");
+    };
+    bare(received.message_id.as_slice());
+    match &received.kind {
+        Incoming::Bounce(bounce) => bare(&bounce.original),
+        Incoming::AutoReply { refers_to } | Incoming::Reply { refers_to } => bare(refers_to),
+        Incoming::Other => {}
+    }
+    let json = serde_json::to_string(&received).expect("serialize");
+    let back: Received = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, received, "a JSON round trip changed it");
 }

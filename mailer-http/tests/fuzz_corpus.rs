@@ -79,6 +79,11 @@ fn kommo_hooks_corpus_replays() {
 }
 
 #[test]
+fn dsn_corpus_replays() {
+    replay("dsn");
+}
+
+#[test]
 fn config_corpus_replays() {
     replay("config");
 }

@@ -178,3 +178,24 @@ fn a_new_message_and_garbage_are_other() {
     let delivered = String::from_utf8_lossy(&delivered).replace("Action: failed", "Action: delivered");
     assert_eq!(classify(delivered.as_bytes()).kind, Incoming::Other);
 }
+
+/// Found by the `dsn` fuzz target: text after the boundary on the first delimiter line makes
+/// mail-parser 0.11 assert in builds with debug assertions (as tests are). Classified, not a panic, and
+/// the next message is classified as usual.
+#[test]
+fn a_multipart_that_makes_the_parser_assert_is_classified_without_a_panic() {
+    let raw = b"From: MAILER-DAEMON@mx.example.net\r\n\
+Content-Type: multipart/report; boundary=b5\r\n\r\n\
+--b5Content-Type: message/rfc822\r\n\r\nU\r\n\
+Content-Type: message/rfc822\r\n\r\n\r\n--b5--\r\n";
+    let received = std::panic::catch_unwind(|| classify(raw)).expect("classify panicked");
+    if cfg!(debug_assertions) {
+        assert_eq!(
+            received.kind,
+            Incoming::Other,
+            "the parser's panic means: not a message"
+        );
+    }
+    let next = classify(&fixture("reply.eml"));
+    assert!(matches!(next.kind, Incoming::Reply { .. }), "{:?}", next.kind);
+}
