@@ -114,7 +114,7 @@ async fn main() -> Result<(), BoxError> {
     for m in 0..args.mailboxes {
         let mut mailbox = sample_mailbox(account.id, user.id, SendingLimits::default());
         mailbox.from = Address {
-            name: Some(format!("Sender {m}")),
+            name: Some(format!("Sender {m}").into()),
             email: format!("sender{m}@bench.test"),
         };
         mailbox.smtp = args.sink.clone();
@@ -153,7 +153,7 @@ async fn main() -> Result<(), BoxError> {
             template: Some(template.id),
             to_entity_contacts: false,
             to: vec![Address {
-                name: Some(format!("Reader {i}")),
+                name: Some(format!("Reader {i}").into()),
                 email: format!("reader{i}@example.test"),
             }],
             cc: Vec::new(),
