@@ -143,6 +143,11 @@ impl Imap {
             .map_err(|e| imap_error(e, "APPEND"))
     }
 
+    /// True when the server still answers on this session (`NOOP`).
+    pub(crate) async fn noop(&mut self) -> bool {
+        self.session.noop().await.is_ok()
+    }
+
     /// The session, for commands this type has no method for (the inbox reader's SELECT, FETCH, IDLE).
     pub(crate) fn into_session(self) -> Session {
         self.session

@@ -7,7 +7,9 @@
 //!   trusted roots; optional DKIM. Connections are our own tokio sockets with `TCP_NODELAY` (lettre's
 //!   pool leaves Nagle on, which costs ~40 ms per message against servers that delay ACKs).
 //!   Copies go to Sent with IMAP `APPEND … (\Seen)` (async-imap): the folder marked SPECIAL-USE `\Sent`,
-//!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]).
+//!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]). Logged-in IMAP
+//!   sessions are pooled per mailbox (bounded, closed when idle, checked with `NOOP` after a pause), so a
+//!   copy is one `APPEND`, not a login, a `LIST` and a logout.
 //!   [`verify`](mailer_core::ports::Transport::verify) answers green (SMTP and IMAP logins work), gray
 //!   (only SMTP: mail is sent, no copies in Sent) or red (SMTP does not work), each with its reason.
 //! - [`inbox`]: reads the mailboxes' INBOX over IMAP ([`inbox::ImapInbox`], the core's
@@ -86,6 +88,7 @@ mod connection;
 pub mod eml;
 pub mod error;
 mod imap;
+mod imap_pool;
 pub mod inbox;
 pub mod mime;
 mod pool;

@@ -1,5 +1,5 @@
 //! [`SmtpTransport`]: sends over SMTP with lettre (a connection pool per mailbox), copies to Sent over
-//! IMAP and runs the widget's mailbox check.
+//! IMAP (a session pool per mailbox) and runs the widget's mailbox check.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,13 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::{ClientId, Extension};
-use mailer_core::model::Mailbox;
+use mailer_core::model::{Mailbox, ServerSettings};
 use mailer_core::ports::{Delivery, MailboxCheck, OutgoingMessage, SendError, SendErrorKind, Transport, TransportCaps};
 
 use crate::ConfigError;
 use crate::connection::Connector;
 use crate::error::{from_smtp, invalid, timed_out};
 use crate::imap::{Imap, pick_sent};
+use crate::imap_pool::{ImapKey, ImapPools, Reused, SentSession};
 use crate::mime::{self, WireMessage};
 use crate::pool::{PoolKey, Pools};
 use crate::signing::Signers;
@@ -26,6 +27,7 @@ pub(crate) struct Options {
     pub(crate) timeout: Duration,
     pub(crate) pool_max_size: u32,
     pub(crate) pool_idle_timeout: Duration,
+    pub(crate) imap_pool_max_size: u32,
     pub(crate) hello_name: Option<String>,
     pub(crate) roots: ExtraRoots,
 }
@@ -36,6 +38,7 @@ impl Default for Options {
             timeout: Duration::from_secs(30),
             pool_max_size: 4,
             pool_idle_timeout: Duration::from_secs(60),
+            imap_pool_max_size: 2,
             hello_name: None,
             roots: ExtraRoots::default(),
         }
@@ -64,7 +67,16 @@ impl SmtpTransportBuilder {
         self
     }
 
-    /// Connections, and a mailbox's whole pool, unused for this long are closed (default 60 s).
+    /// At most this many logged-in IMAP sessions per mailbox for copies to Sent (default 2); copies of one
+    /// mailbox beyond that wait for a session. 0 turns the pool off: each copy logs in, finds the Sent
+    /// folder and logs out.
+    pub fn imap_pool_max_size(mut self, size: u32) -> Self {
+        self.options.imap_pool_max_size = size;
+        self
+    }
+
+    /// Connections and IMAP sessions, and a mailbox's whole pools, unused for this long are closed
+    /// (default 60 s).
     pub fn pool_idle_timeout(mut self, idle: Duration) -> Self {
         self.options.pool_idle_timeout = idle;
         self
@@ -118,6 +130,10 @@ impl SmtpTransportBuilder {
             usize::try_from(self.options.pool_max_size).unwrap_or(usize::MAX),
             self.options.pool_idle_timeout,
         );
+        let imap_pools = ImapPools::new(
+            usize::try_from(self.options.imap_pool_max_size).unwrap_or(usize::MAX),
+            self.options.pool_idle_timeout,
+        );
         Ok(SmtpTransport {
             inner: Arc::new(Inner {
                 options: self.options,
@@ -125,6 +141,7 @@ impl SmtpTransportBuilder {
                 tls,
                 hello,
                 pools,
+                imap_pools,
             }),
         })
     }
@@ -147,6 +164,7 @@ struct Inner {
     tls: Arc<rustls::ClientConfig>,
     hello: ClientId,
     pools: Pools,
+    imap_pools: ImapPools,
 }
 
 impl SmtpTransport {
@@ -163,6 +181,11 @@ impl SmtpTransport {
     /// How many mailboxes have a connection pool right now.
     pub fn open_pools(&self) -> usize {
         self.inner.pools.len()
+    }
+
+    /// How many logged-in IMAP sessions wait in the pools for the next copy to Sent right now.
+    pub fn idle_imap_sessions(&self) -> usize {
+        self.inner.imap_pools.idle_sessions()
     }
 
     /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain). A
@@ -201,6 +224,56 @@ impl SmtpTransport {
             self.connector().connect(mailbox),
         )
         .await?
+    }
+
+    /// Logs in to IMAP and finds the Sent folder (logging out again when there is none).
+    async fn sent_session(&self, server: &ServerSettings, mailbox: &Mailbox) -> Result<SentSession, SendError> {
+        let mut imap = Imap::login(server, mailbox, &self.inner.tls).await?;
+        let sent = match imap.folders().await {
+            Ok(folders) => pick_sent(&folders, mailbox.sent_folder.as_deref())
+                .ok_or_else(|| invalid(SendErrorKind::Other, NO_SENT_FOLDER)),
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(sent) => Ok(SentSession { imap, sent }),
+            Err(e) => {
+                imap.logout().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies `raw` to Sent over a pooled session of the mailbox (one that sat idle is checked with NOOP
+    /// first) or a new one; the session goes back to the pool only when the copy worked.
+    async fn append_pooled(&self, server: &ServerSettings, mailbox: &Mailbox, raw: &[u8]) -> Result<(), SendError> {
+        let pools = &self.inner.imap_pools;
+        let key = ImapKey::of(mailbox, server);
+        let (_slot, reused) = pools.checkout(&key).await;
+        let alive = match reused {
+            Some(Reused { session, idle }) if idle < NOOP_AFTER => Some(session),
+            // The server may have closed a session that sat idle: a new login replaces it.
+            Some(Reused { mut session, .. }) => session.imap.noop().await.then_some(session),
+            None => None,
+        };
+        let mut session = match alive {
+            Some(session) => session,
+            None => self.sent_session(server, mailbox).await?,
+        };
+        session
+            .imap
+            .append_seen(&session.sent.wire, raw, !session.sent.exists)
+            .await?;
+        session.sent.exists = true;
+        pools.put(&key, session);
+        Ok(())
+    }
+
+    /// Copies `raw` to Sent on a session of its own: log in, find the folder, append, log out.
+    async fn append_unpooled(&self, server: &ServerSettings, mailbox: &Mailbox, raw: &[u8]) -> Result<(), SendError> {
+        let SentSession { mut imap, sent } = self.sent_session(server, mailbox).await?;
+        let result = imap.append_seen(&sent.wire, raw, !sent.exists).await;
+        imap.logout().await;
+        result
     }
 
     /// Logs in to SMTP on a fresh connection (not a pooled one) and quits.
@@ -299,19 +372,12 @@ impl Transport for SmtpTransport {
                 format!("no IMAP server is set: no copy of {message_id} in Sent"),
             )
         })?;
-        let work = async {
-            let mut imap = Imap::login(server, mailbox, &self.inner.tls).await?;
-            let result = async {
-                let folders = imap.folders().await?;
-                let choice = pick_sent(&folders, mailbox.sent_folder.as_deref())
-                    .ok_or_else(|| invalid(SendErrorKind::Other, NO_SENT_FOLDER))?;
-                imap.append_seen(&choice.wire, raw, !choice.exists).await
-            }
-            .await;
-            imap.logout().await;
-            result
-        };
-        with_timeout(self.inner.options.timeout, "IMAP copy to Sent", work).await?
+        let limit = self.inner.options.timeout;
+        if self.inner.imap_pools.enabled() {
+            with_timeout(limit, "IMAP copy to Sent", self.append_pooled(server, mailbox, raw)).await?
+        } else {
+            with_timeout(limit, "IMAP copy to Sent", self.append_unpooled(server, mailbox, raw)).await?
+        }
     }
 
     async fn verify(&self, mailbox: &Mailbox) -> Result<MailboxCheck, SendError> {
