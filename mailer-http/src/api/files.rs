@@ -54,7 +54,7 @@ fn body_error(status: StatusCode, detail: String) -> ApiError {
 /// Uploads a file for the caller's account.
 #[utoipa::path(post, path = "/files", tag = "files", params(UploadQuery),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The stored reference (`source: stored`)", body = Object),
+    responses((status = 201, description = "The stored reference (`source: stored`)", body = AttachmentRef),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn upload(
