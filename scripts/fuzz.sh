@@ -19,8 +19,9 @@ unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 cd fuzz
 build_dir="${FUZZ_TARGET_DIR:-$PWD/target}"
 mkdir -p "corpus/$target" "corpus-work/$target" "artifacts/$target"
-features=()
-[ "$target" = config ] && features=(--features config)  # the loader needs the whole server library
+# Every target is built with the `config` feature (the config loader's target needs the whole server
+# library): the same features for all, so one build serves every target.
+features=(--features config)
 # FUZZ_DEV=1: an unoptimized build (builds several times faster on a busy machine, runs slower).
 [ "${FUZZ_DEV:-0}" = 1 ] && features+=(--dev)
 # Built by cargo-fuzz, then run directly: `cargo fuzz run` rebuilds everything with `--cfg fuzzing_repro`

@@ -549,3 +549,42 @@ fn compiled_template_is_shareable_across_threads() {
     assert_send_sync::<CompiledTemplate>();
     assert_send_sync::<TextTemplate>();
 }
+
+#[test]
+fn whole_objects_print_the_same_on_every_render_with_keys_sorted() {
+    // Found by the `template` fuzz target: a copied CRM object is a hash map whose order changed per render.
+    let env = Env::new();
+    let c = Content {
+        subject: "{{ company }}".into(),
+        body: Body::Html(
+            "<p>{{ lead }}|{% assign l = company %}{{ l }}|{% for c in contacts %}{{ c }};{% endfor %}|\
+             {{ lead | upcase }}|{{ contacts | join: \",\" }}|{{ company | raw }}</p>"
+                .into(),
+        ),
+        text: Some("{{ lead }}|{% for c in contacts %}{{ c }}{% endfor %}".into()),
+    };
+    let t = compile(&c);
+    let first = t.render(&env.ctx()).expect("renders");
+    for _ in 0..8 {
+        let again = t.render(&env.ctx()).expect("renders");
+        assert_eq!(again.subject, first.subject);
+        assert_eq!(body_of(&again.html), body_of(&first.html));
+        assert_eq!(again.text, first.text);
+    }
+    // The company prints its keys in sorted order, the same whether read directly or through a copy.
+    let company = first.subject.clone();
+    assert!(company.contains("Acme"), "{company}");
+    let keys: Vec<usize> = ["id", "name"]
+        .iter()
+        .map(|k| company.find(k).unwrap_or_else(|| panic!("{k} in {company}")))
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{company}");
+    let body = body_of(&first.html);
+    let parts: Vec<&str> = body.split('|').collect();
+    assert_eq!(
+        parts[1],
+        parts[5].trim_end_matches("</p>"),
+        "assigned copy and raw print alike: {body}"
+    );
+    assert!(parts[4].contains("Anna") && parts[4].contains(','), "{body}");
+}

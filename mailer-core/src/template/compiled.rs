@@ -12,7 +12,8 @@ use super::data::{self, Map, Node};
 use super::engine::{self, BUILD_LIMIT_MARK, LOOP_LIMIT_MARK, VALUE_LIMIT_MARK};
 use super::source::{self, Flavor, Rewritten, Rules, SysToken};
 use super::{ErrorKind, LinkBuilder, Mode, PartName, RenderContext, TemplateError, TokenKind, TrackingToken};
-use super::{escape, markdown, text};
+use super::{escape, markdown, runtime, text};
+use liquid_core::runtime::Renderable;
 
 /// The largest rendered body, in bytes (8 MB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -93,7 +94,7 @@ pub struct Rendered {
 /// One compiled part.
 struct Part {
     name: PartName,
-    template: liquid::Template,
+    template: liquid_core::Template,
     paths: Vec<Vec<String>>,
     tokens: BTreeSet<SysToken>,
     form_fields: BTreeSet<String>,
@@ -123,8 +124,8 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
     let rewritten = source::rewrite(src, &rules)?;
     let parser =
         engine::parser(&opts.limits).map_err(|e| TemplateError::new(name, ErrorKind::Syntax(e.to_string())))?;
-    let template = parser
-        .parse(&rewritten.liquid)
+    let template = liquid_core::parser::parse(&rewritten.liquid, &parser)
+        .map(liquid_core::Template::new)
         .map_err(|e| parse_error(&e, &rewritten, src, name))?;
     Ok(Part {
         name,
@@ -405,7 +406,7 @@ fn render_pieces(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<(String
         overflow: false,
         pieces: Vec::new(),
     };
-    if let Err(e) = part.template.render_to(&mut out, root) {
+    if let Err(e) = part.template.render_to(&mut out, &runtime::Frame::new(root)) {
         let msg = e.to_string();
         let kind = if out.overflow || msg.contains(BUILD_LIMIT_MARK) {
             ErrorKind::OutputTooLarge {

@@ -9,6 +9,7 @@ use liquid_core::model::{ArrayView, DisplayCow, KStringCow, ObjectView, ScalarCo
 use crate::model::{Entity, EntityKind, EntityRecord};
 
 use super::RenderContext;
+use super::stable;
 
 /// A value: a scalar, a list, a map or nil.
 #[derive(Debug)]
@@ -115,24 +116,15 @@ impl fmt::Display for Joined<'_, List<'_>> {
     }
 }
 
-impl fmt::Display for Joined<'_, Map<'_>> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (k, v) in &self.0.0 {
-            write!(f, "{k}{}", v.render())?;
-        }
-        Ok(())
-    }
-}
-
 impl ValueView for Map<'_> {
     fn as_debug(&self) -> &dyn fmt::Debug {
         self
     }
     fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(Joined(self, "")))
+        DisplayCow::Owned(Box::new(stable::Text(self)))
     }
     fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(Joined(self, "")))
+        DisplayCow::Owned(Box::new(stable::Text(self)))
     }
     fn type_name(&self) -> &'static str {
         "object"
@@ -144,7 +136,7 @@ impl ValueView for Map<'_> {
         }
     }
     fn to_kstr(&self) -> KStringCow<'_> {
-        KStringCow::from_string(Joined(self, "").to_string())
+        KStringCow::from_string(stable::Text(self).to_string())
     }
     fn to_value(&self) -> Value {
         Value::Object(

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use liquid_core::error::Result as LiquidResult;
 use liquid_core::model::{Value, ValueView};
@@ -16,6 +16,7 @@ use liquid_lib::stdlib;
 
 use super::Limits;
 use super::escape;
+use super::stable;
 
 /// Marker in the message of the error raised when the loop budget is spent.
 pub(crate) const LOOP_LIMIT_MARK: &str = "mailer: loop limit";
@@ -24,9 +25,9 @@ pub(crate) const VALUE_LIMIT_MARK: &str = "mailer: value limit";
 /// The tag the compiler puts first in every loop body.
 pub(crate) const TICK_TAG: &str = "__tick";
 
-/// The parser for `limits`; the default limits' parser is built once.
-pub(crate) fn parser(limits: &Limits) -> LiquidResult<liquid::Parser> {
-    static DEFAULT: OnceLock<liquid::Parser> = OnceLock::new();
+/// The Liquid language (tags, blocks and filters) for `limits`; the default limits' one is built once.
+pub(crate) fn parser(limits: &Limits) -> LiquidResult<Arc<Language>> {
+    static DEFAULT: OnceLock<Arc<Language>> = OnceLock::new();
     if *limits == Limits::default() {
         if let Some(p) = DEFAULT.get() {
             return Ok(p.clone());
@@ -37,28 +38,38 @@ pub(crate) fn parser(limits: &Limits) -> LiquidResult<liquid::Parser> {
     build(limits)
 }
 
-fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
+fn build(limits: &Limits) -> LiquidResult<Arc<Language>> {
     let max = limits.max_value_size;
     let budget = limits.max_output_bytes;
     let b = |f: Box<dyn ParseFilter>| Bounded { inner: f, max, budget };
-    let mut builder = liquid::ParserBuilder::new()
-        .tag(stdlib::AssignTag)
-        .tag(stdlib::BreakTag)
-        .tag(stdlib::ContinueTag)
-        .tag(stdlib::IncrementTag)
-        .tag(stdlib::DecrementTag)
-        .tag(Tick {
+    let mut lang = Language::empty();
+    let tags: Vec<Box<dyn ParseTag>> = vec![
+        Box::new(stdlib::AssignTag),
+        Box::new(stdlib::BreakTag),
+        Box::new(stdlib::ContinueTag),
+        Box::new(stdlib::IncrementTag),
+        Box::new(stdlib::DecrementTag),
+        Box::new(Tick {
             max: limits.max_loop_iterations,
-        })
-        .block(stdlib::RawBlock)
-        .block(stdlib::IfBlock)
-        .block(stdlib::UnlessBlock)
-        .block(stdlib::IfChangedBlock)
-        .block(stdlib::ForBlock)
-        .block(stdlib::TableRowBlock)
-        .block(stdlib::CommentBlock)
-        .block(BoundedCapture { budget })
-        .block(stdlib::CaseBlock);
+        }),
+    ];
+    for tag in tags {
+        lang.tags.register(tag.reflection().tag().to_owned(), tag);
+    }
+    let blocks: Vec<Box<dyn liquid_core::ParseBlock>> = vec![
+        Box::new(stdlib::RawBlock),
+        Box::new(stdlib::IfBlock),
+        Box::new(stdlib::UnlessBlock),
+        Box::new(stdlib::IfChangedBlock),
+        Box::new(stdlib::ForBlock),
+        Box::new(stdlib::TableRowBlock),
+        Box::new(stdlib::CommentBlock),
+        Box::new(BoundedCapture { budget }),
+        Box::new(stdlib::CaseBlock),
+    ];
+    for block in blocks {
+        lang.blocks.register(block.reflection().start_tag().to_owned(), block);
+    }
     let filters: Vec<Box<dyn ParseFilter>> = vec![
         Box::new(stdlib::Append),
         Box::new(stdlib::AtLeast),
@@ -112,9 +123,10 @@ fn build(limits: &Limits) -> LiquidResult<liquid::Parser> {
     let own = OwnFilter::ALL.iter().map(|f| Box::new(Own(*f)) as Box<dyn ParseFilter>);
     let filters: Vec<Box<dyn ParseFilter>> = filters.into_iter().chain(own).collect();
     for f in filters {
-        builder = builder.filter(b(f));
+        let f: Box<dyn ParseFilter> = Box::new(b(f));
+        lang.filters.register(f.reflection().name().to_owned(), f);
     }
-    builder.build()
+    Ok(Arc::new(lang))
 }
 
 /// Every filter name templates may use (the compiler's own `__…` filters are not listed: a template cannot
@@ -227,6 +239,9 @@ impl fmt::Display for BoundedFilter {
 
 impl liquid_core::parser::Filter for BoundedFilter {
     fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> LiquidResult<Value> {
+        // An object reaches a string filter's `to_kstr` in the same order on every render.
+        let stable = stable::Stable(input);
+        let input: &dyn ValueView = if stable::holds_object(input) { &stable } else { input };
         let run = std::panic::AssertUnwindSafe(|| self.inner.evaluate(input, runtime));
         let out = std::panic::catch_unwind(run)
             .map_err(|_| Error::with_msg(format!("filter `{}` failed on its input", self.inner)))??;
@@ -590,7 +605,7 @@ impl liquid_core::parser::Filter for SizedRun {
                 let items = input
                     .as_array()
                     .ok_or_else(|| Error::with_msg("`join`: array expected"))?;
-                let parts: Vec<_> = items.values().map(|v| v.to_kstr().into_owned()).collect();
+                let parts: Vec<_> = items.values().map(|v| stable::text(v).into_owned()).collect();
                 let size = parts
                     .iter()
                     .map(|p| p.len())
@@ -650,6 +665,8 @@ pub(crate) enum OwnFilter {
     Css,
     /// `__line`: subject values lose CR and LF.
     Line,
+    /// `__txt`: a text part's value, as is (an object's keys in sorted order).
+    Plain,
     /// `raw`: a trusted value, output as is.
     Raw,
 }
@@ -666,6 +683,7 @@ impl OwnFilter {
         Self::UrlUnquotedOnce,
         Self::Css,
         Self::Line,
+        Self::Plain,
         Self::Raw,
     ];
 
@@ -681,6 +699,7 @@ impl OwnFilter {
             Self::UrlUnquotedOnce => "__url_unq1",
             Self::Css => "__css",
             Self::Line => "__line",
+            Self::Plain => "__txt",
             Self::Raw => "raw",
         }
     }
@@ -727,7 +746,7 @@ impl fmt::Display for Own {
 
 impl liquid_core::parser::Filter for Own {
     fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> LiquidResult<Value> {
-        let s = input.to_kstr();
+        let s = stable::text(input);
         let html = |s: &str, once: bool| {
             let mut out = String::with_capacity(s.len() + 8);
             if once {
@@ -748,6 +767,8 @@ impl liquid_core::parser::Filter for Own {
             OwnFilter::UrlUnquotedOnce => escape::unquoted_attr_with(escape::safe_url(&s), true),
             OwnFilter::Css => escape::css_value(&s).to_owned(),
             OwnFilter::Line => escape::one_line(&s),
+            OwnFilter::Plain => s.as_str().to_owned(),
+            OwnFilter::Raw if stable::holds_object(input) => s.as_str().to_owned(),
             OwnFilter::Raw => return Ok(input.to_value()),
         };
         Ok(Value::scalar(out))

@@ -78,7 +78,9 @@ mod error;
 mod escape;
 mod links;
 mod markdown;
+mod runtime;
 mod source;
+mod stable;
 mod text;
 pub mod tokens;
 

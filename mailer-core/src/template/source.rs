@@ -2,7 +2,8 @@
 //!
 //! - The widget's `{tokens}` become outputs of `__sys.<name>`; any other `{…}` (CSS, JSON) stays literal.
 //! - Every `{{ … }}` gets the escaping of the place it stands in, decided here from the HTML around it
-//!   (see [`Ctx`]); in the subject `__line`, in text parts nothing. `raw` as the last filter is the trusted
+//!   (see [`Ctx`]); in the subject `__line`, in text parts `__txt`
+//!   (which only prints a whole object in a stable order). `raw` as the last filter is the trusted
 //!   opt-out; a trailing `escape` or `escape_once` is replaced by the context's own escaping (never weaker).
 //! - Places where no escaping makes a value safe are refused with the line and column: a tag or
 //!   attribute name, an event handler (`on…=`), `srcdoc`, and the inside of `<script>`.
@@ -342,7 +343,7 @@ impl Ctx {
             (Self::Css(Some(true)), _) => &[F::Css, F::Unquoted],
             (Self::Css(_), _) => &[F::Css],
             (Self::Line, _) => &[F::Line],
-            (Self::Plain, _) => &[],
+            (Self::Plain, _) => &[F::Plain],
         }
     }
 }
