@@ -22,6 +22,37 @@ fn upload(account: AccountId, name: &str, content_type: &str, bytes: Vec<u8>, ki
     }
 }
 
+/// Uploads an attachment for a template as the harness's admin, into its account.
+async fn attach(h: &Harness, name: &str, content_type: &str, bytes: Vec<u8>) -> AttachmentRef {
+    h.engine
+        .upload_file(
+            h.admin.id,
+            upload(h.account.id, name, content_type, bytes, FileKind::Attachment),
+        )
+        .await
+        .expect("upload")
+}
+
+/// A template of the harness's admin carrying `attachments`.
+fn template_with(h: &Harness, name: &str, attachments: Vec<AttachmentRef>) -> Template {
+    Template {
+        id: TemplateId(0),
+        account: h.account.id,
+        name: name.into(),
+        recipients: RecipientRule::EntityContacts,
+        content: Content {
+            subject: "Prices".into(),
+            body: Body::Html("<p>Attached.</p>".into()),
+            text: None,
+        },
+        attachments,
+        triggers: EmailTriggers::default(),
+        owner: h.admin.id,
+        public: false,
+        signature_disabled: true,
+    }
+}
+
 fn too_large(err: EngineError) -> (u64, u64) {
     match err {
         EngineError::Invalid(ValidationError::AttachmentsTooLarge { limit, actual }) => (limit, actual),
@@ -39,20 +70,7 @@ fn malformed(err: EngineError) -> &'static str {
 #[tokio::test]
 async fn an_upload_is_stored_and_answered_as_a_stored_reference() {
     let h = Harness::new().await;
-    let file = h
-        .engine
-        .upload_file(
-            h.admin.id,
-            upload(
-                h.account.id,
-                "offer.pdf",
-                "application/pdf",
-                b"%PDF-1.4 offer".to_vec(),
-                FileKind::Attachment,
-            ),
-        )
-        .await
-        .expect("upload");
+    let file = attach(&h, "offer.pdf", "application/pdf", b"%PDF-1.4 offer".to_vec()).await;
     let AttachmentRef::Stored {
         file: id,
         name,
@@ -181,36 +199,8 @@ async fn a_user_of_another_account_cannot_upload_into_this_one() {
 #[tokio::test]
 async fn a_template_keeps_the_uploaded_file() {
     let h = Harness::new().await;
-    let file = h
-        .engine
-        .upload_file(
-            h.admin.id,
-            upload(
-                h.account.id,
-                "price list.txt",
-                "text/plain",
-                b"apples 3".to_vec(),
-                FileKind::Attachment,
-            ),
-        )
-        .await
-        .expect("upload");
-    let template = Template {
-        id: TemplateId(0),
-        account: h.account.id,
-        name: "With a file".into(),
-        recipients: RecipientRule::EntityContacts,
-        content: Content {
-            subject: "Prices".into(),
-            body: Body::Html("<p>Attached.</p>".into()),
-            text: None,
-        },
-        attachments: vec![file.clone()],
-        triggers: EmailTriggers::default(),
-        owner: h.admin.id,
-        public: false,
-        signature_disabled: true,
-    };
+    let file = attach(&h, "price list.txt", "text/plain", b"apples 3".to_vec()).await;
+    let template = template_with(&h, "With a file", vec![file.clone()]);
     let saved = h.engine.save_template(h.admin.id, template).await.expect("save");
     let back: Template = h.store.get(h.account.id, saved.id).await.expect("read back");
     assert_eq!(back.attachments, vec![file]);
@@ -219,20 +209,7 @@ async fn a_template_keeps_the_uploaded_file() {
 #[tokio::test]
 async fn a_template_cannot_claim_a_smaller_size_than_its_file_has() {
     let h = Harness::new().await;
-    let file = h
-        .engine
-        .upload_file(
-            h.admin.id,
-            upload(
-                h.account.id,
-                "big.bin",
-                "application/octet-stream",
-                vec![7; 64],
-                FileKind::Attachment,
-            ),
-        )
-        .await
-        .expect("upload");
+    let file = attach(&h, "big.bin", "application/octet-stream", vec![7; 64]).await;
     let AttachmentRef::Stored {
         file: id,
         name,
@@ -250,22 +227,7 @@ async fn a_template_cannot_claim_a_smaller_size_than_its_file_has() {
         size: 1,
         kind,
     };
-    let template = Template {
-        id: TemplateId(0),
-        account: h.account.id,
-        name: "Liar".into(),
-        recipients: RecipientRule::EntityContacts,
-        content: Content {
-            subject: "s".into(),
-            body: Body::Html("b".into()),
-            text: None,
-        },
-        attachments: vec![lying],
-        triggers: EmailTriggers::default(),
-        owner: h.admin.id,
-        public: false,
-        signature_disabled: false,
-    };
+    let template = template_with(&h, "Liar", vec![lying]);
     let err = h.engine.save_template(h.admin.id, template).await.unwrap_err();
     assert_eq!(malformed(err), "attachments");
 }
