@@ -57,36 +57,49 @@ pub(crate) struct TextMemo {
 }
 
 impl TextMemo {
-    /// The text and exit joint of `source` entered at `entry`, converting and remembering it the first time;
-    /// `None` when it does not convert on its own.
-    fn get(&self, source: &str, entry: Joint) -> Option<(Box<str>, Joint)> {
-        let find = |list: &[Remembered]| {
-            list.iter()
-                .find(|r| r.entry == entry && r.source.len() == source.len() && &*r.source == source)
-                .map(|r| r.result.clone())
-        };
-        if let Some(found) = find(&self.pieces.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
-            return found;
+    /// Appends to `t` the text of `source` entered at `t`'s joint and takes the joint it leaves, converting
+    /// and remembering it the first time; false (and `t` untouched) when it does not convert on its own.
+    fn append_to(&self, source: &str, t: &mut TextOut) -> bool {
+        let entry = t.joint();
+        {
+            let list = self.pieces.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let found = list
+                .iter()
+                .find(|r| r.entry == entry && r.source.len() == source.len() && &*r.source == source);
+            if let Some(found) = found {
+                // Copied straight from the memo into the text, under the read lock.
+                return match &found.result {
+                    Some((text, exit)) => {
+                        t.append(text, *exit);
+                        true
+                    }
+                    None => false,
+                };
+            }
         }
-        let mut t = TextOut {
+        let mut alone_out = TextOut {
             out: String::new(),
             started: entry.started,
             space: entry.space,
             newlines: entry.newlines,
         };
         let mut links = Vec::new();
-        let alone = convert(source, &mut t, &mut links, &[], None, true) && links.is_empty();
-        let exit = t.joint();
-        let result = alone.then(|| (t.out.into_boxed_str(), exit));
+        let alone = convert(source, &mut alone_out, &mut links, &[], None, true) && links.is_empty();
+        let exit = alone_out.joint();
+        let result = alone.then(|| (alone_out.out.into_boxed_str(), exit));
+        if let Some((text, exit)) = &result {
+            t.append(text, *exit);
+        }
+        let converted = result.is_some();
         let mut list = self.pieces.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if list.len() < MEMO_MAX {
             list.push(Remembered {
                 source: source.into(),
                 entry,
-                result: result.clone(),
+                result,
             });
         }
-        result
+        converted
     }
 }
 
@@ -111,8 +124,7 @@ fn convert(
             }
             if let Some(piece) = pieces.get(next_piece).filter(|p| p.start == i && p.end <= bytes.len()) {
                 next_piece += 1;
-                if let Some((text, exit)) = html.get(piece.clone()).and_then(|src| memo.get(src, t.joint())) {
-                    t.append(&text, exit);
+                if html.get(piece.clone()).is_some_and(|src| memo.append_to(src, t)) {
                     i = piece.end;
                     continue;
                 }
