@@ -8,6 +8,8 @@
 //! Short form (CI): 300 emails, 3 kills. Long form: `MAILER_FAULTS_LONG=1` (or `scripts/faults.sh --long`):
 //! 10,000 emails, 20 kills. SQLite with one process; PostgreSQL with two (`serve` and `worker`).
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -366,26 +368,7 @@ async fn on_postgres_kill_9_of_either_process_during_a_mailing_loses_nothing() {
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = pg_schema_url(&base).await;
+    let db = support::pg_schema_url(&base, "t_faults").await;
     let figures = crash_run(&db, &["serve", "worker"]).await;
     check(&figures);
-}
-
-/// A fresh schema in the shared test PostgreSQL.
-async fn pg_schema_url(base: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_faults_{}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }

@@ -6,6 +6,8 @@
 //! succeeded), Kommo refused no refresh token, each refresh token was spent exactly once (the fake
 //! counts), and several rotations happened.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -67,24 +69,6 @@ fn start(dir: &Path, db: &str, key: &SecretKey, name: &str) -> Worker {
     Worker { child, log }
 }
 
-async fn pg_schema_url(base: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_kommo_rot4_{}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
-}
-
 /// Queues the mailing: every email is about its own lead in the fake, so sending it reads Kommo.
 async fn queue(store: &SqlStore, kommo: &FakeKommo) -> (AccountId, usize) {
     let f = StoreFixture::new(store).await;
@@ -129,7 +113,7 @@ async fn four_worker_processes_share_rotating_kommo_tokens_through_the_store() {
         skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = pg_schema_url(&base).await;
+    let db = support::pg_schema_url(&base, "t_kommo_rot4").await;
     let key = SecretKey::generate();
     let kommo = FakeKommo::start().await.expect("fake kommo");
     kommo.set_rate_limit(None, 1);

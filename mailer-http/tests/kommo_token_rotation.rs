@@ -5,6 +5,8 @@
 //! process spend the refresh token and the others take its new pair. Every call succeeds, Kommo sees one
 //! refresh per round, and none is refused.
 
+mod support;
+
 use std::sync::Arc;
 
 use mailer_core::engine::{CrmInstall, Engine, Ports};
@@ -19,31 +21,13 @@ const CLIENTS: usize = 4;
 const ROUNDS: usize = 5;
 const CALLS_PER_ROUND: usize = 3;
 
-async fn pg_schema_url(base: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_kommo_rot_{}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_processes_on_one_postgres_never_spend_a_rotated_refresh_token_twice() {
     let Ok(base) = std::env::var("MAILER_TEST_PG_URL") else {
         skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = pg_schema_url(&base).await;
+    let db = support::pg_schema_url(&base, "t_kommo_rot").await;
     let key = SecretKey::generate();
     let kommo = FakeKommo::start().await.expect("fake kommo");
     // Kommo's 7 requests a second are per integration; the 4 clients here are not meant to test them.

@@ -4,6 +4,8 @@
 //! page, preflight included. A token spent at one server process is refused at another on the same SQLite
 //! file or PostgreSQL schema (the spent `jti` are kept in the store).
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -386,20 +388,5 @@ async fn on_one_postgres_schema_a_spent_token_is_refused_by_every_process() {
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_kommo_jti_{}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-        .await
-        .expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    a_token_spent_at_one_process_is_refused_at_another(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
-        .await;
+    a_token_spent_at_one_process_is_refused_at_another(&support::pg_schema_url(&base, "t_kommo_jti").await).await;
 }

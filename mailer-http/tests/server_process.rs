@@ -2,6 +2,8 @@
 //! over several mailboxes is sent; SIGTERM in the middle stops it with exit code 0; after a restart every
 //! email has been sent exactly once (counted from the "email sent" log lines of both runs).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -184,7 +186,7 @@ async fn on_postgres_a_serve_and_a_worker_process_send_2000_emails_over_20_mailb
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = pg_schema_url(&base).await;
+    let db = support::pg_schema_url(&base, "t_host").await;
     let dir = tempfile::tempdir().expect("dir");
     let key = SecretKey::generate();
     let spacing = Duration::from_millis(20);
@@ -235,25 +237,6 @@ async fn assert_spacing_held(db: &str, spacing: Duration, total: usize) {
         violations.len(),
         &violations[..violations.len().min(5)]
     );
-}
-
-/// A fresh schema in the shared test PostgreSQL.
-async fn pg_schema_url(base: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_host_{}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
