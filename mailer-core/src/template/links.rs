@@ -23,7 +23,8 @@ const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN;
 /// Kind, flags, entity kind and at least one byte for each of account, entity id and issued at.
 const MIN_PLAIN: usize = 6;
-/// The longest token accepted, in characters (a 254-byte address and every field at its widest fit).
+/// The longest token accepted, in characters: the longest address [`crate::model::Address`] accepts (64 bytes
+/// of local part, `@`, 253 of domain: 318 bytes) with every other field at its widest fits under it.
 const MAX_TOKEN_CHARS: usize = 600;
 /// The shortest signing key accepted, in bytes.
 pub const MIN_KEY_LEN: usize = 16;
@@ -420,7 +421,9 @@ impl LinkBuilder {
         self.key.id
     }
 
-    /// The signed token alone (what follows the route in the URL).
+    /// The signed token alone (what follows the route in the URL). Its recipient is an address
+    /// ([`crate::model::Address`], at most 318 bytes): a token carrying a longer string is longer than
+    /// [`LinkBuilder::verify`] accepts, and is refused there as malformed.
     pub fn sign(&self, token: &TrackingToken) -> String {
         self.key.seal(token)
     }
@@ -589,6 +592,31 @@ mod tests {
             assert!(!raw.windows(6).any(|w| w == b"secret"), "address readable");
             assert!(!sealed.contains("secret"));
         }
+    }
+
+    #[test]
+    fn the_longest_address_fits_with_every_field_at_its_widest() {
+        let key = TokenKey::new(b"0123456789abcdef").expect("key");
+        let domain = format!(
+            "{}.{}.{}.{}",
+            "d".repeat(63),
+            "e".repeat(63),
+            "f".repeat(63),
+            "g".repeat(61)
+        );
+        let longest = format!("{}@{domain}", "l".repeat(64));
+        let address = crate::model::Address::parse(&longest).expect("the longest valid address");
+        assert_eq!(address.email.len(), 318);
+        let t = token(TokenKind::Click(TriggerLinkId(i64::MIN)), &address.email);
+        let sealed = key.seal(&t);
+        assert!(sealed.len() <= MAX_TOKEN_CHARS, "{} chars", sealed.len());
+        assert_eq!(key.open(&sealed, TokenKindTag::ALL), Ok(t));
+        // One byte more than any address is not a token the mailer makes: refused, not decoded.
+        let over = token(TokenKind::Open, &"x".repeat(MAX_TOKEN_CHARS));
+        assert_eq!(
+            key.open(&key.seal(&over), TokenKindTag::ALL),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]
