@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use mailer_core::model::{
-    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression, Timer,
-    TimerId, Timestamp, WorkerId,
+    AccountId, EmailId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression,
+    Timer, TimerId, Timestamp, TriggerLinkId, WorkerId,
 };
 use mailer_core::ports::StoreError;
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use sqlx::Row;
 use super::{SqlStore, lease_end};
 use crate::error::Error;
 use crate::rows;
-use crate::time::us;
+use crate::time::{from_us, us};
 
 /// Events per INSERT statement.
 const BATCH: usize = 1_000;
@@ -64,6 +64,24 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    /// Answered from the partial index `events_clicks` (clicks only, by email, link and moment).
+    pub(super) async fn clicks_since_(
+        &self,
+        account: AccountId,
+        email: EmailId,
+        link: TriggerLinkId,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(self.q.events_clicks)
+            .bind(email.0)
+            .bind(link.0)
+            .bind(account.0)
+            .bind(us(since))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(from_us).collect()
     }
 
     pub(super) async fn mark_once_(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, Error> {

@@ -15,7 +15,7 @@ use mailer_core::model::{
     Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
     InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer,
     ReactionCounts, ReactionScope, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
-    WorkerId,
+    TriggerLinkId, WorkerId,
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;
@@ -320,6 +320,16 @@ impl Store for SqlStore {
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         Ok(self.list_events_(query).await?)
+    }
+
+    async fn clicks_since(
+        &self,
+        account: AccountId,
+        email: EmailId,
+        link: TriggerLinkId,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self.clicks_since_(account, email, link, since).await?)
     }
 
     async fn mark_once(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, StoreError> {
