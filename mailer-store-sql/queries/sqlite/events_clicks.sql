@@ -1,7 +1,7 @@
 SELECT at FROM events
 WHERE email = $1
-  AND json_extract(body, '$.kind.event') = 'clicked'
-  AND json_extract(body, '$.kind.link') = $2
+  AND link = $2
+  AND link IS NOT NULL
   AND account = $3
   AND at >= $4
 ORDER BY at

@@ -43,6 +43,8 @@ pub struct SqlStore {
     cipher: Cipher,
     /// `email_insert_batch` for a full batch of rows, built once.
     email_batch_sql: String,
+    /// `events_insert` for a full statement of rows, built once.
+    events_batch_sql: String,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -92,6 +94,11 @@ impl SqlStore {
             q,
             cipher: Cipher::new(&config.key),
             email_batch_sql: crate::queries::multi_row(q.email_insert_batch, queue::BATCH, dialect == Dialect::Sqlite)?,
+            events_batch_sql: crate::queries::multi_row(
+                q.events_insert,
+                activity::EVENTS_BATCH,
+                dialect == Dialect::Sqlite,
+            )?,
         };
         store.check_key().await?;
         Ok(store)
