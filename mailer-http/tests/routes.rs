@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
-use mailer_core::engine::EngineConfig;
+use mailer_core::engine::{Engine, EngineConfig};
 use mailer_core::model::{
     AccountId, CrmAction, EntityRef, Event, EventKind, EventQuery, NewAccount, Secret, SendingLimits, Timezone,
     TriggerLinkId,
@@ -22,6 +22,8 @@ const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 
 
 struct Fixture {
     h: Arc<Harness>,
+    /// The engine the router serves (its own, over the harness's doubles).
+    engine: Arc<Engine>,
     router: Router,
     links: LinkBuilder,
     other: LinkBuilder,
@@ -59,14 +61,16 @@ async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Opt
     let other = LinkBuilder::new("https://t.example.com", second.id, HARNESS_KEY).expect("builder");
     let h = Arc::new(h);
     // The state holds the engine by Arc; the harness keeps its own handles to the doubles.
-    let engine = Arc::new(mailer_core::engine::Engine::new(
-        h.engine.ports().clone(),
-        h.engine.config().clone(),
-    ));
+    let engine = Arc::new(Engine::new(h.engine.ports().clone(), h.engine.config().clone()));
     let state = AppState::new(engine.clone(), http);
     let state = match recorded {
         Some((capacity, batch, slot)) => {
-            let recorder = Arc::new(HitRecorder::spawn(engine, state.metrics().clone(), capacity, batch));
+            let recorder = Arc::new(HitRecorder::spawn(
+                engine.clone(),
+                state.metrics().clone(),
+                capacity,
+                batch,
+            ));
             *slot = Some(recorder.clone());
             state.with_hit_recorder(recorder)
         }
@@ -75,6 +79,7 @@ async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Opt
     let router = app(state);
     Fixture {
         h,
+        engine,
         router,
         links,
         other,
@@ -307,6 +312,61 @@ async fn with_the_hit_recorder_a_trigger_link_redirects_first_and_bad_tokens_get
     let events = f.events().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event.kind, EventKind::Clicked { link: link.id });
+}
+
+#[tokio::test]
+async fn metrics_show_the_hits_waiting_in_the_recorder() {
+    let (f, recorder) = fixture_recorded(100, 10).await;
+    let queued = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("mailer_hits_queued "))
+            .map(str::to_owned)
+    };
+    let metrics = body(f.get("/metrics").await).await;
+    assert!(metrics.contains("# TYPE mailer_hits_queued gauge"), "{metrics}");
+    assert_eq!(queued(&metrics).as_deref(), Some("0"), "{metrics}");
+    // The test runtime has one thread and nothing here waits, so the recorder's task cannot run between
+    // these requests: the three hits are answered and wait in the queue.
+    let good = format!("/t/o/{}", f.sign(TokenKind::Open));
+    for _ in 0..3 {
+        assert_pixel(&f.get(&good).await);
+    }
+    let metrics = body(f.get("/metrics").await).await;
+    assert_eq!(queued(&metrics).as_deref(), Some("3"), "{metrics}");
+    recorder.flush().await;
+    let metrics = body(f.get("/metrics").await).await;
+    assert_eq!(queued(&metrics).as_deref(), Some("0"), "{metrics}");
+    assert_eq!(f.events().await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_link_saved_through_the_engine_redirects_to_its_new_target_at_once() {
+    let (f, recorder) = fixture_recorded(100, 10).await;
+    let link = f.h.store.insert(sample_link(f.h.account.id)).await.expect("link");
+    let path = format!("/t/l/{}", f.sign(TokenKind::Click(link.id)));
+    let response = f.get(&path).await;
+    assert_eq!(response.headers()[header::LOCATION], "https://example.com/offer.pdf");
+    // The click path keeps the link for a moment; an edit through the engine drops it.
+    let mut moved = link.clone();
+    moved.redirect = Some("https://example.com/new-offer.pdf".into());
+    f.engine.save_trigger_link(f.h.admin.id, moved).await.expect("save");
+    let response = f.get(&path).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "https://example.com/new-offer.pdf"
+    );
+    recorder.flush().await;
+    assert_eq!(f.events().await.len(), 2);
+    f.engine
+        .delete_trigger_link(f.h.account.id, f.h.admin.id, link.id)
+        .await
+        .expect("delete");
+    assert_eq!(
+        f.get(&path).await.status(),
+        StatusCode::NOT_FOUND,
+        "a deleted link still answered"
+    );
 }
 
 #[tokio::test]

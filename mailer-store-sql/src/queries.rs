@@ -69,6 +69,7 @@ queries!(
     mailing_cancel_queued,
     events_insert,
     events_list,
+    events_clicks,
     once_insert,
     timer_delete_key,
     timer_insert,
@@ -114,7 +115,7 @@ macro_rules! migrator {
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrator() -> Migrator {
     migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox",
-        5 => "0005_kommo_jti")
+        5 => "0005_kommo_jti", 6 => "0006_event_clicks")
 }
 
 /// The PostgreSQL migrations, embedded.
@@ -127,6 +128,7 @@ pub(crate) fn postgres_migrator() -> Migrator {
         4 => "0004_inbox",
         5 => "0005_kommo_jti",
         6 => "0006_claim_function",
+        7 => "0007_event_clicks",
     )
 }
 

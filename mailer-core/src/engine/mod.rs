@@ -47,8 +47,8 @@ pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
 pub use suppression::UNSUBSCRIBED;
 pub use tracking::{
-    FORM_ATTEMPTS, FORM_RETRY, HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE,
-    PendingHit,
+    FORM_ATTEMPTS, FORM_RETRY, HIT_CACHE_ENTRIES, HIT_CACHE_TTL, HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS,
+    MAX_FORM_TOTAL, MAX_FORM_VALUE, PendingHit,
 };
 pub use usage::MailboxUsage;
 pub use views::{HistoryEntry, MailingProgress, QueuedEmail};
@@ -204,12 +204,16 @@ pub struct Engine {
     compiled: Mutex<HashMap<Content, CompiledTemplate>>,
     pages: pages::PageCache,
     records: crm_reads::RecordCache,
+    token_keys: token::TokenKeys,
+    hit_cache: tracking::HitCache,
 }
 
 impl Engine {
     /// An engine over `ports`.
     pub fn new(ports: Ports, config: EngineConfig) -> Self {
         Self {
+            token_keys: token::TokenKeys::derive(&config.signing_keys),
+            hit_cache: tracking::HitCache::default(),
             ports,
             config,
             sequence: AtomicU64::new(0),

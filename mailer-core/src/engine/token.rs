@@ -1,10 +1,32 @@
 //! Verifying a tracking token: the key is found from the token's key id alone, the tag is checked and the
-//! kind matched before anything is looked up in the store.
+//! kind matched before anything is looked up in the store. The configured keys are derived once, when the
+//! engine is made ([`TokenKeys`]), not per token.
 
-use crate::model::Account;
+use std::collections::BTreeMap;
+
+use crate::model::{Account, Secret};
 use crate::template::{KeyId, TokenError, TokenKey, TokenKindTag, TrackingToken, token_key_id};
 
 use super::{Engine, EngineError};
+
+/// The configured signing keys, derived once: by name, the key id and the derived key (or why the secret
+/// cannot be one, reported when a token names its id).
+#[derive(Debug)]
+pub(crate) struct TokenKeys(Vec<(String, KeyId, Result<TokenKey, TokenError>)>);
+
+impl TokenKeys {
+    /// Derives every key of `keys` (by name, as configured).
+    pub(crate) fn derive(keys: &BTreeMap<String, Secret>) -> Self {
+        Self(
+            keys.iter()
+                .map(|(name, secret)| {
+                    let bytes = secret.expose().as_bytes();
+                    (name.clone(), KeyId::of(bytes), TokenKey::new(bytes))
+                })
+                .collect(),
+        )
+    }
+}
 
 impl Engine {
     /// Verifies a token of any kind with its account's key; routes use [`Engine::verify_kind`].
@@ -45,11 +67,11 @@ impl Engine {
     ) -> Result<(TrackingToken, &'a str), EngineError> {
         let id = token_key_id(token)?;
         let mut error = TokenError::BadSignature;
-        for (name, secret) in &self.config.signing_keys {
-            if KeyId::of(secret.expose().as_bytes()) != id {
+        for (name, key_id, key) in &self.token_keys.0 {
+            if *key_id != id {
                 continue;
             }
-            match TokenKey::new(secret.expose().as_bytes()).and_then(|key| key.open(token, kinds)) {
+            match key.as_ref().map_err(|e| *e).and_then(|key| key.open(token, kinds)) {
                 Ok(verified) => return Ok((verified, name.as_str())),
                 Err(e) => error = e,
             }
@@ -60,9 +82,14 @@ impl Engine {
     /// The second half of [`Engine::verify_kind`]: `account` signs with the key configured as `key` (the
     /// same secret, whatever its name).
     pub(crate) fn signs_with(&self, account: &Account, key: &str) -> bool {
+        self.signs_with_ref(&account.signing_key_ref, key)
+    }
+
+    /// [`Engine::signs_with`] for an account whose key is configured as `key_ref`.
+    pub(crate) fn signs_with_ref(&self, key_ref: &str, key: &str) -> bool {
         self.config
             .signing_keys
-            .get(&account.signing_key_ref)
+            .get(key_ref)
             .zip(self.config.signing_keys.get(key))
             .is_some_and(|(a, b)| a.expose() == b.expose())
     }

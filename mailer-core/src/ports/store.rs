@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use crate::error::BoxError;
 use crate::model::{
-    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
-    InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer,
-    ReactionCounts, ReactionScope, Record, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId,
-    Timestamp, WorkerId,
+    Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventKind,
+    EventQuery, FileId, InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile,
+    NewTimer, ReactionCounts, ReactionScope, Record, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId,
+    Timestamp, TriggerLinkId, WorkerId,
 };
 
 /// A store operation failed.
@@ -254,6 +254,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError>;
+
+    /// When trigger link `link` of email `email` was clicked at or after `since`, oldest first: what the
+    /// honeypot rule looks back at on every hit, so a store should answer it from an index of clicks rather
+    /// than by reading the email's events (the SQL store does). This default reads the events.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn clicks_since(
+        &self,
+        account: AccountId,
+        email: EmailId,
+        link: TriggerLinkId,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let query = EventQuery {
+            account,
+            email: Some(email),
+            entity: None,
+            since: Some(since),
+            limit: u32::MAX,
+        };
+        let mut clicks: Vec<Timestamp> = self
+            .list_events(&query)
+            .await?
+            .into_iter()
+            .filter(|e| e.event.kind == EventKind::Clicked { link })
+            .map(|e| e.event.at)
+            .collect();
+        clicks.sort_unstable();
+        Ok(clicks)
+    }
 
     /// Records that something keyed `key` happened once; true the first time, false ever after. This is
     /// how "opened fires once per email" and "a one-time link fires once per entity" hold across workers.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::model::{
     Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, InboxCursor, Mailbox, Mailing, MailingStatus,
     NewEvent, NewFile, NewTimer, PipelineRule, ReactionCounts, ReactionScope, SendingLimits, Template, TimerAction,
-    Trigger, TriggerLink, User, WebPage,
+    Trigger, TriggerLink, TriggerLinkId, User, WebPage,
 };
 use crate::ports::{DynStore, StoreError, StoreExt};
 
@@ -881,6 +881,54 @@ pub async fn events_round_trip(store: &DynStore) {
     assert!(got[0].event.automated);
 }
 
+/// `clicks_since` gives the moments one link of one email was clicked since a moment, oldest first: not
+/// other links' clicks, other emails', other accounts', opens, or clicks before the moment.
+pub async fn clicks_since_picks_one_links_clicks(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let other = StoreFixture::new(store).await;
+    let mut ids = Vec::new();
+    for (f, to) in [
+        (&fx, "a@example.com"),
+        (&fx, "b@example.com"),
+        (&other, "c@example.com"),
+    ] {
+        ids.push(store.enqueue_one(f.email(&f.mailbox, to)).await.expect("enqueue").id);
+    }
+    let (email, second, others) = (ids[0], ids[1], ids[2]);
+    let (link, another) = (TriggerLinkId(0), TriggerLinkId(5));
+    let event = |account, email, secs: u64, kind: EventKind| NewEvent {
+        account,
+        email: Some(email),
+        entity: None,
+        at: fx.at(Duration::from_secs(secs)),
+        kind,
+        automated: false,
+    };
+    let a = fx.account.id;
+    store
+        .append_events(vec![
+            event(a, email, 1, EventKind::Clicked { link }),
+            event(a, email, 5, EventKind::Clicked { link }),
+            event(a, email, 6, EventKind::Opened),
+            event(a, email, 7, EventKind::Clicked { link: another }),
+            event(a, second, 8, EventKind::Clicked { link }),
+            event(other.account.id, others, 9, EventKind::Clicked { link }),
+            event(a, email, 4, EventKind::Clicked { link }),
+        ])
+        .await
+        .expect("append");
+    let got = store
+        .clicks_since(a, email, link, fx.at(Duration::from_secs(2)))
+        .await
+        .expect("clicks");
+    assert_eq!(got, vec![fx.at(Duration::from_secs(4)), fx.at(Duration::from_secs(5))]);
+    let none = store
+        .clicks_since(other.account.id, email, link, fx.at(Duration::ZERO))
+        .await
+        .expect("another account's");
+    assert!(none.is_empty(), "{none:?}");
+}
+
 /// The queue and history views filter by status, mailbox and page.
 pub async fn list_emails_filters(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -1280,7 +1328,7 @@ macro_rules! store_conformance_tests {
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             token_ids_are_spent_once_until_they_expire,
-            events_round_trip, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
+            events_round_trip, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
             suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap,
             bounce_by_message_id, inbox_cursor_moves_forward, reaction_counts_by_scope);
     };

@@ -14,7 +14,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         }),
         None => Vec::new(),
     };
-    let mut response = state.metrics.render(&queue).into_response();
+    let mut text = state.metrics.render(&queue);
+    crate::server::render_hits_queued(&mut text, state.hits.as_ref().map_or(0, |h| h.queued()));
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

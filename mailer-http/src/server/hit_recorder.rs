@@ -73,6 +73,12 @@ impl HitRecorder {
         }
     }
 
+    /// How many hits wait in the queue now (not counting the batch being recorded): the
+    /// `mailer_hits_queued` gauge.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Waits until every hit queued before this call is recorded.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();

@@ -231,6 +231,16 @@ impl Metrics {
     }
 }
 
+/// Appends the `mailer_hits_queued` gauge: hits answered and waiting in the hit recorder's queue (0 without
+/// a recorder).
+pub(crate) fn render_hits_queued(out: &mut String, queued: usize) {
+    out.push_str(
+        "# HELP mailer_hits_queued Tracking hits answered and waiting to be recorded.\n\
+         # TYPE mailer_hits_queued gauge\n",
+    );
+    let _ = writeln!(out, "mailer_hits_queued {queued}");
+}
+
 /// The Kommo clients' requests, retries included, counted as [`Metrics::crm_request`].
 #[cfg(feature = "kommo")]
 impl mailer_kommo::CallObserver for Metrics {

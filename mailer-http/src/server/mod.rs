@@ -23,6 +23,7 @@ pub use crm_log::LoggedCrm;
 pub use error::{HttpError, engine_status};
 pub(crate) use hit_recorder::count as count_hit;
 pub use hit_recorder::{DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder};
+pub(crate) use metrics::render_hits_queued;
 pub use metrics::{MeteredTransport, Metrics, QueueDepth, SqlQueueDepth};
 pub use ratelimit::RateLimiter;
 pub use state::AppState;

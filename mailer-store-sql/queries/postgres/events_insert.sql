@@ -1,4 +1,5 @@
-INSERT INTO events (account, email, entity, at, body)
-SELECT (v ->> 'account')::bigint, (v ->> 'email')::bigint, v ->> 'entity', (v ->> 'at')::bigint, v -> 'body'
-FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(v, n)
-ORDER BY n
+-- One row: the store repeats the row tuple (renumbering its parameters) to insert many rows at once, in
+-- order. `link` is the link id of a click, NULL for other events. No row conflicts (the id is new).
+INSERT INTO events (account, email, entity, at, link, body)
+VALUES ($1, $2, $3, $4, $5, CAST($6 AS jsonb))
+ON CONFLICT DO NOTHING

@@ -1,4 +1,5 @@
-INSERT INTO events (account, email, entity, at, body)
-SELECT value ->> '$.account', value ->> '$.email', value ->> '$.entity', value ->> '$.at', value -> '$.body'
-FROM json_each($1)
-ORDER BY key
+-- One row: the store repeats the row tuple (renumbering its parameters) to insert many rows at once, in
+-- order. `link` is the link id of a click, NULL for other events. No row conflicts (the id is new).
+INSERT INTO events (account, email, entity, at, link, body)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT DO NOTHING

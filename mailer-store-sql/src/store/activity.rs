@@ -3,44 +3,52 @@
 use std::time::Duration;
 
 use mailer_core::model::{
-    AccountId, Event, EventId, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile, Suppression, Timer,
-    TimerId, Timestamp, WorkerId,
+    AccountId, EmailId, Event, EventId, EventKind, EventQuery, FileId, NewEvent, NewFile, NewTimer, StoredFile,
+    Suppression, Timer, TimerId, Timestamp, TriggerLinkId, WorkerId,
 };
 use mailer_core::ports::StoreError;
-use serde_json::{Value, json};
-use sqlx::Row;
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{SqlStore, lease_end};
+use crate::config::Dialect;
 use crate::error::Error;
+use crate::queries::multi_row;
 use crate::rows;
-use crate::time::us;
+use crate::time::{from_us, us};
 
-/// Events per INSERT statement.
-const BATCH: usize = 1_000;
+/// Events per INSERT statement: each size up to this is one statement text, so the few sizes a batch's
+/// last statement can have stay in the connection's prepared-statement cache.
+pub(super) const EVENTS_BATCH: usize = 32;
 
 impl SqlStore {
     pub(super) async fn append_events_(&self, events: Vec<NewEvent>) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
+        let sqlite = self.dialect == Dialect::Sqlite;
         let mut tx = self.begin().await?;
-        for chunk in events.chunks(BATCH) {
-            let rows = chunk
-                .iter()
-                .map(|e| {
-                    Ok(json!({
-                        "account": e.account.0,
-                        "email": e.email.map(|m| m.0),
-                        "entity": e.entity.map(rows::entity).transpose()?,
-                        "at": us(e.at),
-                        "body": serde_json::to_value(e)?,
-                    }))
-                })
-                .collect::<Result<Vec<Value>, Error>>()?;
-            sqlx::query(self.q.events_insert)
-                .bind(Value::Array(rows).to_string())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in events.chunks(EVENTS_BATCH) {
+            let sql = if chunk.len() == EVENTS_BATCH {
+                self.events_batch_sql.clone()
+            } else {
+                multi_row(self.q.events_insert, chunk.len(), sqlite)?
+            };
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                let link = match e.kind {
+                    EventKind::Clicked { link } => Some(link.0),
+                    _ => None,
+                };
+                query = query
+                    .bind(e.account.0)
+                    .bind(e.email.map(|m| m.0))
+                    .bind(e.entity.map(rows::entity).transpose()?)
+                    .bind(us(e.at))
+                    .bind(link)
+                    .bind(serde_json::to_string(e)?);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -64,6 +72,24 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    /// Answered from the partial index `events_clicks` (clicks only, by email, link and moment).
+    pub(super) async fn clicks_since_(
+        &self,
+        account: AccountId,
+        email: EmailId,
+        link: TriggerLinkId,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(self.q.events_clicks)
+            .bind(email.0)
+            .bind(link.0)
+            .bind(account.0)
+            .bind(us(since))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(from_us).collect()
     }
 
     pub(super) async fn mark_once_(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, Error> {

@@ -15,7 +15,7 @@ use mailer_core::model::{
     Account, AccountId, Claimed, CrmLink, Email, EmailId, EmailQuery, EmailSpec, Enqueued, Event, EventQuery, FileId,
     InboxCursor, MailboxId, MailboxState, MailingId, MailingStatus, NewAccount, NewEvent, NewFile, NewTimer,
     ReactionCounts, ReactionScope, RecordKind, StatusCounts, StoredFile, Suppression, Timer, TimerId, Timestamp,
-    WorkerId,
+    TriggerLinkId, WorkerId,
 };
 use mailer_core::ports::{Store, StoreError};
 use serde_json::Value;
@@ -43,6 +43,8 @@ pub struct SqlStore {
     cipher: Cipher,
     /// `email_insert_batch` for a full batch of rows, built once.
     email_batch_sql: String,
+    /// `events_insert` for a full statement of rows, built once.
+    events_batch_sql: String,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -92,6 +94,11 @@ impl SqlStore {
             q,
             cipher: Cipher::new(&config.key),
             email_batch_sql: crate::queries::multi_row(q.email_insert_batch, queue::BATCH, dialect == Dialect::Sqlite)?,
+            events_batch_sql: crate::queries::multi_row(
+                q.events_insert,
+                activity::EVENTS_BATCH,
+                dialect == Dialect::Sqlite,
+            )?,
         };
         store.check_key().await?;
         Ok(store)
@@ -320,6 +327,16 @@ impl Store for SqlStore {
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         Ok(self.list_events_(query).await?)
+    }
+
+    async fn clicks_since(
+        &self,
+        account: AccountId,
+        email: EmailId,
+        link: TriggerLinkId,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self.clicks_since_(account, email, link, since).await?)
     }
 
     async fn mark_once(&self, account: AccountId, key: &str, at: Timestamp) -> Result<bool, StoreError> {

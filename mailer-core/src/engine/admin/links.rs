@@ -48,7 +48,10 @@ impl Engine {
         config.check_trigger_ids("triggers", &link.triggers)?;
         put(&mut config.links, link.clone());
         config.check_loops()?;
-        store_record(store, link).await
+        let id = link.id;
+        let saved = store_record(store, link).await;
+        self.forget_hit_link(account, id);
+        saved
     }
 
     /// The account's trigger links, for any of its users.
@@ -76,6 +79,8 @@ impl Engine {
         store.get::<TriggerLink>(account, id).await?;
         let config = Config::load(store, account).await?;
         refuse_in_use(config.referrers(Target::Link(id)))?;
-        Ok(store.delete::<TriggerLink>(account, id).await?)
+        let deleted = store.delete::<TriggerLink>(account, id).await;
+        self.forget_hit_link(account, id);
+        Ok(deleted?)
     }
 }

@@ -11,8 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::model::{
-    AccountId, Email, EmailId, EventKind, EventQuery, NewEvent, Timestamp, TriggerLink, TriggerLinkId, WebPage,
-    WebPageId,
+    AccountId, Email, EmailId, EventKind, NewEvent, Timestamp, TriggerLink, TriggerLinkId, WebPage, WebPageId,
 };
 use crate::ports::{StoreError, StoreExt};
 use crate::template::TokenKindTag;
@@ -163,8 +162,8 @@ impl Engine {
         let ok = match memo.signs.get(&(account, key.clone())) {
             Some(ok) => *ok,
             None => {
-                let found = self.ports.store.get_account(account).await?;
-                let ok = self.signs_with(&found, key);
+                let key_ref = self.hit_key_ref(account).await?;
+                let ok = self.signs_with_ref(&key_ref, key);
                 memo.signs.insert((account, key.clone()), ok);
                 ok
             }
@@ -337,7 +336,7 @@ impl Memo {
         if let Some(found) = self.links.get(&(account, id)) {
             return Ok(found.clone());
         }
-        let found: Arc<TriggerLink> = Arc::new(engine.ports.store.get(account, id).await?);
+        let found = engine.hit_link(account, id).await?;
         self.links.insert((account, id), found.clone());
         Ok(found)
     }
@@ -351,8 +350,9 @@ impl Memo {
         Ok(found)
     }
 
-    /// The email's honeypot hits: recent ones from the store (bounded work per batch however many events the
-    /// email has gathered), then those of this batch.
+    /// The email's honeypot hits: recent ones from the store (its clicks of the honeypot link since the batch's
+    /// look-back, read from the store's index of clicks: bounded work however many events the email has
+    /// gathered), then those of this batch.
     async fn honeypot_hits(
         &mut self,
         engine: &Engine,
@@ -360,22 +360,16 @@ impl Memo {
         email: EmailId,
     ) -> Result<&mut Vec<Timestamp>, EngineError> {
         if !self.honeypot.contains_key(&(account, email)) {
-            let q = EventQuery {
-                account,
-                email: Some(email),
-                entity: None,
-                since: self.since,
-                limit: 1_000,
+            let hits = match self.since {
+                Some(since) => {
+                    engine
+                        .ports
+                        .store
+                        .clicks_since(account, email, HONEYPOT_LINK, since)
+                        .await?
+                }
+                None => Vec::new(),
             };
-            let hits = engine
-                .ports
-                .store
-                .list_events(&q)
-                .await?
-                .into_iter()
-                .filter(|e| e.event.kind == EventKind::Clicked { link: HONEYPOT_LINK })
-                .map(|e| e.event.at)
-                .collect();
             self.honeypot.insert((account, email), hits);
         }
         Ok(self.honeypot.entry((account, email)).or_default())

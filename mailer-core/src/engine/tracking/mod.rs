@@ -3,10 +3,13 @@
 //! own token kinds. Automated hits are recorded as such and fire nothing.
 
 mod forms;
+mod hit_cache;
 mod hits;
 
 pub(crate) use forms::Submission;
 pub use forms::{FORM_ATTEMPTS, FORM_RETRY, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX_FORM_VALUE};
+pub(crate) use hit_cache::HitCache;
+pub use hit_cache::{HIT_CACHE_ENTRIES, HIT_CACHE_TTL};
 
 use serde::{Deserialize, Serialize};
 
