@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use mailer_core::engine::{Draft, EngineError, HitInfo, MailingRequest, Outcome, PipelineEvent, StageChange};
 use mailer_core::model::{
-    Action, Body, Content, EmailQuery, EmailStatus, EmailTriggers, EntityRef, EventKind, EventQuery, RecipientRule,
-    Role, Template, TemplateId, Trigger, TriggerId, User, UserId, WebPage, WebPageId,
+    Action, Address, Body, Content, EmailQuery, EmailSpec, EmailStatus, EmailTriggers, EntityRef, EventKind,
+    EventQuery, Priority, RecipientRule, Role, Template, TemplateId, Trigger, TriggerId, User, UserId, WebPage,
+    WebPageId,
 };
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{TokenKind, TrackingToken};
@@ -549,6 +550,77 @@ async fn a_suppressed_address_is_skipped_in_a_mailing_and_refused_in_a_single_se
     assert_eq!(
         h.engine.send_single(&to_lead).await.expect("send").outcome,
         Some(Outcome::Sent)
+    );
+}
+
+/// An email to typed addresses, queued before they were suppressed.
+fn typed(h: &Harness, n: i64, to: &str, cc: &[&str]) -> EmailSpec {
+    let address = |email: &str| Address {
+        name: None,
+        email: email.into(),
+    };
+    EmailSpec {
+        account: h.account.id,
+        mailbox: h.mailbox.id,
+        sender: h.admin.id,
+        entity: None,
+        template: None,
+        to_entity_contacts: false,
+        to: vec![address(to)],
+        cc: cc.iter().map(|a| address(a)).collect(),
+        bcc: Vec::new(),
+        content: Content {
+            subject: "News".into(),
+            body: Body::Html("<p>News</p>".into()),
+            text: None,
+        },
+        attachments: Vec::new(),
+        triggers: EmailTriggers::default(),
+        signature_disabled: false,
+        message_id: format!("typed-{n}@example.com"),
+        idempotency_key: None,
+        mailing: None,
+        priority: Priority::Single,
+        seq: n,
+        not_before: h.now(),
+        created_at: h.now(),
+        override_suppression: false,
+    }
+}
+
+#[tokio::test]
+async fn the_worker_step_leaves_out_each_recipient_suppressed_after_queueing() {
+    let h = Harness::new().await;
+    h.store
+        .enqueue(vec![
+            typed(&h, 1, "anna@example.com", &[]),
+            typed(&h, 2, "boris@example.com", &["Anna@Example.com", "carl@example.com"]),
+            typed(&h, 3, "dora@example.com", &[]),
+        ])
+        .await
+        .expect("enqueue");
+    for address in ["anna@example.com", "dora@example.com"] {
+        h.store
+            .suppress(h.account.id, address, "unsubscribed", h.now())
+            .await
+            .expect("suppress");
+    }
+    let report = h.run(Duration::from_secs(1), 10, 3).await;
+    assert_eq!((report.sent, report.skipped), (1, 2), "{report:?}");
+    let sent = h.transport.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].message.to[0].email, "boris@example.com");
+    let cc: Vec<&str> = sent[0].message.cc.iter().map(|a| a.email.as_str()).collect();
+    assert_eq!(cc, ["carl@example.com"], "the suppressed Cc went out");
+    let suppressed: Vec<EventKind> = events(&h)
+        .await
+        .into_iter()
+        .filter(|k| matches!(k, EventKind::Suppressed { .. }))
+        .collect();
+    assert_eq!(
+        suppressed,
+        ["anna@example.com", "anna@example.com", "dora@example.com"]
+            .map(|a| EventKind::Suppressed { address: a.into() })
     );
 }
 

@@ -126,20 +126,26 @@ fn list_id(from: &LettreAddress) -> String {
     format!("<{label}.{}>", from.domain().to_ascii_lowercase())
 }
 
-/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF.
+/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF. Copies the text between
+/// line ends in slices (a body of tens of KB is converted for every email sent).
 pub(crate) fn crlf(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                chars.next_if_eq(&'\n');
-                out.push_str("\r\n");
-            }
-            '\n' => out.push_str("\r\n"),
-            c => out.push(c),
-        }
+    let mut start = 0;
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
+        let end = i + at;
+        // CR and LF are ASCII: `start..end` lies on character boundaries.
+        out.push_str(&text[start..end]);
+        out.push_str("\r\n");
+        i = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 2
+        } else {
+            end + 1
+        };
+        start = i;
     }
+    out.push_str(&text[start..]);
     out
 }
 
@@ -381,6 +387,9 @@ mod tests {
         let text = String::from_utf8(wire).expect("utf-8");
         assert!(text.contains("a\r\nb\r\nc\r\nd\r\n\r\ne"), "{text}");
         assert_eq!(crlf("\r\r\n\n"), "\r\n\r\n\r\n");
+        assert_eq!(crlf("é\nü\r"), "é\r\nü\r\n");
+        assert_eq!(crlf("\n\r\nx"), "\r\n\r\nx");
+        assert_eq!(crlf(""), "");
     }
 
     #[test]

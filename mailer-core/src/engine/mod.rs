@@ -22,6 +22,7 @@ mod render;
 pub mod rights;
 mod send_single;
 mod start_mailing;
+mod step_records;
 mod suppression;
 mod timers;
 mod token;

@@ -8,6 +8,7 @@ use crate::model::{
 use crate::ports::{FetchError, OutgoingAttachment, OutgoingMessage, StoreExt};
 use crate::template::{EmailInfo, Mode, RenderContext, TokenKind, TrackingToken, render_text};
 
+use super::step_records::StepRecords;
 use super::{Engine, EngineError};
 
 /// Why a message could not be made; `temporary` ones are worth another try.
@@ -70,16 +71,31 @@ pub(crate) fn empty_record(name: &str) -> EntityRecord {
 impl Engine {
     /// Loads the account, mailbox, sender and live CRM data of an email.
     pub(crate) async fn parts(&self, email: &Email) -> Result<Parts, EngineError> {
-        self.parts_with(email, None).await
+        self.parts_with(email, None, None).await
     }
 
-    /// As [`Engine::parts`], with the entity's CRM record when the caller has just read it.
-    pub(crate) async fn parts_with(&self, email: &Email, record: Option<EntityRecord>) -> Result<Parts, EngineError> {
+    /// As [`Engine::parts`], with the entity's CRM record when the caller has just read it, and the
+    /// account, mailbox and sender from `known` when the worker step read them.
+    pub(crate) async fn parts_with(
+        &self,
+        email: &Email,
+        record: Option<EntityRecord>,
+        known: Option<&StepRecords>,
+    ) -> Result<Parts, EngineError> {
         let store = &self.ports.store;
         let spec = &email.spec;
-        let account = store.get_account(spec.account).await?;
-        let mailbox: Mailbox = store.get(spec.account, spec.mailbox).await?;
-        let sender: User = store.get(spec.account, spec.sender).await?;
+        let account = match known.and_then(|k| k.account(spec.account)) {
+            Some(account) => account.clone(),
+            None => store.get_account(spec.account).await?,
+        };
+        let mailbox: Mailbox = match known.and_then(|k| k.mailbox(spec.account, spec.mailbox)) {
+            Some(mailbox) => mailbox.clone(),
+            None => store.get(spec.account, spec.mailbox).await?,
+        };
+        let sender: User = match known.and_then(|k| k.sender(spec.account, spec.sender)) {
+            Some(sender) => sender.clone(),
+            None => store.get(spec.account, spec.sender).await?,
+        };
         let record = match (spec.entity, record) {
             (Some(entity), Some(record)) if record.entity.entity == entity => record,
             (Some(entity), _) => self.ports.crm.entity(spec.account, entity).await?,
@@ -95,13 +111,22 @@ impl Engine {
     }
 
     /// The recipients of an email (To, Cc, Bcc) that are on the account's suppression list, lowercase.
-    pub(crate) async fn suppressed_among(&self, email: &Email, parts: &Parts) -> Result<Vec<String>, EngineError> {
+    /// Answered from `known` when the worker step looked every one of them up.
+    pub(crate) async fn suppressed_among(
+        &self,
+        email: &Email,
+        parts: &Parts,
+        known: Option<&StepRecords>,
+    ) -> Result<Vec<String>, EngineError> {
         let addresses: Vec<String> = all_recipients(&email.spec, &parts.record)
             .iter()
             .map(|a| a.email.to_lowercase())
             .collect();
         if addresses.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(found) = known.and_then(|k| k.suppressed(email.spec.account, &addresses)) {
+            return Ok(found);
         }
         Ok(self.ports.store.suppressed(email.spec.account, &addresses).await?)
     }

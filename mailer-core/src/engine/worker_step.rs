@@ -1,5 +1,6 @@
-//! The worker step: claim due emails, then for each render, send, copy to Sent, record, run triggers and
-//! set the not-opened timer; a failure is retried with backoff or given up (and the failed triggers run).
+//! The worker step: claim due emails, read what they share once (accounts, mailboxes, senders, suppressed
+//! recipients: [`StepRecords`]), then for each render, send, copy to Sent, record, run triggers and set the
+//! not-opened timer; a failure is retried with backoff or given up (and the failed triggers run).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,7 @@ use crate::trigger::{Fired, Occurrence};
 
 use super::automation::Known;
 use super::render::{Parts, Problem, all_recipients};
+use super::step_records::StepRecords;
 use super::{Engine, EngineError};
 
 /// How long an email of an account whose CRM access is revoked waits before it is looked at again.
@@ -77,11 +79,12 @@ impl Engine {
             }
         }
         let records = self.records_for(&deliverable).await;
+        let known = self.step_records(&deliverable, &records).await;
         let outcomes = futures::future::join_all(
             deliverable
                 .into_iter()
                 .zip(records)
-                .map(|(c, record)| self.deliver_with(c, record)),
+                .map(|(c, record)| self.deliver_known(c, record, Some(&known))),
         )
         .await;
         for outcome in outcomes {
@@ -120,13 +123,23 @@ impl Engine {
         claimed: Claimed,
         record: Option<EntityRecord>,
     ) -> Result<Outcome, EngineError> {
+        self.deliver_known(claimed, record, None).await
+    }
+
+    /// As [`Engine::deliver_with`], with the records the worker step read once for all its emails.
+    async fn deliver_known(
+        &self,
+        claimed: Claimed,
+        record: Option<EntityRecord>,
+        known: Option<&StepRecords>,
+    ) -> Result<Outcome, EngineError> {
         let email = claimed.email;
-        let mut parts = match self.parts_with(&email, record).await {
+        let mut parts = match self.parts_with(&email, record, known).await {
             Ok(parts) => parts,
             Err(e) => return self.give_back(&email, Problem::from(e)).await,
         };
         if !email.spec.override_suppression {
-            match self.suppressed_among(&email, &parts).await {
+            match self.suppressed_among(&email, &parts, known).await {
                 Ok(list) => parts.suppressed = list,
                 Err(e) => return self.give_back(&email, Problem::from(e)).await,
             }

@@ -1,4 +1,5 @@
-SELECT id, status, attempts, due_at, sent_at, last_error, spec FROM emails
-WHERE account = $1 AND json_extract(spec, '$.message_id') = $2
-ORDER BY id
+SELECT e.id, e.status, e.attempts, e.due_at, e.sent_at, e.last_error, s.spec
+FROM emails e JOIN email_specs s ON s.id = e.id
+WHERE e.account = $1 AND e.message_id = $2
+ORDER BY e.id
 LIMIT 1

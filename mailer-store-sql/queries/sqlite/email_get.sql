@@ -1,1 +1,3 @@
-SELECT id, status, attempts, due_at, sent_at, last_error, spec FROM emails WHERE id = $1 AND account = $2
+SELECT e.id, e.status, e.attempts, e.due_at, e.sent_at, e.last_error, s.spec
+FROM emails e JOIN email_specs s ON s.id = e.id
+WHERE e.id = $1 AND e.account = $2

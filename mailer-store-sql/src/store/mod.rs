@@ -169,6 +169,9 @@ async fn sqlite_pool(config: &SqlConfig, writer: bool) -> Result<AnyPool, Error>
         }
         options = options.max_connections(if writer { 1 } else { config.max_connections });
     }
+    // A connection to a file in this process cannot go stale: no ping (a round trip to the connection's
+    // thread) before every statement.
+    options = options.test_before_acquire(false);
     let busy_ms = config.busy_timeout.as_millis();
     let pool = options
         .after_connect(move |conn, _| {

@@ -21,6 +21,10 @@ use crate::time::us;
 /// Rows per INSERT statement when enqueueing.
 pub(super) const BATCH: usize = 1_000;
 
+/// One row of `email_specs` (SQLite only; repeated by `multi_row` for a batch).
+#[cfg(feature = "sqlite")]
+const SQLITE_SPECS_INSERT: &str = "INSERT INTO email_specs (id, spec) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+
 /// Which end a lease comes to.
 enum Finish<'a> {
     Sent(Timestamp),
@@ -63,8 +67,9 @@ impl SqlStore {
             } else {
                 multi_row(self.q.email_insert_batch, specs.len(), self.dialect == Dialect::Sqlite)?
             };
+            let json = specs.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
             let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-            for (spec, id) in specs.iter().zip(ids) {
+            for ((spec, id), json) in specs.iter().zip(ids).zip(&json) {
                 query = query
                     .bind(*id)
                     .bind(spec.account.0)
@@ -75,9 +80,14 @@ impl SqlStore {
                     .bind(spec.seq)
                     .bind(us(spec.not_before))
                     .bind(spec.idempotency_key.clone())
-                    .bind(serde_json::to_string(spec)?);
+                    .bind(json.clone());
             }
-            inserted.extend(query.fetch_all(&mut *tx).await?);
+            let new: Vec<i64> = query.fetch_all(&mut *tx).await?;
+            #[cfg(feature = "sqlite")]
+            if self.dialect == Dialect::Sqlite {
+                self.insert_specs(&mut tx, ids, json, &new).await?;
+            }
+            inserted.extend(new);
         }
         // Emails not inserted had an idempotency key that exists: answer with the first email's id.
         let mut wanted: HashMap<i64, Vec<&str>> = HashMap::new();
@@ -128,6 +138,25 @@ impl SqlStore {
                     .ok_or_else(|| Error::corrupt("an email was neither inserted nor found by its key"))
             })
             .collect()
+    }
+
+    /// SQLite keeps each email's spec in `email_specs` (`migrations/sqlite/0007_email_specs.sql`): the
+    /// specs of the emails just inserted (`new`, among `ids`), in one statement.
+    #[cfg(feature = "sqlite")]
+    async fn insert_specs(&self, tx: &mut super::Tx, ids: &[i64], json: Vec<String>, new: &[i64]) -> Result<(), Error> {
+        let new: HashSet<i64> = new.iter().copied().collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let sql = multi_row(SQLITE_SPECS_INSERT, new.len(), true)?;
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, json) in ids.iter().zip(json) {
+            if new.contains(id) {
+                query = query.bind(*id).bind(json);
+            }
+        }
+        query.execute(&mut **tx).await?;
+        Ok(())
     }
 
     pub(super) async fn complete_(
