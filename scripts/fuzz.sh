@@ -4,8 +4,9 @@
 # fuzz/artifacts/TARGET/; copy each one into fuzz/crashes/TARGET/ once fixed, so the plain test
 # `mailer-http/tests/fuzz_corpus.rs` replays it in CI. Targets: template token form kommo_hooks dsn config.
 # Runs on the stable toolchain through RUSTC_BOOTSTRAP=1; no sanitizer (every crate forbids unsafe code), with
-# debug assertions and overflow checks. One fuzzer process (`-jobs=1 -workers=1`); the machine is shared, so run
-# one target at a time: `nice -n 15 scripts/fuzz.sh template 600`. FUZZ_DEV=1 builds without optimizations.
+# debug assertions and overflow checks. One fuzzer process, in this process (no `-jobs`, whose child log
+# `fuzz-0.log` in the working folder would be shared by targets run at once); the machine is shared, so run
+# at a low priority: `nice -n 15 scripts/fuzz.sh template 600` (several targets may run at once). FUZZ_DEV=1 builds without optimizations.
 # The build goes to fuzz/target (FUZZ_TARGET_DIR to move it), never to the workspace's target/ that CI uses.
 # The run's log (with libFuzzer's final stats) is kept in fuzz/corpus-work/TARGET.log.
 set -euo pipefail
@@ -32,12 +33,10 @@ profile=release
 fuzzer="$build_dir/$(rustc -vV | sed -n 's/^host: //p')/$profile/$target"
 fuzz() { "$fuzzer" "$@"; }
 log="corpus-work/$target.log"
-# -jobs=1 -workers=1: libFuzzer runs the fuzzer as one child process writing fuzz-0.log, copied here after.
 status=0
-fuzz -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 -timeout=10 -jobs=1 -workers=1 \
+fuzz -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="artifacts/$target/" "corpus-work/$target" "corpus/$target" \
     >"$log" 2>&1 || status=$?
-rm -f fuzz-0.log
 grep -E '^(stat::|=+ Job|==[0-9]+== ERROR|SUMMARY|Done )' "$log" || true
 crashes=$(find "artifacts/$target" -type f | wc -l)
 echo "crashes in fuzz/artifacts/$target: $crashes"
