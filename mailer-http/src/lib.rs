@@ -64,6 +64,6 @@ pub use fetcher::{HttpFetcher, is_public};
 pub use mailer_core;
 pub use routes::pixel::{PIXEL_GIF, pixel_response};
 pub use server::{
-    AppState, DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder, HttpConfig, HttpError, LoggedCrm, MeteredTransport,
-    Metrics, QueueDepth, RateLimiter, SqlQueueDepth, app, engine_status, run,
+    AppState, DEFAULT_BATCH, DEFAULT_CAPACITY, DEFAULT_LINGER, HitRecorder, HttpConfig, HttpError, LoggedCrm,
+    MeteredTransport, Metrics, QueueDepth, RateLimiter, SqlQueueDepth, app, engine_status, run,
 };

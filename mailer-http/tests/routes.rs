@@ -2,6 +2,7 @@
 //! tokens record what they should; tampered, truncated, other-account and wrong-kind tokens record nothing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +16,7 @@ use mailer_core::ports::{Store, StoreExt};
 use mailer_core::template::{LinkBuilder, TokenKind, TrackingToken};
 use mailer_core::testkit::fixture::sample_link;
 use mailer_core::testkit::{HARNESS_KEY, Harness};
-use mailer_http::{AppState, HitRecorder, HttpConfig, PIXEL_GIF, app};
+use mailer_http::{AppState, DEFAULT_LINGER, HitRecorder, HttpConfig, PIXEL_GIF, app};
 use tower::ServiceExt as _;
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
@@ -34,14 +35,22 @@ async fn fixture_with(http: HttpConfig) -> Fixture {
 }
 
 /// A fixture whose pixel and trigger-link hits go through a hit recorder (a queue of `capacity`, batches
-/// of `batch`), as `mailer-server` serves them.
+/// of `batch`, the default linger), as `mailer-server` serves them.
 async fn fixture_recorded(capacity: usize, batch: usize) -> (Fixture, Arc<HitRecorder>) {
+    fixture_lingering(capacity, batch, DEFAULT_LINGER).await
+}
+
+/// As [`fixture_recorded`], with a partial batch waiting `linger`.
+async fn fixture_lingering(capacity: usize, batch: usize, linger: Duration) -> (Fixture, Arc<HitRecorder>) {
     let mut recorder = None;
-    let f = fixture_over(HttpConfig::default(), Some((capacity, batch, &mut recorder))).await;
+    let f = fixture_over(HttpConfig::default(), Some((capacity, batch, linger, &mut recorder))).await;
     (f, recorder.expect("recorder"))
 }
 
-async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Option<Arc<HitRecorder>>)>) -> Fixture {
+/// A recorder's queue size, batch size, linger, and where the fixture puts it.
+type Recorded<'a> = (usize, usize, Duration, &'a mut Option<Arc<HitRecorder>>);
+
+async fn fixture_over(http: HttpConfig, recorded: Option<Recorded<'_>>) -> Fixture {
     let mut config = EngineConfig::default();
     config
         .signing_keys
@@ -64,12 +73,13 @@ async fn fixture_over(http: HttpConfig, recorded: Option<(usize, usize, &mut Opt
     let engine = Arc::new(Engine::new(h.engine.ports().clone(), h.engine.config().clone()));
     let state = AppState::new(engine.clone(), http);
     let state = match recorded {
-        Some((capacity, batch, slot)) => {
-            let recorder = Arc::new(HitRecorder::spawn(
+        Some((capacity, batch, linger, slot)) => {
+            let recorder = Arc::new(HitRecorder::spawn_lingering(
                 engine.clone(),
                 state.metrics().clone(),
                 capacity,
                 batch,
+                linger,
             ));
             *slot = Some(recorder.clone());
             state.with_hit_recorder(recorder)
@@ -286,6 +296,30 @@ async fn with_the_hit_recorder_the_pixel_answers_first_and_records_good_tokens_o
     assert_eq!(f.events().await.len(), 13, "a queued hit was lost on close");
     assert_pixel(&f.get(&good).await);
     assert_eq!(f.events().await.len(), 14, "a hit after close was not recorded");
+}
+
+#[tokio::test]
+async fn a_partial_batch_waits_for_the_linger_and_a_flush_does_not() {
+    // Three hits, fewer than a batch: nothing is recorded while the recorder lingers (it cannot record before
+    // the linger has passed since it woke to the first hit), and a flush records them without waiting.
+    let (f, recorder) = fixture_lingering(100, 10, Duration::from_secs(30)).await;
+    let good = format!("/t/o/{}", f.sign(TokenKind::Open));
+    for _ in 0..3 {
+        assert_pixel(&f.get(&good).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(f.events().await.is_empty(), "recorded before the linger was over");
+    tokio::time::timeout(Duration::from_secs(10), recorder.flush())
+        .await
+        .expect("a flush waited for the linger");
+    assert_eq!(f.events().await.len(), 3);
+
+    // Closing while it lingers records what is queued at once, too.
+    assert_pixel(&f.get(&good).await);
+    tokio::time::timeout(Duration::from_secs(10), recorder.close())
+        .await
+        .expect("closing waited for the linger");
+    assert_eq!(f.events().await.len(), 4);
 }
 
 #[tokio::test]

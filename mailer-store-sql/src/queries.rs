@@ -17,6 +17,14 @@ macro_rules! queries {
             $(pub(crate) $op: &'static str,)*
         }
 
+        #[cfg(test)]
+        impl Queries {
+            /// Every operation's name and SQL.
+            fn all(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($op), self.$op),)*]
+            }
+        }
+
         #[cfg(feature = "sqlite")]
         pub(crate) static SQLITE: Queries = Queries {
             $($op: include_str!(concat!("../queries/sqlite/", stringify!($op), ".sql")),)*
@@ -177,6 +185,23 @@ pub(crate) fn multi_row(sql: &str, rows: usize, anonymous: bool) -> Result<Strin
 
 #[cfg(test)]
 mod tests {
+    /// SQLite (3.47+) plans `LIMIT $n` with the bound value as a constant and marks the statement to be
+    /// prepared again whenever `$n` is bound, which is every execution: the worker's claim paid a full parse
+    /// and plan per step. `LIMIT $n + 0` is computed at run time instead.
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn no_sqlite_query_limits_by_a_bare_parameter() {
+        for (op, sql) in super::SQLITE.all() {
+            for (at, _) in sql.match_indices("LIMIT $") {
+                let rest = sql[at + "LIMIT $".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+                assert!(
+                    rest.trim_start().starts_with('+'),
+                    "{op}: a bare bound LIMIT is prepared again on every execution: {sql}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn multi_row_renumbers_each_tuple() {
         let sql = "INSERT INTO t (a, b, c) VALUES ($1, 'x', $2::jsonb) ON CONFLICT (a) DO NOTHING RETURNING a";

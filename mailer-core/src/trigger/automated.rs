@@ -239,14 +239,19 @@ impl Verdict {
 
 /// Judges one hit by the rule table in the module docs.
 pub fn classify(rules: &AutomatedRules, hit: &Hit<'_>) -> Verdict {
-    match first_reason(rules, hit) {
+    classify_with_agent(rules, hit, agent_reason(rules, hit.user_agent, hit.kind))
+}
+
+/// [`classify`] with the user-agent rules already applied: `agent` is [`agent_reason`] of this hit's agent
+/// and kind (a caller judging a batch of hits computes it once per agent).
+pub(crate) fn classify_with_agent(rules: &AutomatedRules, hit: &Hit<'_>, agent: Option<AutomatedReason>) -> Verdict {
+    match first_reason(rules, hit, agent) {
         Some(reason) => Verdict::Automated(reason),
         None => Verdict::Human,
     }
 }
 
-fn first_reason(rules: &AutomatedRules, hit: &Hit<'_>) -> Option<AutomatedReason> {
-    let is_open = hit.kind == HitKind::Open;
+fn first_reason(rules: &AutomatedRules, hit: &Hit<'_>, agent: Option<AutomatedReason>) -> Option<AutomatedReason> {
     if hit.honeypot {
         return Some(AutomatedReason::Honeypot);
     }
@@ -255,7 +260,23 @@ fn first_reason(rules: &AutomatedRules, hit: &Hit<'_>) -> Option<AutomatedReason
     {
         return Some(AutomatedReason::NearHoneypot { distance });
     }
-    let agent = hit.user_agent.map(str::trim).unwrap_or_default();
+    if agent.is_some() {
+        return agent;
+    }
+    if let Some(sent) = hit.sent_at {
+        let after = (hit.at - sent).to_std().unwrap_or(Duration::ZERO);
+        if hit.at < sent || after < rules.min_delay {
+            return Some(AutomatedReason::TooSoon { after });
+        }
+    }
+    None
+}
+
+/// The user-agent rules of the table alone, for a hit of `kind` with this `User-Agent`: none, a known
+/// automated agent, or one of the rules' extra agents.
+pub(crate) fn agent_reason(rules: &AutomatedRules, user_agent: Option<&str>, kind: HitKind) -> Option<AutomatedReason> {
+    let is_open = kind == HitKind::Open;
+    let agent = user_agent.map(str::trim).unwrap_or_default();
     if agent.is_empty() {
         return Some(AutomatedReason::NoUserAgent);
     }
@@ -277,12 +298,6 @@ fn first_reason(rules: &AutomatedRules, hit: &Hit<'_>) -> Option<AutomatedReason
         .find(|e| !e.trim().is_empty() && lower.contains(&e.trim().to_ascii_lowercase()))
     {
         return Some(AutomatedReason::ExtraAgent { needle: extra.clone() });
-    }
-    if let Some(sent) = hit.sent_at {
-        let after = (hit.at - sent).to_std().unwrap_or(Duration::ZERO);
-        if hit.at < sent || after < rules.min_delay {
-            return Some(AutomatedReason::TooSoon { after });
-        }
     }
     None
 }

@@ -59,6 +59,7 @@ pub use action::{ActionContext, ActionError, RESET, Resolved, TODAY, Targets, en
 pub use automated::{
     AgentScope, AutomatedReason, AutomatedRules, Hit, HitKind, KNOWN_AGENTS, KnownAgent, Verdict, classify,
 };
+pub(crate) use automated::{agent_reason, classify_with_agent};
 pub use launch::{
     Fired, Launch, MIN_DELAY, MIN_NOT_OPENED, Occurrence, Scheduled, TriggerError, after, launch, once_key,
     once_key_link, once_key_opened, once_key_page, timer_key_not_opened, validate_email_triggers, validate_trigger,

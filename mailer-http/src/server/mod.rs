@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
@@ -22,7 +21,7 @@ pub use config::HttpConfig;
 pub use crm_log::LoggedCrm;
 pub use error::{HttpError, engine_status};
 pub(crate) use hit_recorder::count as count_hit;
-pub use hit_recorder::{DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder};
+pub use hit_recorder::{DEFAULT_BATCH, DEFAULT_CAPACITY, DEFAULT_LINGER, HitRecorder};
 pub(crate) use metrics::render_hits_queued;
 pub use metrics::{MeteredTransport, Metrics, QueueDepth, SqlQueueDepth};
 pub use ratelimit::RateLimiter;
@@ -45,7 +44,7 @@ pub fn app(state: AppState) -> Router {
             "/u/{token}",
             get(routes::unsubscribe::confirm).post(routes::unsubscribe::unsubscribe),
         )
-        .route_layer(middleware::from_fn_with_state(state.clone(), layers::rate_limit));
+        .route_layer(layers::RateLimitLayer::new(state.clone()));
     #[cfg(feature = "kommo")]
     let public = public.merge(crate::kommo::routes());
     Router::new()
@@ -57,7 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::ui::router())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), layers::observe))
+        .layer(layers::ObserveLayer::new(state.clone()))
         .with_state(state)
 }
 

@@ -9,9 +9,14 @@ use super::hit_recorder::HitRecorder;
 use super::metrics::{Metrics, QueueDepth};
 use super::ratelimit::RateLimiter;
 
-/// The routes' shared state; cheap to clone.
+/// The routes' shared state; cheap to clone: one shared pointer (axum clones the state for every extractor
+/// and middleware layer of every request, so a clone is one atomic increment, not one per field).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What an [`AppState`] shares, read through `Deref` inside this crate (its fields are private to it).
+#[derive(Debug, Clone)]
+pub struct Shared {
     pub(crate) engine: Arc<Engine>,
     pub(crate) config: Arc<HttpConfig>,
     pub(crate) metrics: Arc<Metrics>,
@@ -36,7 +41,7 @@ impl AppState {
         let limiter = Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst));
         let analytics: Arc<[String]> = allowed_origins(&config.analytics_origins).into();
         let csp = content_security_policy(&analytics, &[]).into();
-        Self {
+        Self(Arc::new(Shared {
             engine,
             config: Arc::new(config),
             metrics,
@@ -47,13 +52,13 @@ impl AppState {
             analytics,
             #[cfg(feature = "kommo")]
             kommo: None,
-        }
+        }))
     }
 
     /// Reports the queue depth on `/metrics` from `source`.
     #[must_use]
     pub fn with_queue_depth(mut self, source: Arc<dyn QueueDepth>) -> Self {
-        self.queue_depth = Some(source);
+        Arc::make_mut(&mut self.0).queue_depth = Some(source);
         self
     }
 
@@ -61,7 +66,7 @@ impl AppState {
     /// answer) instead of before answering; the host closes it on shutdown ([`HitRecorder::close`]).
     #[must_use]
     pub fn with_hit_recorder(mut self, recorder: Arc<HitRecorder>) -> Self {
-        self.hits = Some(recorder);
+        Arc::make_mut(&mut self.0).hits = Some(recorder);
         self
     }
 
@@ -69,7 +74,7 @@ impl AppState {
     #[cfg(feature = "kommo")]
     #[must_use]
     pub fn with_kommo(mut self, host: Arc<crate::kommo::KommoHost>) -> Self {
-        self.kommo = Some(host);
+        Arc::make_mut(&mut self.0).kommo = Some(host);
         self
     }
 
@@ -86,6 +91,14 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

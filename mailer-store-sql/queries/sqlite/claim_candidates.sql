@@ -11,4 +11,4 @@ JOIN emails e ON e.id = (
     LIMIT 1)
 WHERE m.free_at IS NULL OR m.free_at <= $1
 ORDER BY e.priority, e.seq, e.id
-LIMIT $2
+LIMIT $2 + 0

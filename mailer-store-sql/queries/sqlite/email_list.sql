@@ -7,4 +7,4 @@ WHERE e.account = $1
   AND ($5 IS NULL OR e.entity = $5)
   AND ($6 IS NULL OR e.id > $6)
 ORDER BY e.id
-LIMIT $7
+LIMIT $7 + 0

@@ -4,4 +4,4 @@ WHERE account = $1
   AND ($3 IS NULL OR entity = $3)
   AND ($4 IS NULL OR at >= $4)
 ORDER BY id
-LIMIT $5
+LIMIT $5 + 0

@@ -16,7 +16,7 @@ use crate::model::{
 use crate::ports::{StoreError, StoreExt};
 use crate::template::TokenKindTag;
 use crate::template::{TokenError, TokenKind, TrackingToken};
-use crate::trigger::{self, Fired, Hit, HitKind, Occurrence, Verdict};
+use crate::trigger::{self, AutomatedReason, Fired, Hit, HitKind, Occurrence, Verdict};
 
 use super::super::{Engine, EngineError};
 use super::{HONEYPOT_LINK, HitInfo, HitOutcome, PendingHit};
@@ -82,12 +82,16 @@ impl Engine {
         let TokenKind::Click(id) = hit.token.kind else {
             return Err(TokenError::WrongKind(hit.token.kind.tag()).into());
         };
-        let mut memo = Memo::default();
-        self.check_account(hit, &mut memo).await?;
+        // Read through the hit cache alone (no per-batch memo): this runs for every click, before the answer.
+        if let Some(key) = &hit.key
+            && !self.account_signs(hit.token.account, key).await?
+        {
+            return Err(TokenError::OtherAccount.into());
+        }
         if id == HONEYPOT_LINK {
             return Ok(None);
         }
-        Ok(memo.link(self, hit.token.account, id).await?.redirect.clone())
+        Ok(self.hit_link(hit.token.account, id).await?.redirect.clone())
     }
 
     /// Records a batch of accepted hits, in order, as recording each alone would: each hit's account must
@@ -107,17 +111,18 @@ impl Engine {
             .map(|at| crate::model::saturating_before(at, window));
         let mut results = Vec::with_capacity(hits.len());
         let mut recorded: Vec<(usize, Classified)> = Vec::new();
+        let mut events: Vec<NewEvent> = Vec::with_capacity(hits.len());
         for (i, hit) in hits.iter().enumerate() {
             match self.classify_hit(hit, &mut memo).await {
                 Ok(Step::Answered(outcome)) => results.push(Ok(outcome)),
-                Ok(Step::Record(classified)) => {
-                    results.push(Ok(classified.outcome.clone()));
+                Ok(Step::Record(event, outcome, classified)) => {
+                    results.push(Ok(outcome));
+                    events.push(event);
                     recorded.push((i, classified));
                 }
                 Err(e) => results.push(Err(e)),
             }
         }
-        let events: Vec<NewEvent> = recorded.iter().map(|(_, c)| c.event.clone()).collect();
         if let Err(e) = self.ports.store.append_events(events).await {
             let detail = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
             for (i, _) in &recorded {
@@ -159,12 +164,12 @@ impl Engine {
     async fn check_account(&self, hit: &PendingHit, memo: &mut Memo) -> Result<(), EngineError> {
         let Some(key) = &hit.key else { return Ok(()) };
         let account = hit.token.account;
-        let ok = match memo.signs.get(&(account, key.clone())) {
-            Some(ok) => *ok,
+        let seen = memo.signs.iter().find(|(a, k, _)| *a == account && k == key);
+        let ok = match seen {
+            Some((_, _, ok)) => *ok,
             None => {
-                let key_ref = self.hit_key_ref(account).await?;
-                let ok = self.signs_with_ref(&key_ref, key);
-                memo.signs.insert((account, key.clone()), ok);
+                let ok = self.account_signs(account, key).await?;
+                memo.signs.push((account, key.clone(), ok));
                 ok
             }
         };
@@ -173,6 +178,12 @@ impl Engine {
         } else {
             Err(TokenError::OtherAccount.into())
         }
+    }
+
+    /// Whether `account` signs with the key configured as `key` (its key name read through the hit cache).
+    async fn account_signs(&self, account: AccountId, key: &str) -> Result<bool, EngineError> {
+        let key_ref = self.hit_key_ref(account).await?;
+        Ok(self.signs_with_ref(&key_ref, key))
     }
 
     /// Checks, classifies and builds the event of one hit; previews are answered without recording.
@@ -203,13 +214,14 @@ impl Engine {
             Some(id) => Some(memo.email(self, account, id).await?),
             None => None,
         };
+        let agent = memo.agent_reason(self, hit.info.user_agent.as_deref(), hit_kind);
         let is_honeypot = hit.info.honeypot || token.kind == TokenKind::Click(HONEYPOT_LINK);
         let mut no_email = Vec::new();
         let honeypot_hits = match &email {
             Some(email) => memo.honeypot_hits(self, account, email.id).await?,
             None => &mut no_email,
         };
-        let verdict = trigger::classify(
+        let verdict = trigger::classify_with_agent(
             &self.config.automated,
             &Hit {
                 kind: hit_kind,
@@ -219,6 +231,7 @@ impl Engine {
                 honeypot: is_honeypot,
                 honeypot_hits: honeypot_hits.as_slice(),
             },
+            agent,
         );
         if event_kind == (EventKind::Clicked { link: HONEYPOT_LINK }) {
             // Later hits of this batch see it, as they would see it in the store.
@@ -237,14 +250,16 @@ impl Engine {
             TokenKind::Click(_) => redirect(),
             _ => HitOutcome::Recorded { automated },
         };
-        Ok(Step::Record(Classified {
+        Ok(Step::Record(
             event,
-            automated,
             outcome,
-            email,
-            link,
-            at: hit.at,
-        }))
+            Classified {
+                automated,
+                email,
+                link,
+                at: hit.at,
+            },
+        ))
     }
 
     async fn fire_hit(&self, token: &TrackingToken, hit: &Classified, memo: &mut Memo) -> Result<(), EngineError> {
@@ -287,15 +302,13 @@ impl Engine {
 enum Step {
     /// Nothing to record (a preview): this is the answer.
     Answered(HitOutcome),
-    /// Record it.
-    Record(Classified),
+    /// Record this event, answer this outcome, then fire what the classified hit launches.
+    Record(NewEvent, HitOutcome, Classified),
 }
 
-/// A hit to record: its event and what firing it needs.
+/// A hit to record: what firing it needs.
 struct Classified {
-    event: NewEvent,
     automated: bool,
-    outcome: HitOutcome,
     email: Option<Arc<Email>>,
     link: Option<Arc<TriggerLink>>,
     at: Timestamp,
@@ -304,8 +317,9 @@ struct Classified {
 /// What one batch read from the store, so each record is read once per batch.
 #[derive(Default)]
 struct Memo {
-    /// Whether an account signs with a key (by the key's configured name).
-    signs: HashMap<(AccountId, String), bool>,
+    /// Whether an account signs with a key (by the key's configured name): a batch holds few accounts, and a
+    /// scan compares without allocating a key per hit.
+    signs: Vec<(AccountId, String, bool)>,
     emails: HashMap<(AccountId, EmailId), Arc<Email>>,
     links: HashMap<(AccountId, TriggerLinkId), Arc<TriggerLink>>,
     pages: HashMap<(AccountId, WebPageId), Arc<WebPage>>,
@@ -315,9 +329,23 @@ struct Memo {
     since: Option<Timestamp>,
     /// Once-keys marked in this batch.
     once: HashSet<(AccountId, String)>,
+    /// The user-agent rules' answer per agent, for opens (`[0]`) and other hits (`[1]`): a batch's hits
+    /// mostly come from a few agents, and matching one against the known agents is the costliest check.
+    agents: [HashMap<Box<str>, Option<AutomatedReason>>; 2],
 }
 
 impl Memo {
+    fn agent_reason(&mut self, engine: &Engine, agent: Option<&str>, kind: HitKind) -> Option<AutomatedReason> {
+        let seen = &mut self.agents[usize::from(kind != HitKind::Open)];
+        let key = agent.unwrap_or_default();
+        if let Some(reason) = seen.get(key) {
+            return reason.clone();
+        }
+        let reason = trigger::agent_reason(&engine.config.automated, agent, kind);
+        seen.insert(key.into(), reason.clone());
+        reason
+    }
+
     async fn email(&mut self, engine: &Engine, account: AccountId, id: EmailId) -> Result<Arc<Email>, EngineError> {
         if let Some(found) = self.emails.get(&(account, id)) {
             return Ok(found.clone());
