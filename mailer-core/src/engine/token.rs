@@ -3,6 +3,7 @@
 //! engine is made ([`TokenKeys`]), not per token.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{Account, Secret};
 use crate::template::{KeyId, TokenError, TokenKey, TokenKindTag, TrackingToken, token_key_id};
@@ -12,7 +13,7 @@ use super::{Engine, EngineError};
 /// The configured signing keys, derived once: by name, the key id and the derived key (or why the secret
 /// cannot be one, reported when a token names its id).
 #[derive(Debug)]
-pub(crate) struct TokenKeys(Vec<(String, KeyId, Result<TokenKey, TokenError>)>);
+pub(crate) struct TokenKeys(Vec<(Arc<str>, KeyId, Result<TokenKey, TokenError>)>);
 
 impl TokenKeys {
     /// Derives every key of `keys` (by name, as configured).
@@ -21,7 +22,7 @@ impl TokenKeys {
             keys.iter()
                 .map(|(name, secret)| {
                     let bytes = secret.expose().as_bytes();
-                    (name.clone(), KeyId::of(bytes), TokenKey::new(bytes))
+                    (Arc::from(name.as_str()), KeyId::of(bytes), TokenKey::new(bytes))
                 })
                 .collect(),
         )
@@ -64,7 +65,7 @@ impl Engine {
         &'a self,
         token: &str,
         kinds: &[TokenKindTag],
-    ) -> Result<(TrackingToken, &'a str), EngineError> {
+    ) -> Result<(TrackingToken, &'a Arc<str>), EngineError> {
         let id = token_key_id(token)?;
         let mut error = TokenError::BadSignature;
         for (name, key_id, key) in &self.token_keys.0 {
@@ -72,7 +73,7 @@ impl Engine {
                 continue;
             }
             match key.as_ref().map_err(|e| *e).and_then(|key| key.open(token, kinds)) {
-                Ok(verified) => return Ok((verified, name.as_str())),
+                Ok(verified) => return Ok((verified, name)),
                 Err(e) => error = e,
             }
         }

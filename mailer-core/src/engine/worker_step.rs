@@ -178,16 +178,18 @@ impl Engine {
         let spec = &email.spec;
         let now = self.now();
         // Recording right after the server's answer keeps the window in which a crash could send twice as
-        // small as one store call.
-        store.complete(spec.account, email.id, &self.config.worker, now).await?;
-        let mut events = vec![NewEvent {
+        // small as one store call: the email's status and its `Sent` event, in one write.
+        let sent = NewEvent {
             account: spec.account,
             email: Some(email.id),
             entity: spec.entity,
             at: now,
             kind: EventKind::Sent,
             automated: false,
-        }];
+        };
+        store
+            .complete_with_events(spec.account, email.id, &self.config.worker, now, vec![sent])
+            .await?;
         if self.ports.transport.capabilities().append_sent
             && parts.mailbox.imap.is_some()
             && let Err(e) = self
@@ -229,16 +231,17 @@ impl Engine {
                 }
                 Err(kept) => reason = format!("{reason}; no retry, the sent message could not be kept: {kept}"),
             }
-            events.push(NewEvent {
-                account: spec.account,
-                email: Some(email.id),
-                entity: spec.entity,
-                at: now,
-                kind: EventKind::SentCopyFailed { reason },
-                automated: false,
-            });
+            store
+                .append_events(vec![NewEvent {
+                    account: spec.account,
+                    email: Some(email.id),
+                    entity: spec.entity,
+                    at: now,
+                    kind: EventKind::SentCopyFailed { reason },
+                    automated: false,
+                }])
+                .await?;
         }
-        store.append_events(events).await?;
         let occurrence = Occurrence::Sent {
             email: email.id,
             triggers: &spec.triggers,

@@ -171,6 +171,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         sent_at: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Marks a leased email sent and appends its `events` as one write: what a worker records when the
+    /// server has accepted an email. By default [`Store::complete`] then [`Store::append_events`]; a store
+    /// with transactions does both in one (the SQL store does), so a worker pays one commit per email.
+    ///
+    /// # Errors
+    /// As [`Store::complete`], and then nothing is appended; as [`Store::append_events`].
+    async fn complete_with_events(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+        events: Vec<NewEvent>,
+    ) -> Result<(), StoreError> {
+        self.complete(account, id, worker, sent_at).await?;
+        self.append_events(events).await
+    }
+
     /// Gives a leased email back to the queue, due at `at`, noting why.
     ///
     /// # Errors

@@ -881,6 +881,64 @@ pub async fn events_round_trip(store: &DynStore) {
     assert!(got[0].event.automated);
 }
 
+/// `complete_with_events` marks the email sent and appends its events together; a worker that lost the
+/// lease gets `LeaseLost` and appends nothing.
+pub async fn complete_with_events_is_one_write(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let id = store
+        .enqueue_one(fx.email(&fx.mailbox, "a@example.com"))
+        .await
+        .expect("enqueue")
+        .id;
+    let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
+    let event = |worker: u8| NewEvent {
+        account: fx.account.id,
+        email: Some(id),
+        entity: None,
+        at: fx.now,
+        kind: EventKind::Failed {
+            reason: format!("by worker {worker}"),
+        },
+        automated: false,
+    };
+    let events = || async {
+        let q = EventQuery {
+            account: fx.account.id,
+            email: Some(id),
+            entity: None,
+            since: None,
+            limit: 100,
+        };
+        let listed = store.list_events(&q).await.expect("list");
+        listed.into_iter().map(|e| e.event).collect::<Vec<_>>()
+    };
+    assert!(
+        store
+            .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    let err = store
+        .complete_with_events(fx.account.id, id, &w2, fx.now, vec![event(2)])
+        .await
+        .expect_err("a worker without the lease completed");
+    assert!(matches!(err, StoreError::LeaseLost { .. }), "{err:?}");
+    assert!(events().await.is_empty(), "a lost lease appended its events");
+    assert_eq!(
+        store.get_email(fx.account.id, id).await.expect("get").status,
+        EmailStatus::Sending
+    );
+    store
+        .complete_with_events(fx.account.id, id, &w1, fx.now, vec![event(1), event(1)])
+        .await
+        .expect("complete");
+    let email = store.get_email(fx.account.id, id).await.expect("get");
+    assert_eq!(email.status, EmailStatus::Sent);
+    assert_eq!(email.sent_at, Some(fx.now));
+    assert_eq!(events().await, vec![event(1), event(1)]);
+}
+
 /// `clicks_since` gives the moments one link of one email was clicked since a moment, oldest first: not
 /// other links' clicks, other emails', other accounts', opens, or clicks before the moment.
 pub async fn clicks_since_picks_one_links_clicks(store: &DynStore) {
@@ -1328,7 +1386,7 @@ macro_rules! store_conformance_tests {
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             token_ids_are_spent_once_until_they_expire,
-            events_round_trip, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
+            events_round_trip, complete_with_events_is_one_write, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
             suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap,
             bounce_by_message_id, inbox_cursor_moves_forward, reaction_counts_by_scope);
     };

@@ -10,7 +10,7 @@ use mailer_core::ports::StoreError;
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{SqlStore, lease_end};
+use super::{SqlStore, Tx, lease_end};
 use crate::config::Dialect;
 use crate::error::Error;
 use crate::queries::multi_row;
@@ -26,8 +26,15 @@ impl SqlStore {
         if events.is_empty() {
             return Ok(());
         }
-        let sqlite = self.dialect == Dialect::Sqlite;
         let mut tx = self.begin().await?;
+        self.insert_events(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts `events` in `tx`, in order, up to [`EVENTS_BATCH`] per statement.
+    pub(super) async fn insert_events(&self, tx: &mut Tx, events: &[NewEvent]) -> Result<(), Error> {
+        let sqlite = self.dialect == Dialect::Sqlite;
         for chunk in events.chunks(EVENTS_BATCH) {
             let sql = if chunk.len() == EVENTS_BATCH {
                 self.events_batch_sql.clone()
@@ -48,9 +55,8 @@ impl SqlStore {
                     .bind(link)
                     .bind(serde_json::to_string(e)?);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -269,6 +269,17 @@ impl Store for SqlStore {
         Ok(self.complete_(account, id, worker, sent_at).await?)
     }
 
+    async fn complete_with_events(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+        events: Vec<NewEvent>,
+    ) -> Result<(), StoreError> {
+        Ok(self.complete_with_events_(account, id, worker, sent_at, events).await?)
+    }
+
     async fn retry_at(
         &self,
         account: AccountId,

@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mailer_core::model::{
-    AccountId, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, MailingId, MailingStatus, RecordKind,
-    StatusCounts, Timestamp, WorkerId,
+    AccountId, Email, EmailId, EmailQuery, EmailSpec, EmailStatus, Enqueued, MailingId, MailingStatus, NewEvent,
+    RecordKind, StatusCounts, Timestamp, WorkerId,
 };
 use mailer_core::ports::StoreError;
 use serde_json::json;
@@ -200,7 +200,69 @@ impl SqlStore {
         self.finish(account, id, worker, Finish::Cancelled(reason)).await
     }
 
+    /// Marks a leased email sent and appends `events` in one transaction: nothing is appended when the lease
+    /// is lost.
+    pub(super) async fn complete_with_events_(
+        &self,
+        account: AccountId,
+        id: EmailId,
+        worker: &WorkerId,
+        sent_at: Timestamp,
+        events: Vec<NewEvent>,
+    ) -> Result<(), Error> {
+        if events.is_empty() {
+            return self.complete_(account, id, worker, sent_at).await;
+        }
+        let mut tx = self.begin().await?;
+        let finished = self
+            .finish_query(id, account, worker, Finish::Sent(sent_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !finished {
+            tx.rollback().await?;
+            return Err(self.not_finished(account, id).await);
+        }
+        self.insert_events(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn finish(&self, account: AccountId, id: EmailId, worker: &WorkerId, how: Finish<'_>) -> Result<(), Error> {
+        let query = self.finish_query(id, account, worker, how);
+        if query.execute(&self.writer).await?.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(self.not_finished(account, id).await)
+    }
+
+    /// Why a leased email could not be finished: it does not exist, or the lease is lost.
+    async fn not_finished(&self, account: AccountId, id: EmailId) -> Error {
+        let exists: Result<i64, _> = sqlx::query_scalar(self.q.email_exists)
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_one(&self.pool)
+            .await;
+        match exists {
+            Err(e) => e.into(),
+            Ok(0) => StoreError::not_found("email", id).into(),
+            Ok(_) => StoreError::LeaseLost {
+                what: "email",
+                id: id.0,
+            }
+            .into(),
+        }
+    }
+
+    /// The statement that finishes a leased email `how`; it changes one row when `worker` holds the lease.
+    fn finish_query<'q>(
+        &self,
+        id: EmailId,
+        account: AccountId,
+        worker: &'q WorkerId,
+        how: Finish<'q>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
         let (sql, extra) = match how {
             Finish::Sent(at) => (self.q.email_complete, (Some(us(at)), None)),
             Finish::Retry(at, reason) => (self.q.email_retry, (Some(us(at)), Some(reason))),
@@ -214,23 +276,7 @@ impl SqlStore {
         if let Some(reason) = extra.1 {
             query = query.bind(reason);
         }
-        if query.execute(&self.writer).await?.rows_affected() == 1 {
-            return Ok(());
-        }
-        let exists: i64 = sqlx::query_scalar(self.q.email_exists)
-            .bind(id.0)
-            .bind(account.0)
-            .fetch_one(&self.pool)
-            .await?;
-        Err(if exists == 0 {
-            StoreError::not_found("email", id)
-        } else {
-            StoreError::LeaseLost {
-                what: "email",
-                id: id.0,
-            }
-        }
-        .into())
+        query
     }
 
     pub(super) async fn get_email_(&self, account: AccountId, id: EmailId) -> Result<Email, Error> {

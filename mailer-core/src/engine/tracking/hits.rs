@@ -61,11 +61,14 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Token`] for a malformed, tampered or other-key token or one of another kind.
     pub fn accept_hit(&self, token: &str, kinds: &[TokenKindTag], info: HitInfo) -> Result<PendingHit, EngineError> {
-        let kinds: Vec<TokenKindTag> = kinds.iter().copied().filter(|k| HIT_KINDS.contains(k)).collect();
-        let (token, key) = self.verify_signature(token, &kinds)?;
+        let (token, key) = self.verify_signature(token, kinds)?;
+        let tag = token.kind.tag();
+        if !HIT_KINDS.contains(&tag) {
+            return Err(TokenError::WrongKind(tag).into());
+        }
         Ok(PendingHit {
             token,
-            key: Some(key.to_owned()),
+            key: Some(key.clone()),
             info,
             at: self.now(),
         })
@@ -319,7 +322,7 @@ struct Classified {
 struct Memo {
     /// Whether an account signs with a key (by the key's configured name): a batch holds few accounts, and a
     /// scan compares without allocating a key per hit.
-    signs: Vec<(AccountId, String, bool)>,
+    signs: Vec<(AccountId, Arc<str>, bool)>,
     emails: HashMap<(AccountId, EmailId), Arc<Email>>,
     links: HashMap<(AccountId, TriggerLinkId), Arc<TriggerLink>>,
     pages: HashMap<(AccountId, WebPageId), Arc<WebPage>>,

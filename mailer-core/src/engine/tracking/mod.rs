@@ -11,6 +11,8 @@ pub use forms::{FORM_ATTEMPTS, FORM_RETRY, MAX_FORM_ANSWERS, MAX_FORM_TOTAL, MAX
 pub(crate) use hit_cache::HitCache;
 pub use hit_cache::{HIT_CACHE_ENTRIES, HIT_CACHE_TTL};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Timestamp, TriggerLinkId};
@@ -50,7 +52,7 @@ pub struct PendingHit {
     pub(crate) token: TrackingToken,
     /// The name of the configured key that verified the token, for the account check when it is recorded;
     /// `None` when the account was checked already.
-    pub(crate) key: Option<String>,
+    pub(crate) key: Option<Arc<str>>,
     pub(crate) info: HitInfo,
     pub(crate) at: Timestamp,
 }
