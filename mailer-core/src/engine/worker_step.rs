@@ -179,14 +179,7 @@ impl Engine {
         let now = self.now();
         // Recording right after the server's answer keeps the window in which a crash could send twice as
         // small as one store call: the email's status and its `Sent` event, in one write.
-        let sent = NewEvent {
-            account: spec.account,
-            email: Some(email.id),
-            entity: spec.entity,
-            at: now,
-            kind: EventKind::Sent,
-            automated: false,
-        };
+        let sent = email_event(email, now, EventKind::Sent);
         store
             .complete_with_events(spec.account, email.id, &self.config.worker, now, vec![sent])
             .await?;
@@ -232,14 +225,7 @@ impl Engine {
                 Err(kept) => reason = format!("{reason}; no retry, the sent message could not be kept: {kept}"),
             }
             store
-                .append_events(vec![NewEvent {
-                    account: spec.account,
-                    email: Some(email.id),
-                    entity: spec.entity,
-                    at: now,
-                    kind: EventKind::SentCopyFailed { reason },
-                    automated: false,
-                }])
+                .append_events(vec![email_event(email, now, EventKind::SentCopyFailed { reason })])
                 .await?;
         }
         let occurrence = Occurrence::Sent {
@@ -267,15 +253,11 @@ impl Engine {
         let events = parts
             .suppressed
             .iter()
-            .map(|address| NewEvent {
-                account: spec.account,
-                email: Some(email.id),
-                entity: spec.entity,
-                at: now,
-                kind: EventKind::Suppressed {
+            .map(|address| {
+                let kind = EventKind::Suppressed {
                     address: address.clone(),
-                },
-                automated: false,
+                };
+                email_event(email, now, kind)
             })
             .collect();
         self.ports.store.append_events(events).await?;
@@ -323,16 +305,7 @@ impl Engine {
                 (EventKind::Failed { reason: reason.clone() }, Outcome::Failed)
             }
         };
-        store
-            .append_events(vec![NewEvent {
-                account: spec.account,
-                email: Some(email.id),
-                entity: spec.entity,
-                at: now,
-                kind,
-                automated: false,
-            }])
-            .await?;
+        store.append_events(vec![email_event(email, now, kind)]).await?;
         if outcome == Outcome::Failed {
             let occurrence = Occurrence::Failed {
                 email: email.id,
@@ -365,5 +338,17 @@ fn lease_ok(result: Result<(), StoreError>) -> Result<(), EngineError> {
     match result {
         Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// An event of `email` (its account and entity) at `at`: what the worker records of a send.
+fn email_event(email: &Email, at: crate::model::Timestamp, kind: EventKind) -> NewEvent {
+    NewEvent {
+        account: email.spec.account,
+        email: Some(email.id),
+        entity: email.spec.entity,
+        at,
+        kind,
+        automated: false,
     }
 }
