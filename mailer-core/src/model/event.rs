@@ -145,6 +145,7 @@ pub struct NewEvent {
     pub entity: Option<EntityRef>,
     /// When it happened.
     #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    #[serde(with = "crate::model::time::rfc3339")]
     pub at: Timestamp,
     /// What happened.
     pub kind: EventKind,

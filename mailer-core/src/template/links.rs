@@ -173,13 +173,26 @@ impl KeyId {
 }
 
 /// The key id of a token, read **without** checking anything else: use it only to pick the key, then
-/// [`TokenKey::open`] (or [`LinkBuilder::verify_kind`]) authenticates the token.
+/// [`TokenKey::open`] (or [`LinkBuilder::verify_kind`]) authenticates the token. Only the token's first
+/// characters are decoded (the rest is [`TokenKey::open`]'s work, done once).
 ///
 /// # Errors
-/// [`TokenError::Malformed`] when the token cannot be decoded, [`TokenError::UnsupportedVersion`] for a
-/// token of another version.
+/// [`TokenError::Malformed`] when the token is too short or too long for a token or its header cannot be
+/// decoded, [`TokenError::UnsupportedVersion`] for a token of another version.
 pub fn token_key_id(token: &str) -> Result<KeyId, TokenError> {
-    let bytes = decode_outer(token)?;
+    // Base64 without padding: 3 bytes in 4 characters, so the header is in the first two groups.
+    const HEADER_CHARS: usize = HEADER_LEN.div_ceil(3) * 4;
+    if token.len() > MAX_TOKEN_CHARS || token.len() * 3 / 4 < HEADER_LEN + NONCE_LEN + MIN_PLAIN + TAG_LEN {
+        return Err(TokenError::Malformed);
+    }
+    let head = token.as_bytes().get(..HEADER_CHARS).ok_or(TokenError::Malformed)?;
+    let mut bytes = [0u8; HEADER_CHARS / 4 * 3];
+    URL_SAFE_NO_PAD
+        .decode_slice(head, &mut bytes)
+        .map_err(|_| TokenError::Malformed)?;
+    if bytes[0] != VERSION {
+        return Err(TokenError::UnsupportedVersion(bytes[0]));
+    }
     let mut id = [0u8; KEY_ID_LEN];
     id.copy_from_slice(&bytes[1..HEADER_LEN]);
     Ok(KeyId(id))
@@ -636,6 +649,20 @@ mod tests {
         assert_ne!(a.id(), b.id());
         let sealed = a.seal(&token(TokenKind::Form, ""));
         assert_eq!(token_key_id(&sealed), Ok(a.id()));
+        // The key id reads the header only; a short, long or undecodable head is refused before any key.
+        assert_eq!(token_key_id(&sealed[..51]), Err(TokenError::Malformed));
+        assert_eq!(
+            token_key_id(&"A".repeat(MAX_TOKEN_CHARS + 1)),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            token_key_id(&format!("Ag*{}", &sealed[3..])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            token_key_id(&format!("AgéA{}", &sealed[5..])),
+            Err(TokenError::Malformed)
+        );
         assert_eq!(b.open(&sealed, TokenKindTag::ALL), Err(TokenError::BadSignature));
         assert_eq!(
             a.open(&sealed, &[TokenKindTag::Open, TokenKindTag::Click]),

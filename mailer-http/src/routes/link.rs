@@ -1,7 +1,7 @@
 //! `GET /t/l/{token}`: a trigger-link click: 302 to the link's redirect, or the "Thank you!" page.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use mailer_core::engine::{EngineError, HitOutcome, PendingHit};
 use mailer_core::template::{TokenError, TokenKindTag};
@@ -15,20 +15,20 @@ use crate::server::{AppState, HttpError, count_hit};
 pub(crate) async fn click(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, HttpError> {
     let hit = state
         .engine
-        .accept_hit(&token, &[TokenKindTag::Click], hit_info(&headers))?;
+        .accept_hit(&token, &[TokenKindTag::Click], hit_info(request.headers()))?;
     let target = match &state.hits {
         Some(recorder) => {
             let target = state.engine.click_target(&hit).await?;
             if let Err(hit) = recorder.record(hit).await {
-                record_now(&state, hit).await?;
+                Box::pin(record_now(&state, hit)).await?;
             }
             target
         }
-        None => record_now(&state, hit).await?,
+        None => Box::pin(record_now(&state, hit)).await?,
     };
     let location = target
         .filter(|t| t.starts_with("https://") || t.starts_with("http://"))
@@ -43,7 +43,7 @@ pub(crate) async fn click(
     Ok(response)
 }
 
-/// Records one click before answering; its redirect.
+/// Records one click before answering; its redirect. Boxed by its callers, as the pixel's.
 async fn record_now(state: &AppState, hit: PendingHit) -> Result<Option<String>, HttpError> {
     let result = state
         .engine

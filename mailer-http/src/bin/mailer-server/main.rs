@@ -16,6 +16,12 @@ use clap::{Parser, Subcommand};
 
 use config::{Config, LogFormat};
 
+/// The server allocates per request (hyper, axum, the hit path): mimalloc's thread-local free lists cost
+/// a fraction of glibc malloc's locked arenas there (BENCHMARKS.md, tracking).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Email automation for Kommo: the HTTP host, the workers and a demo.
