@@ -157,12 +157,27 @@ async fn four_worker_processes_share_rotating_kommo_tokens_through_the_store() {
             kommo.advance(86_400);
             jumps += 1;
         }
-        let logs: Vec<String> = workers.iter().map(Worker::log).collect();
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{sent} of {total} sent after 2 minutes; logs:\n{}",
-            logs.join("\n----\n")
-        );
+        if started.elapsed() >= Duration::from_secs(120) {
+            // Where the unsent emails are (status, attempts, due, last error), then every process's log.
+            let unsent: Vec<String> = emails(Vec::new())
+                .await
+                .iter()
+                .filter(|e| e.status != EmailStatus::Sent)
+                .map(|e| {
+                    format!(
+                        "{} {:?} attempts={} due={} error={:?}",
+                        e.spec.message_id, e.status, e.attempts, e.due_at, e.last_error
+                    )
+                })
+                .collect();
+            let logs: Vec<String> = workers.iter().map(Worker::log).collect();
+            panic!(
+                "{sent} of {total} sent after 2 minutes (now {}); unsent:\n{}\nlogs:\n{}",
+                chrono::Utc::now(),
+                unsent.join("\n"),
+                logs.join("\n----\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed();

@@ -215,6 +215,82 @@ async fn a_refresh_token_rotated_by_another_process_is_replaced_by_the_stores_ne
     assert!(matches!(CrmError::from(err), CrmError::Unauthorized));
 }
 
+/// A store shared by processes, with the host's lease rule: whoever holds an older pair than the stored
+/// one is handed the stored one instead of spending its refresh token.
+#[derive(Debug)]
+struct LeasingStore(MemoryTokenStore);
+
+#[async_trait::async_trait]
+impl mailer_kommo::TokenStore for LeasingStore {
+    async fn load(&self, account: AccountId) -> Result<Option<TokenPair>, mailer_kommo::BoxError> {
+        Ok(self.0.get(account))
+    }
+
+    async fn save(&self, account: AccountId, tokens: &TokenPair) -> Result<(), mailer_kommo::BoxError> {
+        self.0.save(account, tokens).await
+    }
+
+    async fn lease_refresh(
+        &self,
+        account: AccountId,
+        held: &TokenPair,
+        _until: i64,
+        _now: i64,
+    ) -> Result<mailer_kommo::RefreshLease, mailer_kommo::BoxError> {
+        Ok(match self.0.get(account) {
+            Some(stored) if stored.refresh_token != held.refresh_token => mailer_kommo::RefreshLease::Refreshed(stored),
+            _ => mailer_kommo::RefreshLease::Granted,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_pair_taken_from_another_process_that_is_already_dead_is_refreshed_not_given_up() {
+    use mailer_kommo::TokenStore as _;
+    let kommo = FakeKommo::start().await.expect("fake");
+    kommo.set_rate_limit(None, 1);
+    let account = AccountId(5);
+    let p0 = kommo.issue_tokens();
+    let shared = Arc::new(LeasingStore(MemoryTokenStore::with(account, p0.clone())));
+    let client = || {
+        KommoClient::builder(kommo.base_url())
+            .oauth(kommo.app(), shared.clone(), account)
+            .build()
+            .expect("client")
+    };
+    // this process reads p0 and keeps it in memory
+    let stale = client();
+    stale.account_info().await.expect("with p0");
+    // another process buys p1 (p0 is due in its eyes) and stores it
+    let other = client();
+    let mut due = p0.clone();
+    due.expires_at = 0;
+    shared.save(account, &due).await.expect("save");
+    other.account_info().await.expect("p0 buys p1");
+    let p1 = shared.0.get(account).expect("p1");
+    assert_ne!(p1.refresh_token, p0.refresh_token);
+    // then Kommo refuses every access token issued so far (a day passes): p0's and p1's are both dead
+    kommo.advance(86_400 + 60);
+    // the stale process: 401 with p0, takes p1 from the store, 401 again, so it buys p2 with p1's token
+    stale
+        .account_info()
+        .await
+        .expect("a second 401 with a pair taken from the store is refreshed, not final");
+    let p2 = shared.0.get(account).expect("p2");
+    assert_ne!(
+        p2.refresh_token, p1.refresh_token,
+        "the stale process bought a new pair"
+    );
+    assert_eq!(p2.previous_refresh_token, Some(p1.refresh_token.clone()));
+    assert_eq!(statuses(&kommo, "/oauth2/access_token"), [200, 200]);
+    assert_eq!(kommo.refresh_spends(), [1, 1], "each refresh token spent once");
+    assert_eq!(
+        statuses(&kommo, "/api/v4/account"),
+        [200, 200, 401, 401, 200],
+        "p0, p1 (other), p0 and p1 refused (stale), p2"
+    );
+}
+
 #[tokio::test]
 async fn long_lived_tokens_work_and_are_never_refreshed() {
     let kommo = FakeKommo::start().await.expect("fake");

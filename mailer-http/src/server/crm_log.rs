@@ -1,5 +1,5 @@
-//! A [`Crm`] that logs every change the engine makes in the CRM, one line each, and counts every call by
-//! operation and result in [`Metrics`].
+//! A [`Crm`] that logs every change the engine makes in the CRM and every failed read, one line each, and
+//! counts every call by operation and result in [`Metrics`].
 
 use std::sync::Arc;
 
@@ -11,7 +11,8 @@ use mailer_core::ports::{Crm, CrmCaps, CrmError, DynCrm};
 
 use super::Metrics;
 
-/// Wraps a CRM, logs each [`Crm::apply`] (`crm change`) with its outcome and counts every call.
+/// Wraps a CRM, logs each [`Crm::apply`] (`crm change`) with its outcome and each failed read (`crm read
+/// failed`: the email that needed it is retried, which no other line says), and counts every call.
 #[derive(Debug)]
 pub struct LoggedCrm {
     inner: Arc<DynCrm>,
@@ -22,6 +23,14 @@ impl LoggedCrm {
     /// Wraps `inner`, counting its calls in `metrics`.
     pub fn new(inner: Arc<DynCrm>, metrics: Arc<Metrics>) -> Self {
         Self { inner, metrics }
+    }
+
+    /// Counts a read and logs it when it failed.
+    fn read<T>(&self, account: AccountId, op: &'static str, result: &Result<T, CrmError>) {
+        self.count(op, result);
+        if let Err(e) = result {
+            tracing::warn!(account = %account, op, error = %e, "crm read failed");
+        }
     }
 
     fn count<T>(&self, op: &'static str, result: &Result<T, CrmError>) {
@@ -42,25 +51,25 @@ impl Crm for LoggedCrm {
 
     async fn entity(&self, account: AccountId, entity: EntityRef) -> Result<EntityRecord, CrmError> {
         let result = self.inner.entity(account, entity).await;
-        self.count("entity", &result);
+        self.read(account, "entity", &result);
         result
     }
 
     async fn entities(&self, account: AccountId, entities: &[EntityRef]) -> Result<Vec<EntityRecord>, CrmError> {
         let result = self.inner.entities(account, entities).await;
-        self.count("entities", &result);
+        self.read(account, "entities", &result);
         result
     }
 
     async fn fields(&self, account: AccountId, kind: EntityKind) -> Result<Vec<FieldDef>, CrmError> {
         let result = self.inner.fields(account, kind).await;
-        self.count("fields", &result);
+        self.read(account, "fields", &result);
         result
     }
 
     async fn pipelines(&self, account: AccountId) -> Result<Vec<Pipeline>, CrmError> {
         let result = self.inner.pipelines(account).await;
-        self.count("pipelines", &result);
+        self.read(account, "pipelines", &result);
         result
     }
 

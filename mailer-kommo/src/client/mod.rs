@@ -24,6 +24,9 @@ pub use token::{Credentials, MemoryTokenStore, OAuthApp, RefreshLease, TokenPair
 use self::retry::{Outcome, classify};
 /// How long a process may hold the refresh lease (and how long the others wait for it).
 const REFRESH_LEASE_SECS: i64 = 30;
+/// The most refreshes one request makes after 401s: a pair taken from elsewhere may be dead already
+/// (bought before Kommo invalidated the tokens), then the next refresh buys one; this bounds the rounds.
+const MAX_REFRESHES_AFTER_401: u8 = 3;
 
 use self::token::{Auth, Bearer, Grant, GrantResponse, is_expiring, store_error, unix_now};
 use crate::api::fields::RawFieldDef;
@@ -125,7 +128,8 @@ impl KommoBuilder {
 /// A client for one Kommo account (`https://{subdomain}.kommo.com`).
 ///
 /// Every request waits for the client-side rate limit, carries the bearer token (refreshed ahead of
-/// expiry, and once after a 401), is retried after 429 (as long as the asked wait is within the policy)
+/// expiry, and after a 401: once with a pair it bought itself, or again when the pair it took from
+/// another request or process is refused too), is retried after 429 (as long as the asked wait is within the policy)
 /// and after 5xx with backoff, and fails with [`KommoError::Blocked`] on 403. URLs are always built from
 /// the configured base, never from `_links` (which may name shard hosts).
 #[derive(Debug)]
@@ -278,27 +282,29 @@ impl KommoClient {
         })
     }
 
-    /// After a 401 with the token of `generation`: refreshes, unless another request already did.
-    async fn refresh_after_401(&self, generation: u64) -> Result<(), KommoError> {
+    /// After a 401 with the token of `generation`: refreshes, unless another request already did. True
+    /// when this call bought the new pair itself (false: it took a pair from another request or process).
+    async fn refresh_after_401(&self, generation: u64) -> Result<bool, KommoError> {
         let Credentials::OAuth { app, store, account } = &self.auth.credentials else {
             return Err(KommoError::Unauthorized);
         };
         let mut held = self.auth.held.lock().await;
         if held.generation != generation {
-            return Ok(());
+            return Ok(false);
         }
         self.refresh_locked(&mut held, app, store.as_ref(), *account).await
     }
 
     /// Buys a new pair with the current refresh token, or with the previous one if the current one is
-    /// refused; saves it before anyone uses it. Runs under the lock: one refresh at a time.
+    /// refused; saves it before anyone uses it. Runs under the lock: one refresh at a time. True when
+    /// it bought the pair, false when it took a newer one from the store.
     async fn refresh_locked(
         &self,
         held: &mut token::Held,
         app: &OAuthApp,
         store: &dyn TokenStore,
         account: mailer_core::model::AccountId,
-    ) -> Result<(), KommoError> {
+    ) -> Result<bool, KommoError> {
         let pair = held.pair.clone().ok_or(KommoError::Unauthorized)?;
         // Across processes: only the holder of the store's lease spends the refresh token.
         let give_up = unix_now().saturating_add(REFRESH_LEASE_SECS);
@@ -314,7 +320,7 @@ impl KommoClient {
                     held.pair = Some(newer);
                     held.generation += 1;
                     tracing::debug!(%account, "kommo tokens refreshed by another process");
-                    return Ok(());
+                    return Ok(false);
                 }
                 _ if now > give_up => {
                     return Err(KommoError::TokenStore("another process holds the refresh lease".into()));
@@ -332,7 +338,7 @@ impl KommoClient {
                     held.pair = Some(new);
                     held.generation += 1;
                     tracing::debug!(%account, "kommo tokens refreshed");
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(KommoError::Grant(refused)) => {
                     // Kommo refuses a refresh token whose successor was used: another process may have
@@ -343,7 +349,7 @@ impl KommoClient {
                         tracing::info!(%account, hint = %refused, "kommo refused a refresh token; a newer pair is in the store");
                         held.pair = Some(newer);
                         held.generation += 1;
-                        return Ok(());
+                        return Ok(false);
                     }
                     tracing::warn!(%account, hint = %refused, "kommo refused a refresh token");
                     hint = refused;
@@ -356,7 +362,9 @@ impl KommoClient {
 
     /// Sends one call with the rate limit, auth and retry rules; `None` is an empty answer (204 …).
     pub(crate) async fn call(&self, call: &Call) -> Result<Option<Value>, KommoError> {
-        let mut refreshed = false;
+        // Refreshes after a 401 so far, and whether the last one bought its pair (then a 401 is final).
+        let mut refreshes = 0u8;
+        let mut bought = false;
         let mut retries = 0u32;
         let seed = backoff::seed();
         loop {
@@ -393,7 +401,7 @@ impl KommoClient {
             };
             let retry = match &outcome {
                 Outcome::Done(_) | Outcome::Fail(_) => false,
-                Outcome::Unauthorized => bearer.generation.is_some() && !refreshed,
+                Outcome::Unauthorized => bearer.generation.is_some() && !bought && refreshes < MAX_REFRESHES_AFTER_401,
                 Outcome::RateLimited(wait) => retries < self.policy.max_retries && *wait <= self.policy.max_rate_wait,
                 Outcome::ServerError(_) => retries < self.policy.max_retries,
             };
@@ -409,9 +417,9 @@ impl KommoClient {
                 }
                 Outcome::Fail(err) => return Err(err),
                 Outcome::Unauthorized => match bearer.generation {
-                    Some(generation) if !refreshed => {
-                        refreshed = true;
-                        self.refresh_after_401(generation).await?;
+                    Some(generation) if !bought && refreshes < MAX_REFRESHES_AFTER_401 => {
+                        refreshes += 1;
+                        bought = self.refresh_after_401(generation).await?;
                     }
                     _ => return Err(KommoError::Unauthorized),
                 },
