@@ -182,35 +182,42 @@ impl KeyId {
 pub fn token_key_id(token: &str) -> Result<KeyId, TokenError> {
     // Base64 without padding: 3 bytes in 4 characters, so the header is in the first two groups.
     const HEADER_CHARS: usize = HEADER_LEN.div_ceil(3) * 4;
-    if token.len() > MAX_TOKEN_CHARS || token.len() * 3 / 4 < HEADER_LEN + NONCE_LEN + MIN_PLAIN + TAG_LEN {
-        return Err(TokenError::Malformed);
-    }
+    check_length(token)?;
     let head = token.as_bytes().get(..HEADER_CHARS).ok_or(TokenError::Malformed)?;
     let mut bytes = [0u8; HEADER_CHARS / 4 * 3];
     URL_SAFE_NO_PAD
         .decode_slice(head, &mut bytes)
         .map_err(|_| TokenError::Malformed)?;
-    if bytes[0] != VERSION {
-        return Err(TokenError::UnsupportedVersion(bytes[0]));
-    }
+    check_version(bytes[0])?;
     let mut id = [0u8; KEY_ID_LEN];
     id.copy_from_slice(&bytes[1..HEADER_LEN]);
     Ok(KeyId(id))
 }
 
+/// The size every token is checked against before anything is decoded: at most [`MAX_TOKEN_CHARS`]
+/// characters, and enough of them (base64 without padding, 3 bytes in 4 characters) for the header, the
+/// nonce, the shortest payload and the tag.
+fn check_length(token: &str) -> Result<(), TokenError> {
+    if token.len() > MAX_TOKEN_CHARS || token.len() * 3 / 4 < HEADER_LEN + NONCE_LEN + MIN_PLAIN + TAG_LEN {
+        return Err(TokenError::Malformed);
+    }
+    Ok(())
+}
+
+/// The token's first byte: only [`VERSION`] is accepted.
+fn check_version(first: u8) -> Result<(), TokenError> {
+    if first == VERSION {
+        Ok(())
+    } else {
+        Err(TokenError::UnsupportedVersion(first))
+    }
+}
+
+/// The whole token decoded, after [`check_length`] and [`check_version`].
 fn decode_outer(token: &str) -> Result<Vec<u8>, TokenError> {
-    if token.len() > MAX_TOKEN_CHARS {
-        return Err(TokenError::Malformed);
-    }
+    check_length(token)?;
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed)?;
-    match bytes.first() {
-        Some(&VERSION) => {}
-        Some(&v) => return Err(TokenError::UnsupportedVersion(v)),
-        None => return Err(TokenError::Malformed),
-    }
-    if bytes.len() < HEADER_LEN + NONCE_LEN + MIN_PLAIN + TAG_LEN {
-        return Err(TokenError::Malformed);
-    }
+    check_version(*bytes.first().ok_or(TokenError::Malformed)?)?;
     Ok(bytes)
 }
 
