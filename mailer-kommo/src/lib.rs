@@ -6,8 +6,9 @@
 //!   time however many requests need it, the previous refresh token kept as a fallback until the new one
 //!   has worked; pairs kept in a [`TokenStore`]; a refused refresh token first re-reads the store for a
 //!   pair another process bought, then is [`KommoError::RefreshRefused`]) or a long-lived token; at most 7
-//!   requests per second; 429 → wait `retry_after` and retry; 401 → refresh once, then
-//!   [`KommoError::Unauthorized`]; 403 →
+//!   requests per second; 429 → wait `retry_after` and retry; 401 → refresh and retry, then
+//!   [`KommoError::Unauthorized`] once a pair this client bought itself is refused (a pair taken from
+//!   another process may be dead already, so it is refreshed again, at most 3 rounds); 403 →
 //!   [`KommoError::Blocked`]; 5xx → back off and retry; 204 → empty; lists read 250 to a page until a short
 //!   page or a 204.
 //! - [`KommoCrm`]: [`Crm`](mailer_core::ports::Crm) for many accounts, one client each: entities with custom fields, tags, linked

@@ -31,7 +31,7 @@ fn statuses(kommo: &FakeKommo, path_start: &str) -> Vec<u16> {
         .collect()
 }
 
-// ---------- 1, 2: refresh-token rotation, single flight, refresh once on 401 ----------
+// ---------- 1, 2: refresh-token rotation, single flight, refresh on 401 ----------
 
 #[tokio::test]
 async fn concurrent_requests_with_an_expired_token_refresh_once() {
