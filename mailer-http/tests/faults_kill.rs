@@ -8,8 +8,7 @@
 //! Short form (CI): 300 emails, 3 kills. Long form: `MAILER_FAULTS_LONG=1` (or `scripts/faults.sh --long`):
 //! 10,000 emails, 20 kills. SQLite with one process; PostgreSQL with two (`serve` and `worker`).
 
-mod support;
-
+use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -368,7 +367,7 @@ async fn on_postgres_kill_9_of_either_process_during_a_mailing_loses_nothing() {
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = support::pg_schema_url(&base, "t_faults").await;
+    let db = pg_schema_url(&base, "faults").await.expect("test schema");
     let figures = crash_run(&db, &["serve", "worker"]).await;
     check(&figures);
 }

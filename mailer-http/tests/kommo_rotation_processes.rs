@@ -6,8 +6,7 @@
 //! succeeded), Kommo refused no refresh token, each refresh token was spent exactly once (the fake
 //! counts), and several rotations happened.
 
-mod support;
-
+use mailer_store_sql::testkit::pg_schema_url;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -113,7 +112,7 @@ async fn four_worker_processes_share_rotating_kommo_tokens_through_the_store() {
         skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = support::pg_schema_url(&base, "t_kommo_rot4").await;
+    let db = pg_schema_url(&base, "kommo_rot4").await.expect("test schema");
     let key = SecretKey::generate();
     let kommo = FakeKommo::start().await.expect("fake kommo");
     kommo.set_rate_limit(None, 1);

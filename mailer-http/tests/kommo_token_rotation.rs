@@ -5,8 +5,7 @@
 //! process spend the refresh token and the others take its new pair. Every call succeeds, Kommo sees one
 //! refresh per round, and none is refused.
 
-mod support;
-
+use mailer_store_sql::testkit::pg_schema_url;
 use std::sync::Arc;
 
 use mailer_core::engine::{CrmInstall, Engine, Ports};
@@ -27,7 +26,7 @@ async fn four_processes_on_one_postgres_never_spend_a_rotated_refresh_token_twic
         skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = support::pg_schema_url(&base, "t_kommo_rot").await;
+    let db = pg_schema_url(&base, "kommo_rot").await.expect("test schema");
     let key = SecretKey::generate();
     let kommo = FakeKommo::start().await.expect("fake kommo");
     // Kommo's 7 requests a second are per integration; the 4 clients here are not meant to test them.

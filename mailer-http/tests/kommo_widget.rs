@@ -4,8 +4,7 @@
 //! page, preflight included. A token spent at one server process is refused at another on the same SQLite
 //! file or PostgreSQL schema (the spent `jti` are kept in the store).
 
-mod support;
-
+use mailer_store_sql::testkit::pg_schema_url;
 use std::sync::Arc;
 
 use axum::Router;
@@ -388,5 +387,6 @@ async fn on_one_postgres_schema_a_spent_token_is_refused_by_every_process() {
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    a_token_spent_at_one_process_is_refused_at_another(&support::pg_schema_url(&base, "t_kommo_jti").await).await;
+    a_token_spent_at_one_process_is_refused_at_another(&pg_schema_url(&base, "kommo_jti").await.expect("test schema"))
+        .await;
 }

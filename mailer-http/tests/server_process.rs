@@ -2,8 +2,7 @@
 //! over several mailboxes is sent; SIGTERM in the middle stops it with exit code 0; after a restart every
 //! email has been sent exactly once (counted from the "email sent" log lines of both runs).
 
-mod support;
-
+use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -186,7 +185,7 @@ async fn on_postgres_a_serve_and_a_worker_process_send_2000_emails_over_20_mailb
         mailer_core::testkit::skip("MAILER_TEST_PG_URL is not set");
         return;
     };
-    let db = support::pg_schema_url(&base, "t_host").await;
+    let db = pg_schema_url(&base, "host").await.expect("test schema");
     let dir = tempfile::tempdir().expect("dir");
     let key = SecretKey::generate();
     let spacing = Duration::from_millis(20);

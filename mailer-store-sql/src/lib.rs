@@ -40,6 +40,7 @@
 //! | --- | --- | --- |
 //! | `sqlite` | ✓ | SQLite (bundled): `sqlite::memory:` and `sqlite:///path/file.db` URLs |
 //! | `postgres` | | PostgreSQL: `postgres://…` URLs |
+//! | `testkit` | | [`testkit::pg_schema_url`]: a fresh schema in a test PostgreSQL, for tests of any crate |
 //!
 //! Both may be on at once; the URL picks the dialect ([`Dialect::of_url`]).
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -53,6 +54,9 @@ mod error;
 mod queries;
 mod rows;
 mod store;
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 mod time;
 
 pub use config::{Dialect, SqlConfig};

@@ -5,7 +5,9 @@ mod common;
 
 async fn setup() -> Option<Box<mailer_core::ports::DynStore>> {
     let base = common::pg_url()?;
-    let url = common::pg_schema_url(&base, "conf").await;
+    let url = mailer_store_sql::testkit::pg_schema_url(&base, "conf")
+        .await
+        .expect("test schema");
     Some(Box::new(common::connect(&url).await))
 }
 

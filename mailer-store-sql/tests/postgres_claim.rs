@@ -33,7 +33,12 @@ async fn claim(store: &dyn Store, fx: &StoreFixture<'_>, at: Duration) -> Vec<Ma
 #[tokio::test]
 async fn caps_take_the_fallback_and_the_order_holds() {
     let Some(base) = common::pg_url() else { return };
-    let store = common::connect(&common::pg_schema_url(&base, "claimfn").await).await;
+    let store = common::connect(
+        &mailer_store_sql::testkit::pg_schema_url(&base, "claimfn")
+            .await
+            .expect("test schema"),
+    )
+    .await;
     let fx = StoreFixture::new(&store).await;
     let limits = |daily_cap, per_minute_cap| SendingLimits {
         spacing: Duration::ZERO,
@@ -87,7 +92,12 @@ async fn caps_take_the_fallback_and_the_order_holds() {
 #[tokio::test]
 async fn an_idle_mailbox_wakes_when_an_email_is_queued() {
     let Some(base) = common::pg_url() else { return };
-    let store = common::connect(&common::pg_schema_url(&base, "idle").await).await;
+    let store = common::connect(
+        &mailer_store_sql::testkit::pg_schema_url(&base, "idle")
+            .await
+            .expect("test schema"),
+    )
+    .await;
     let fx = StoreFixture::new(&store).await;
     let fast = SendingLimits {
         spacing: Duration::ZERO,

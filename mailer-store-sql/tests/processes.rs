@@ -6,6 +6,7 @@
 
 mod common;
 
+use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -285,12 +286,12 @@ async fn sqlite_file_worker_killed_mid_drain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_four_processes_drain_10k() {
     let Some(base) = common::pg_url() else { return };
-    drain_without_crash(common::pg_schema_url(&base, "drain").await, 10_000).await;
+    drain_without_crash(pg_schema_url(&base, "drain").await.expect("test schema"), 10_000).await;
 }
 
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_worker_killed_mid_drain() {
     let Some(base) = common::pg_url() else { return };
-    drain_with_crash(common::pg_schema_url(&base, "crash").await, 2_000).await;
+    drain_with_crash(pg_schema_url(&base, "crash").await.expect("test schema"), 2_000).await;
 }

@@ -31,27 +31,3 @@ pub async fn connect(url: &str) -> SqlStore {
         .await
         .unwrap_or_else(|e| panic!("connect {url}: {e:?}"))
 }
-
-/// A URL for a fresh schema in the shared test PostgreSQL: `claim_due` is not scoped to an account, so
-/// cases running at the same time in one schema would take each other's emails. Nothing is wiped; each
-/// case gets its own schema (named for the process, a counter and the time).
-pub async fn pg_schema_url(base: &str, tag: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("t_{tag}_{}_{n}_{nanos}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect to the test PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
-}
