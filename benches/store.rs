@@ -23,7 +23,7 @@ use mailer::store::{SecretKey, SqlConfig, SqlStore};
 use mailer_core::model::{AccountId, EmailSpec, MailingId, NewTimer, Priority, SendingLimits, TimerAction, WorkerId};
 use mailer_core::ports::Store;
 use mailer_core::testkit::StoreFixture;
-use sqlx::{Connection, QueryBuilder};
+use sqlx::QueryBuilder;
 
 const ENQUEUE: usize = 100_000;
 const DRAIN: usize = 10_000;
@@ -49,18 +49,9 @@ fn pg_base() -> Option<String> {
 
 /// A fresh schema in the benchmark PostgreSQL, so runs do not see each other's queues.
 async fn pg_schema(base: &str, tag: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let schema = format!("bench_{tag}_{}_{nanos}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
+    mailer_store_sql::testkit::pg_schema_url(base, &format!("bench_{tag}"))
         .await
-        .expect("schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        .expect("a schema in the benchmark PostgreSQL")
 }
 
 async fn store(url: &str, connections: u32) -> Arc<SqlStore> {
@@ -494,24 +485,14 @@ fn timers_scan(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let pg = pg_base();
     for (name, pending) in [("10k", 10_000), ("1m", 1_000_000)] {
-        let url = format!("sqlite://{}", dir.path().join(format!("timers{name}.db")).display());
-        let (s, account, now) = rt.block_on(timers_store(&url, pending));
-        group.bench_function(format!("sqlite/{name}"), |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        total += claim_due_timers(&s, account, now).await;
-                    }
-                    total
-                })
-            });
-        });
-        rt.block_on(s.close());
-        if let Some(base) = &pg {
-            let url = rt.block_on(pg_schema(base, &format!("timers{name}")));
+        let sqlite = format!("sqlite://{}", dir.path().join(format!("timers{name}.db")).display());
+        let postgres = pg
+            .as_ref()
+            .map(|base| rt.block_on(pg_schema(base, &format!("timers{name}"))));
+        for (dialect, url) in [("sqlite", Some(sqlite)), ("postgres", postgres)] {
+            let Some(url) = url else { continue };
             let (s, account, now) = rt.block_on(timers_store(&url, pending));
-            group.bench_function(format!("postgres/{name}"), |b| {
+            group.bench_function(format!("{dialect}/{name}"), |b| {
                 b.iter_custom(|iters| {
                     rt.block_on(async {
                         let mut total = Duration::ZERO;
