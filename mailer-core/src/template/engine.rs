@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
 use liquid_core::error::Result as LiquidResult;
-use liquid_core::model::{Value, ValueView};
+use liquid_core::model::{KStringCow, Value, ValueView};
 use liquid_core::parser::{
     FilterArguments, FilterReflection, ParameterReflection, ParseFilter, ParseTag, TagReflection,
 };
@@ -746,7 +746,12 @@ impl fmt::Display for Own {
 
 impl liquid_core::parser::Filter for Own {
     fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> LiquidResult<Value> {
-        let s = stable::text(input);
+        // Objects are checked for once: `raw` hands any other value back as it is.
+        let object = stable::object_text(input);
+        if matches!(self.0, OwnFilter::Raw) && object.is_none() {
+            return Ok(input.to_value());
+        }
+        let s = object.map_or_else(|| input.to_kstr(), KStringCow::from_string);
         let html = |s: &str, once: bool| {
             let mut out = String::with_capacity(s.len() + 8);
             if once {
@@ -767,9 +772,7 @@ impl liquid_core::parser::Filter for Own {
             OwnFilter::UrlUnquotedOnce => escape::unquoted_attr_with(escape::safe_url(&s), true),
             OwnFilter::Css => escape::css_value(&s).to_owned(),
             OwnFilter::Line => escape::one_line(&s),
-            OwnFilter::Plain => s.as_str().to_owned(),
-            OwnFilter::Raw if stable::holds_object(input) => s.as_str().to_owned(),
-            OwnFilter::Raw => return Ok(input.to_value()),
+            OwnFilter::Plain | OwnFilter::Raw => s.as_str().to_owned(),
         };
         Ok(Value::scalar(out))
     }

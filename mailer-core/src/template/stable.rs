@@ -30,11 +30,13 @@ fn holds_object_at(value: &dyn ValueView, depth: usize) -> bool {
 
 /// `value` as text, the keys of every object in it in sorted order.
 pub(crate) fn text(value: &dyn ValueView) -> KStringCow<'_> {
-    if holds_object(value) {
-        KStringCow::from_string(Text(value).to_string())
-    } else {
-        value.to_kstr()
-    }
+    object_text(value).map_or_else(|| value.to_kstr(), KStringCow::from_string)
+}
+
+/// [`text`] of a value that holds an object; `None` (nothing written) for any other value, whose own text
+/// is already stable.
+pub(crate) fn object_text(value: &dyn ValueView) -> Option<String> {
+    holds_object(value).then(|| Text(value).to_string())
 }
 
 /// Displays a value as [`text`] does.
