@@ -77,7 +77,7 @@ impl SqlStore {
             return self.claim_due_postgres(worker, now, limit, lease).await;
         }
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(self.q.claim_candidates)
+        let rows = sqlx::query(crate::queries::SQLITE_CLAIM_CANDIDATES)
             .bind(us(now))
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
