@@ -70,16 +70,15 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-/// The first `.eml` in the outbox (not the Sent copies in its subfolder), decoded to text.
-fn sent_message(outbox: &Path) -> String {
+/// The first `.eml` in the outbox (not the Sent copies in its subfolder), as written.
+fn sent_raw(outbox: &Path) -> String {
     let path = std::fs::read_dir(outbox)
         .expect("outbox")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "eml"))
         .expect("an .eml in the outbox");
-    let raw = std::fs::read(path).expect("read .eml");
-    decode_parts(&String::from_utf8_lossy(&raw))
+    String::from_utf8_lossy(&std::fs::read(path).expect("read .eml")).into_owned()
 }
 
 /// The message with each part's body decoded (quoted-printable or base64), so URLs can be found in it.
@@ -152,7 +151,12 @@ fn the_demo_loop_pixel_sets_the_task_once_and_the_trigger_link_moves_the_lead_on
         log.contains("email sent mailbox=")
     });
     let sent_at = Instant::now();
-    let email = sent_message(&dir.path().join("demo").join("outbox"));
+    let raw = sent_raw(&dir.path().join("demo").join("outbox"));
+    assert!(
+        raw.lines().any(|l| l == "Subject: Offer for Acme"),
+        "the subject is the lead's name, said once: {raw}"
+    );
+    let email = decode_parts(&raw);
     let base = format!("http://127.0.0.1:{port}");
     let pixel = url_after(&email, &format!("{base}/t/o/"));
     let link = url_after(&email, &format!("{base}/t/l/"));

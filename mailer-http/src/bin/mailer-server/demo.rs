@@ -213,14 +213,23 @@ async fn trigger(engine: &Engine, user: &User, name: &str, action: Action) -> Re
     Ok(engine.save_trigger(user.id, t).await?.id)
 }
 
-fn template(account: &Account, owner: &User, name: &str, body: String, triggers: EmailTriggers) -> Template {
+/// A template named `name` whose subject is `subject` (the fake's leads are named "Offer for …", so a subject
+/// made of the template's name and the lead's would say "Offer" twice).
+fn template(
+    account: &Account,
+    owner: &User,
+    name: &str,
+    subject: &str,
+    body: String,
+    triggers: EmailTriggers,
+) -> Template {
     Template {
         id: TemplateId(0),
         account: account.id,
         name: name.into(),
         recipients: RecipientRule::EntityContacts,
         content: Content {
-            subject: format!("{name} for {{{{ lead.name }}}}"),
+            subject: subject.into(),
             body: Body::Html(body),
             text: None,
         },
@@ -285,6 +294,7 @@ async fn seed(engine: &Engine, account: &Account, user: User, world: &World) -> 
                 account,
                 &user,
                 "Offer reminder",
+                "Reminder: {{ lead.name }}",
                 reminder_body,
                 EmailTriggers::default(),
             ),
@@ -318,7 +328,10 @@ async fn seed(engine: &Engine, account: &Account, user: User, world: &World) -> 
         on_replied: Vec::new(),
     };
     let offer = engine
-        .save_template(user.id, template(account, &user, "Offer", body, triggers))
+        .save_template(
+            user.id,
+            template(account, &user, "Offer", "{{ lead.name }}", body, triggers),
+        )
         .await?;
     engine
         .save_pipeline_rule(
