@@ -106,7 +106,7 @@ async fn main() -> Result<(), BoxError> {
     let template = engine.save_template(user.id, template).await?;
     let lifted = SendingLimits {
         spacing: Duration::ZERO,
-        daily_cap: u32::MAX,
+        daily_cap: SendingLimits::NO_DAILY_CAP,
         window: CapWindow::Rolling24h,
         per_minute_cap: None,
     };

@@ -49,12 +49,23 @@ pub struct SendingLimits {
     /// The least time between two sends from this mailbox (default 1 s).
     #[cfg_attr(feature = "utoipa", schema(value_type = crate::model::DurationSchema))]
     pub spacing: Duration,
-    /// At most this many sends per window (default 2,000).
+    /// At most this many sends per window (default 2,000); [`SendingLimits::NO_DAILY_CAP`] for none.
     pub daily_cap: u32,
     /// How the cap's window is counted.
     pub window: CapWindow,
     /// Optional extra cap per minute (Microsoft 365: 30).
     pub per_minute_cap: Option<u32>,
+}
+
+impl SendingLimits {
+    /// The `daily_cap` that means no daily cap: a store then need not count the mailbox's sends.
+    pub const NO_DAILY_CAP: u32 = u32::MAX;
+
+    /// True when a cap may stop this mailbox, so a store must count its recent sends; false for no daily
+    /// cap and no per-minute cap (counting would cost time growing with the sends and decide nothing).
+    pub fn caps_sends(&self) -> bool {
+        self.daily_cap != Self::NO_DAILY_CAP || self.per_minute_cap.is_some()
+    }
 }
 
 impl Default for SendingLimits {

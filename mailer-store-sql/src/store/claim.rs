@@ -236,20 +236,30 @@ impl SqlStore {
         }
         let mailboxes = json!(sent.iter().map(|c| c.mailbox).collect::<Vec<_>>()).to_string();
         sqlx::query(self.q.sends_insert)
-            .bind(mailboxes.clone())
+            .bind(mailboxes)
             .bind(us(now))
             .execute(&mut **tx)
             .await?;
         let since = now - cap_lookback();
-        let counts: HashMap<i64, (i64, i64)> = sqlx::query(self.q.sends_counts)
-            .bind(mailboxes)
-            .bind(us(now - chrono::Duration::minutes(1)))
-            .bind(us(since))
-            .fetch_all(&mut **tx)
-            .await?
+        // Only mailboxes a cap may stop are counted: the count costs time growing with the sends kept.
+        let capped: Vec<i64> = sent
             .iter()
-            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
-            .collect::<Result<_, Error>>()?;
+            .filter(|c| c.limits.caps_sends())
+            .map(|c| c.mailbox)
+            .collect();
+        let counts: HashMap<i64, (i64, i64)> = if capped.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query(self.q.sends_counts)
+                .bind(json!(capped).to_string())
+                .bind(us(now - chrono::Duration::minutes(1)))
+                .bind(us(since))
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+                .collect::<Result<_, Error>>()?
+        };
         let mut updates = Vec::with_capacity(sent.len());
         let mut prune = Vec::new();
         for c in sent {
