@@ -48,6 +48,8 @@ pub struct SqlConfig {
     pub(crate) max_connections: u32,
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) busy_timeout: Duration,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) sqlite_cache_kib: Option<u32>,
 }
 
 impl SqlConfig {
@@ -59,6 +61,7 @@ impl SqlConfig {
             key,
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            sqlite_cache_kib: None,
         }
     }
 
@@ -70,6 +73,15 @@ impl SqlConfig {
         let url = std::env::var("MAILER_DATABASE_URL").map_err(|_| Error::MissingConfig("MAILER_DATABASE_URL"))?;
         let key = std::env::var("MAILER_SECRET_KEY").map_err(|_| Error::MissingConfig("MAILER_SECRET_KEY"))?;
         Ok(Self::new(url, SecretKey::from_base64(&key)?))
+    }
+
+    /// SQLite's page cache per connection, in KiB (`PRAGMA cache_size`; SQLite's default is 2,000 KiB). Every
+    /// pooled connection keeps its own, so a process may hold `(connections + 1) × kib` once its database is
+    /// larger than that; pages not cached are read from the operating system's file cache. Ignored by
+    /// PostgreSQL.
+    pub fn with_sqlite_cache_kib(mut self, kib: u32) -> Self {
+        self.sqlite_cache_kib = Some(kib.max(64));
+        self
     }
 
     /// At most this many pooled connections (in-memory SQLite always uses one).

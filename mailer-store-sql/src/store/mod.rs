@@ -173,10 +173,14 @@ async fn sqlite_pool(config: &SqlConfig, writer: bool) -> Result<AnyPool, Error>
     // thread) before every statement.
     options = options.test_before_acquire(false);
     let busy_ms = config.busy_timeout.as_millis();
+    let cache = config
+        .sqlite_cache_kib
+        .map_or_else(String::new, |kib| format!(" PRAGMA cache_size = -{kib};"));
     let pool = options
         .after_connect(move |conn, _| {
+            let cache = cache.clone();
             Box::pin(async move {
-                let pragmas = format!("PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;");
+                let pragmas = format!("PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;{cache}");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)).execute(&mut *conn).await?;
                 if !memory {
                     // WAL is a property of the file: set it once (switching needs an exclusive lock).
@@ -476,5 +480,33 @@ impl Store for SqlStore {
 
     async fn all_mailboxes(&self) -> Result<Vec<(AccountId, MailboxId)>, StoreError> {
         Ok(self.all_mailboxes_().await?)
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::sqlite_pool;
+    use crate::{SecretKey, SqlConfig};
+
+    async fn cache_size(config: &SqlConfig, writer: bool) -> i64 {
+        let pool = sqlite_pool(config, writer).await.expect("pool");
+        let size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&pool)
+            .await
+            .expect("cache_size");
+        pool.close().await;
+        size
+    }
+
+    #[tokio::test]
+    async fn the_page_cache_is_sqlites_default_unless_set_for_every_connection() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("cache.db").display());
+        let config = SqlConfig::new(url, SecretKey::generate());
+        assert_eq!(cache_size(&config, false).await, -2000, "SQLite's default");
+        let small = config.with_sqlite_cache_kib(512);
+        assert_eq!(cache_size(&small, false).await, -512, "readers");
+        assert_eq!(cache_size(&small, true).await, -512, "the writer");
     }
 }

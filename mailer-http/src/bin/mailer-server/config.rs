@@ -96,6 +96,8 @@ fn default_key_ref() -> String {
 pub(crate) struct Config {
     /// `sqlite://./mailer.db?mode=rwc` or `postgres://…`.
     pub database_url: String,
+    /// SQLite's page cache per connection, in KiB (unset: SQLite's default, 2,000 KiB).
+    pub database_cache_kib: Option<u32>,
     /// Base64 of 32 bytes: seals the secrets in the store.
     pub secret_key: Option<String>,
     pub secret_key_file: Option<PathBuf>,
@@ -131,6 +133,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://./mailer.db?mode=rwc".into(),
+            database_cache_kib: None,
             secret_key: None,
             secret_key_file: None,
             listen: "127.0.0.1:8080".into(),
@@ -187,6 +190,7 @@ impl Config {
 
     fn apply_env(&mut self, env: &Env) -> Result<(), ConfigError> {
         over(env, "MAILER_DATABASE_URL", &mut self.database_url)?;
+        over_unset(env, "MAILER_DATABASE_CACHE_KIB", &mut self.database_cache_kib)?;
         over(env, "MAILER_LISTEN", &mut self.listen)?;
         over(env, "MAILER_TRACKING_BASE_URL", &mut self.tracking_base_url)?;
         over(env, "MAILER_WORKERS", &mut self.workers)?;
@@ -299,12 +303,31 @@ where
     T::Err: std::fmt::Display,
 {
     if let Some(value) = env.get(key) {
-        *slot = value
-            .trim()
-            .parse()
-            .map_err(|e: T::Err| invalid(key, format!("{value:?}: {e}")))?;
+        *slot = parse(key, value)?;
     }
     Ok(())
+}
+
+/// As [`over`], for a setting that is unset unless given.
+fn over_unset<T: FromStr>(env: &Env, key: &str, slot: &mut Option<T>) -> Result<(), ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(value) = env.get(key) {
+        *slot = Some(parse(key, value)?);
+    }
+    Ok(())
+}
+
+/// `value` of the variable `key`, parsed; an error names the key.
+fn parse<T: FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| invalid(key, format!("{value:?}: {e}")))
 }
 
 /// A secret from `env[key]` or the file named by `env[key_FILE]`.
@@ -353,6 +376,7 @@ mod tests {
             Some(&file),
             &env(&[
                 ("MAILER_WORKERS", "4"),
+                ("MAILER_DATABASE_CACHE_KIB", "512"),
                 ("MAILER_HTTP_BASE_DOMAIN", "pages.example.com"),
                 ("MAILER_SECRET_KEY_FILE", key_file.to_str().expect("utf-8")),
                 ("MAILER_SIGNING_KEY_OTHER_FILE", sign_file.to_str().expect("utf-8")),
@@ -360,6 +384,7 @@ mod tests {
         )
         .expect("config");
         assert_eq!(config.workers, 4);
+        assert_eq!(config.database_cache_kib, Some(512));
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.http.rate_per_second, 5.0);
         assert_eq!(config.http.base_domain, "pages.example.com");

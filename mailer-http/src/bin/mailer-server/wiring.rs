@@ -36,7 +36,10 @@ impl Wired {
 /// Opens the store (applying migrations).
 pub(crate) async fn store(config: &Config) -> Result<Arc<SqlStore>, BoxError> {
     let max = (config.workers + 4).min(32);
-    let sql = SqlConfig::new(config.database_url.clone(), config.secret_key()?).with_max_connections(max);
+    let mut sql = SqlConfig::new(config.database_url.clone(), config.secret_key()?).with_max_connections(max);
+    if let Some(kib) = config.database_cache_kib {
+        sql = sql.with_sqlite_cache_kib(kib);
+    }
     Ok(Arc::new(SqlStore::connect(&sql).await?))
 }
 
