@@ -141,6 +141,7 @@ pub(crate) fn postgres_migrator() -> Migrator {
         5 => "0005_kommo_jti",
         6 => "0006_claim_function",
         7 => "0007_event_clicks",
+        8 => "0008_claim_uncapped",
     )
 }
 
