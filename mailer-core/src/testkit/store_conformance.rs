@@ -613,6 +613,54 @@ pub async fn daily_cap_holds(store: &DynStore) {
     );
 }
 
+/// A mailbox with no cap ([`SendingLimits::NO_DAILY_CAP`], no per-minute cap) sends at every claim, however
+/// many it sent in the window (stores need not count its sends), beside a capped one that still stops.
+pub async fn no_cap_sends_at_every_claim(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let uncapped = fx
+        .add_mailbox(SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: SendingLimits::NO_DAILY_CAP,
+            per_minute_cap: None,
+            ..SendingLimits::default()
+        })
+        .await;
+    let capped = fx
+        .add_mailbox(SendingLimits {
+            spacing: Duration::ZERO,
+            daily_cap: 2,
+            ..SendingLimits::default()
+        })
+        .await;
+    let specs = [&uncapped, &capped]
+        .into_iter()
+        .flat_map(|mb| (0..6).map(move |i| (mb, i)))
+        .map(|(mb, i)| fx.email(mb, &format!("n{}-{i}@example.com", mb.id.0)))
+        .collect();
+    store.enqueue(specs).await.expect("enqueue");
+    let w = StoreFixture::worker(1);
+    let mut sent = std::collections::HashMap::new();
+    for step in 0..6u64 {
+        let claimed = store
+            .claim_due(&w, fx.at(Duration::from_secs(step)), 100, LEASE)
+            .await
+            .expect("claim");
+        for c in claimed {
+            *sent.entry(c.email.spec.mailbox).or_insert(0) += 1;
+            store
+                .complete(fx.account.id, c.email.id, &w, fx.now)
+                .await
+                .expect("complete");
+        }
+    }
+    assert_eq!(
+        sent.get(&uncapped.id),
+        Some(&6),
+        "the uncapped mailbox sent at every claim"
+    );
+    assert_eq!(sent.get(&capped.id), Some(&2), "the capped mailbox stopped at its cap");
+}
+
 /// Single emails go before mailing traffic of the same mailbox.
 pub async fn single_before_mailing(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -1384,6 +1432,7 @@ macro_rules! store_conformance_tests {
             enqueue_claim_complete, claim_is_exclusive, lease_expiry_gives_email_back, retry_at_is_honoured,
             fail_is_final, account_isolation, timers_come_due_in_order, timer_keys_replace_and_cancel,
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
+            no_cap_sends_at_every_claim,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             token_ids_are_spent_once_until_they_expire,
             events_round_trip, complete_with_events_is_one_write, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
