@@ -129,9 +129,9 @@ impl KommoBuilder {
 ///
 /// Every request waits for the client-side rate limit, carries the bearer token (refreshed ahead of
 /// expiry, and after a 401: once with a pair it bought itself, or again when the pair it took from
-/// another request or process is refused too), is retried after 429 (as long as the asked wait is within the policy)
-/// and after 5xx with backoff, and fails with [`KommoError::Blocked`] on 403. URLs are always built from
-/// the configured base, never from `_links` (which may name shard hosts).
+/// another request or process is refused too), is retried after 429 (as long as the asked wait is within
+/// the policy) and after 5xx with backoff, and fails with [`KommoError::Blocked`] on 403. URLs are always
+/// built from the configured base, never from `_links` (which may name shard hosts).
 #[derive(Debug)]
 pub struct KommoClient {
     base: String,
@@ -399,6 +399,7 @@ impl KommoClient {
                     return Err(KommoError::Http(e));
                 }
             };
+            // Whether this answer is tried again: decided once, for the observer and for the arms below.
             let retry = match &outcome {
                 Outcome::Done(_) | Outcome::Fail(_) => false,
                 Outcome::Unauthorized => bearer.generation.is_some() && !bought && refreshes < MAX_REFRESHES_AFTER_401,
@@ -417,14 +418,14 @@ impl KommoClient {
                 }
                 Outcome::Fail(err) => return Err(err),
                 Outcome::Unauthorized => match bearer.generation {
-                    Some(generation) if !bought && refreshes < MAX_REFRESHES_AFTER_401 => {
+                    Some(generation) if retry => {
                         refreshes += 1;
                         bought = self.refresh_after_401(generation).await?;
                     }
                     _ => return Err(KommoError::Unauthorized),
                 },
                 Outcome::RateLimited(wait) => {
-                    if retries >= self.policy.max_retries || wait > self.policy.max_rate_wait {
+                    if !retry {
                         return Err(KommoError::RateLimited { retry_after: wait });
                     }
                     tracing::debug!(?wait, path = %call.path, "kommo rate limit; waiting");
@@ -432,7 +433,7 @@ impl KommoClient {
                     tokio::time::sleep(wait).await;
                 }
                 Outcome::ServerError(status) => {
-                    if retries >= self.policy.max_retries {
+                    if !retry {
                         return Err(KommoError::Status { status });
                     }
                     let wait = backoff::delay(retries, self.policy.base_delay, self.policy.max_delay, seed);
