@@ -8,7 +8,6 @@
 //! Short form (CI): 300 emails, 3 kills. Long form: `MAILER_FAULTS_LONG=1` (or `scripts/faults.sh --long`):
 //! 10,000 emails, 20 kills. SQLite with one process; PostgreSQL with two (`serve` and `worker`).
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,6 +18,7 @@ use mailer_core::model::{AccountId, EmailQuery, MailingId, Security, SendingLimi
 use mailer_core::ports::{Store, StoreExt};
 use mailer_core::testkit::StoreFixture;
 use mailer_core::testkit::fixture::sample_mailbox;
+use mailer_store_sql::testkit::pg_schema_url;
 use mailer_store_sql::{SecretKey, SqlConfig, SqlStore};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;

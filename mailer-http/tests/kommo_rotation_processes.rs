@@ -6,7 +6,6 @@
 //! succeeded), Kommo refused no refresh token, each refresh token was spent exactly once (the fake
 //! counts), and several rotations happened.
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ use mailer_core::model::{
 use mailer_core::ports::Store as _;
 use mailer_core::testkit::{StoreFixture, skip};
 use mailer_kommo::fake::FakeKommo;
+use mailer_store_sql::testkit::pg_schema_url;
 use mailer_store_sql::{SecretKey, SqlConfig, SqlStore};
 
 const PROCESSES: usize = 4;

@@ -5,7 +5,6 @@
 //! process spend the refresh token and the others take its new pair. Every call succeeds, Kommo sees one
 //! refresh per round, and none is refused.
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::sync::Arc;
 
 use mailer_core::engine::{CrmInstall, Engine, Ports};
@@ -14,6 +13,7 @@ use mailer_core::testkit::{Harness, skip};
 use mailer_http::kommo::EngineTokens;
 use mailer_kommo::KommoClient;
 use mailer_kommo::fake::FakeKommo;
+use mailer_store_sql::testkit::pg_schema_url;
 use mailer_store_sql::{SecretKey, SqlConfig, SqlStore};
 
 const CLIENTS: usize = 4;

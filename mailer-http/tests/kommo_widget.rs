@@ -4,7 +4,6 @@
 //! page, preflight included. A token spent at one server process is refused at another on the same SQLite
 //! file or PostgreSQL schema (the spent `jti` are kept in the store).
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,6 +17,7 @@ use mailer_http::kommo::KommoHost;
 use mailer_http::{AppState, HttpConfig, app};
 use mailer_kommo::hooks::sign_hs256;
 use mailer_kommo::{KommoCrm, OAuthApp};
+use mailer_store_sql::testkit::pg_schema_url;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 

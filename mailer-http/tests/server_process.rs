@@ -2,7 +2,6 @@
 //! over several mailboxes is sent; SIGTERM in the middle stops it with exit code 0; after a restart every
 //! email has been sent exactly once (counted from the "email sent" log lines of both runs).
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -11,6 +10,7 @@ use std::time::{Duration, Instant};
 use mailer_core::model::{AccountId, EmailQuery, EmailStatus, MailingId, SendingLimits};
 use mailer_core::ports::Store;
 use mailer_core::testkit::StoreFixture;
+use mailer_store_sql::testkit::pg_schema_url;
 use mailer_store_sql::{SecretKey, SqlConfig, SqlStore};
 
 const MAILBOXES: usize = 6;

@@ -77,8 +77,8 @@ impl SqlConfig {
 
     /// SQLite's page cache per connection, in KiB (`PRAGMA cache_size`; SQLite's default is 2,000 KiB). Every
     /// pooled connection keeps its own, so a process may hold `(connections + 1) × kib` once its database is
-    /// larger than that; pages not cached are read from the operating system's file cache. Ignored by
-    /// PostgreSQL.
+    /// larger than that; pages not cached are read from the operating system's file cache. At least 64 KiB
+    /// (a smaller value is raised to it). Ignored by PostgreSQL.
     pub fn with_sqlite_cache_kib(mut self, kib: u32) -> Self {
         self.sqlite_cache_kib = Some(kib.max(64));
         self

@@ -6,7 +6,6 @@
 
 mod common;
 
-use mailer_store_sql::testkit::pg_schema_url;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -16,6 +15,7 @@ use mailer_core::model::{AccountId, EmailQuery, EmailStatus, SendingLimits};
 use mailer_core::ports::Store;
 use mailer_core::testkit::StoreFixture;
 use mailer_store_sql::SqlStore;
+use mailer_store_sql::testkit::pg_schema_url;
 
 const WORKERS: usize = 4;
 const MAILBOXES: usize = 20;
