@@ -47,6 +47,7 @@ queries!(
     record_insert,
     record_update,
     record_get,
+    record_get_many,
     record_delete,
     record_list,
     mailbox_record_exists,

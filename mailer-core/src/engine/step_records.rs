@@ -1,6 +1,6 @@
-//! The records a worker step's emails are made from, read once for the whole step: each account, mailbox
-//! and sender once (not once per email), and each account's suppression list once for every recipient the
-//! step knows. A record that cannot be read is left out; the emails that need it read it themselves and
+//! The records a worker step's emails are made from, read once for the whole step: each account and sender
+//! once (not once per email), the mailboxes in one read per account, and each account's suppression list
+//! once for every recipient the step knows. A record that cannot be read is left out; the emails that need it read it themselves and
 //! handle the error as before.
 
 use std::collections::{HashMap, HashSet};
@@ -78,13 +78,15 @@ impl Engine {
                 known.accounts.insert(id, account);
             }
         }
-        let read = mailboxes.into_iter().map(|(account, id)| async move {
-            let mailbox: Result<Mailbox, _> = store.get(account, id).await;
-            ((account, id), mailbox)
-        });
-        for (key, mailbox) in futures::future::join_all(read).await {
-            if let Ok(mailbox) = mailbox {
-                known.mailboxes.insert(key, mailbox);
+        let mut per_account: HashMap<AccountId, Vec<i64>> = HashMap::new();
+        for (account, id) in mailboxes {
+            per_account.entry(account).or_default().push(id.into());
+        }
+        for (account, ids) in per_account {
+            if let Ok(found) = store.get_many::<Mailbox>(account, &ids).await {
+                for mailbox in found {
+                    known.mailboxes.insert((account, mailbox.id), mailbox);
+                }
             }
         }
         for (account, id) in senders {

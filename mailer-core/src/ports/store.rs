@@ -110,6 +110,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::NotFound`] when it does not exist in this account.
     async fn get_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<Value, StoreError>;
 
+    /// Reads several records of one kind in one account at once, as `(id, body)` in id order; an id that
+    /// does not exist in this account is left out. A worker step reads its emails' mailboxes this way. The
+    /// default reads them one by one with [`Store::get_record`]; a store that can read them in one query
+    /// should.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn get_records(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.get_record(account, kind, id).await {
+                Ok(body) => found.push((id, body)),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes a record.
     ///
     /// # Errors
@@ -525,6 +552,19 @@ pub trait StoreExt: Store {
     /// As [`Store::get_record`], or [`StoreError::Backend`] when the stored JSON does not fit `T`.
     async fn get<T: Record>(&self, account: AccountId, id: impl Into<i64> + Send) -> Result<T, StoreError> {
         from_json(self.get_record(account, T::KIND, id.into()).await?)
+    }
+
+    /// Reads several typed records of one account at once (see [`Store::get_records`]), in id order; an
+    /// id that does not exist is left out.
+    ///
+    /// # Errors
+    /// As [`Store::get_records`], or [`StoreError::Backend`] when a stored JSON does not fit `T`.
+    async fn get_many<T: Record>(&self, account: AccountId, ids: &[i64]) -> Result<Vec<T>, StoreError> {
+        self.get_records(account, T::KIND, ids)
+            .await?
+            .into_iter()
+            .map(|(_, body)| from_json(body))
+            .collect()
     }
 
     /// Deletes a typed record.

@@ -987,6 +987,106 @@ pub async fn complete_with_events_is_one_write(store: &DynStore) {
     assert_eq!(events().await, vec![event(1), event(1)]);
 }
 
+/// Completions that arrive together (a worker step's emails, sent concurrently) each get their own answer:
+/// every email whose lease is held ends sent with its own events, and the one whose lease is held by
+/// another worker gets `LeaseLost` and appends nothing, whatever the others do.
+pub async fn concurrent_completions_each_get_their_own_answer(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
+    let mailbox = fx.add_mailbox(fast()).await;
+    let mut emails = Vec::new();
+    for n in 0..12 {
+        let id = store
+            .enqueue_one(fx.email(&mailbox, &format!("r{n}@example.com")))
+            .await
+            .expect("enqueue")
+            .id;
+        assert!(
+            store
+                .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
+                .await
+                .expect("claim")
+                .is_some()
+        );
+        emails.push(id);
+    }
+    let stolen = emails[5];
+    let event = |id: EmailId, by: &str| NewEvent {
+        account: fx.account.id,
+        email: Some(id),
+        entity: None,
+        at: fx.now,
+        kind: EventKind::Failed {
+            reason: format!("sent by {by}"),
+        },
+        automated: false,
+    };
+    let completions = emails.iter().map(|&id| {
+        let (worker, by) = if id == stolen { (&w2, "w2") } else { (&w1, "w1") };
+        let events = vec![event(id, by)];
+        async move {
+            (
+                id,
+                store
+                    .complete_with_events(fx.account.id, id, worker, fx.now, events)
+                    .await,
+            )
+        }
+    });
+    for (id, result) in futures::future::join_all(completions).await {
+        let email = store.get_email(fx.account.id, id).await.expect("get");
+        let q = EventQuery {
+            account: fx.account.id,
+            email: Some(id),
+            entity: None,
+            since: None,
+            limit: 100,
+        };
+        let events: Vec<NewEvent> = store
+            .list_events(&q)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        if id == stolen {
+            assert!(matches!(result, Err(StoreError::LeaseLost { .. })), "{result:?}");
+            assert_eq!(email.status, EmailStatus::Sending, "a lost lease completed the email");
+            assert!(events.is_empty(), "a lost lease appended {events:?}");
+        } else {
+            result.expect("complete");
+            assert_eq!((email.status, email.sent_at), (EmailStatus::Sent, Some(fx.now)));
+            assert_eq!(events, vec![event(id, "w1")], "email {id}");
+        }
+    }
+}
+
+/// `get_records` reads the asked records of one kind in one account, in id order, each once: not other
+/// accounts' records, not other kinds', and an unknown id is left out.
+pub async fn get_records_reads_many_at_once(store: &DynStore) {
+    let a = StoreFixture::new(store).await;
+    let b = StoreFixture::new(store).await;
+    let second = a.add_mailbox(fast()).await;
+    let template = store
+        .insert(sample_template(a.account.id, a.user.id))
+        .await
+        .expect("template");
+    let asked = [
+        second.id.into(),
+        b.mailbox.id.into(),
+        a.mailbox.id.into(),
+        i64::from(template.id),
+        i64::MAX,
+        second.id.into(),
+    ];
+    let got: Vec<Mailbox> = store.get_many(a.account.id, &asked).await.expect("get many");
+    let mut want = vec![a.mailbox.clone(), second.clone()];
+    want.sort_by_key(|m| m.id);
+    assert_eq!(got, want);
+    let none: Vec<Mailbox> = store.get_many(a.account.id, &[]).await.expect("none");
+    assert!(none.is_empty());
+}
+
 /// `clicks_since` gives the moments one link of one email was clicked since a moment, oldest first: not
 /// other links' clicks, other emails', other accounts', opens, or clicks before the moment.
 pub async fn clicks_since_picks_one_links_clicks(store: &DynStore) {
@@ -1435,7 +1535,8 @@ macro_rules! store_conformance_tests {
             no_cap_sends_at_every_claim,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             token_ids_are_spent_once_until_they_expire,
-            events_round_trip, complete_with_events_is_one_write, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
+            events_round_trip, complete_with_events_is_one_write, concurrent_completions_each_get_their_own_answer,
+            get_records_reads_many_at_once, clicks_since_picks_one_links_clicks, list_emails_filters, enqueue_checks_mailbox, cancel_claimed_is_final,
             suppression_list, sent_bytes_and_their_timer_come_back_exactly, crm_link_compare_and_swap,
             bounce_by_message_id, inbox_cursor_moves_forward, reaction_counts_by_scope);
     };

@@ -2,6 +2,7 @@
 
 mod activity;
 mod claim;
+mod completions;
 mod crm_links;
 mod inbox;
 mod queue;
@@ -45,6 +46,8 @@ pub struct SqlStore {
     email_batch_sql: String,
     /// `events_insert` for a full statement of rows, built once.
     events_batch_sql: String,
+    /// Sent emails waiting to share a transaction (SQLite only).
+    completions: completions::Completions,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -99,6 +102,7 @@ impl SqlStore {
                 activity::EVENTS_BATCH,
                 dialect == Dialect::Sqlite,
             )?,
+            completions: completions::Completions::default(),
         };
         store.check_key().await?;
         Ok(store)
@@ -118,6 +122,12 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+
+    /// Whether sent emails share transactions ([`completions`]): on SQLite, whose one writer serializes
+    /// them anyway.
+    fn groups_completions(&self) -> bool {
+        self.dialect == Dialect::Sqlite
     }
 
     /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock now, so a read that
@@ -228,6 +238,15 @@ impl Store for SqlStore {
 
     async fn get_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<Value, StoreError> {
         Ok(self.get_record_(account, kind, id).await?)
+    }
+
+    async fn get_records(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        Ok(self.get_records_(account, kind, ids).await?)
     }
 
     async fn delete_record(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ use serde_json::json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
+use super::completions::Completion;
 use crate::config::Dialect;
 use crate::error::Error;
 use crate::queries::multi_row;
@@ -26,7 +27,7 @@ pub(super) const BATCH: usize = 1_000;
 const SQLITE_SPECS_INSERT: &str = "INSERT INTO email_specs (id, spec) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
 
 /// Which end a lease comes to.
-enum Finish<'a> {
+pub(super) enum Finish<'a> {
     Sent(Timestamp),
     Retry(Timestamp, &'a str),
     Failed(&'a str),
@@ -201,7 +202,8 @@ impl SqlStore {
     }
 
     /// Marks a leased email sent and appends `events` in one transaction: nothing is appended when the lease
-    /// is lost.
+    /// is lost. On a SQLite file the transaction is shared with the completions that arrive meanwhile
+    /// (`completions.rs`).
     pub(super) async fn complete_with_events_(
         &self,
         account: AccountId,
@@ -213,20 +215,18 @@ impl SqlStore {
         if events.is_empty() {
             return self.complete_(account, id, worker, sent_at).await;
         }
-        let mut tx = self.begin().await?;
-        let finished = self
-            .finish_query(id, account, worker, Finish::Sent(sent_at))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !finished {
-            tx.rollback().await?;
-            return Err(self.not_finished(account, id).await);
+        let completion = Completion {
+            account,
+            id,
+            worker: worker.clone(),
+            sent_at,
+            events,
+        };
+        if self.groups_completions() {
+            self.complete_grouped(completion).await
+        } else {
+            self.complete_alone(&completion).await
         }
-        self.insert_events(&mut tx, &events).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn finish(&self, account: AccountId, id: EmailId, worker: &WorkerId, how: Finish<'_>) -> Result<(), Error> {
@@ -238,7 +238,7 @@ impl SqlStore {
     }
 
     /// Why a leased email could not be finished: it does not exist, or the lease is lost.
-    async fn not_finished(&self, account: AccountId, id: EmailId) -> Error {
+    pub(super) async fn not_finished(&self, account: AccountId, id: EmailId) -> Error {
         let exists: Result<i64, _> = sqlx::query_scalar(self.q.email_exists)
             .bind(id.0)
             .bind(account.0)
@@ -256,7 +256,7 @@ impl SqlStore {
     }
 
     /// The statement that finishes a leased email `how`; it changes one row when `worker` holds the lease.
-    fn finish_query<'q>(
+    pub(super) fn finish_query<'q>(
         &self,
         id: EmailId,
         account: AccountId,

@@ -117,6 +117,30 @@ impl SqlStore {
         self.open(account, &text)
     }
 
+    pub(super) async fn get_records_(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Value)>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(self.q.record_get_many)
+            .bind(account.0)
+            .bind(kind.as_str())
+            .bind(serde_json::to_string(ids)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get(0)?;
+                let text: String = row.try_get(1)?;
+                Ok((id, self.open(account, &text)?))
+            })
+            .collect()
+    }
+
     pub(super) async fn delete_record_(&self, account: AccountId, kind: RecordKind, id: i64) -> Result<(), Error> {
         let done = sqlx::query(self.q.record_delete)
             .bind(id)

@@ -1,0 +1,153 @@
+//! Group commit of sent emails on SQLite: the [`Store::complete_with_events`] calls that arrive while one
+//! transaction is being written share the next one.
+//!
+//! A worker step sends its emails concurrently, so their completions arrive together. SQLite has one
+//! writer, so they queued for it anyway, each in a transaction of its own (`BEGIN`, the lease's `UPDATE`,
+//! the events' `INSERT`, `COMMIT`: four round trips to the connection's thread). Here the first caller
+//! writes alone; the calls that arrive meanwhile wait for its commit and are then written by one of them
+//! in one transaction: one `UPDATE` each, one `INSERT` for all their events, one `COMMIT`.
+//!
+//! Nothing is weaker: every caller still returns only after its own row and events are committed (or with
+//! its own error), an email whose lease is lost gets [`StoreError::LeaseLost`] and appends nothing, and
+//! when the shared transaction fails each completion is written again in a transaction of its own, so one
+//! bad completion cannot fail the others. A caller that is dropped while it waits leaves its completion
+//! queued, and the next writer commits it. PostgreSQL does not use this: its writes go over many
+//! connections at once.
+//!
+//! [`Store::complete_with_events`]: mailer_core::ports::Store::complete_with_events
+//! [`StoreError::LeaseLost`]: mailer_core::ports::StoreError::LeaseLost
+
+use std::sync::{Mutex, PoisonError};
+
+use mailer_core::model::{AccountId, EmailId, NewEvent, Timestamp, WorkerId};
+use tokio::sync::oneshot;
+
+use super::SqlStore;
+use super::queue::Finish;
+use crate::error::Error;
+
+/// A leased email to mark sent, with the events to append in the same transaction.
+#[derive(Debug, Clone)]
+pub(super) struct Completion {
+    pub(super) account: AccountId,
+    pub(super) id: EmailId,
+    pub(super) worker: WorkerId,
+    pub(super) sent_at: Timestamp,
+    pub(super) events: Vec<NewEvent>,
+}
+
+/// A queued completion and where its result goes.
+#[derive(Debug)]
+struct Waiting {
+    completion: Completion,
+    done: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The completions waiting for the next transaction, and the turn to write one.
+#[derive(Debug, Default)]
+pub(super) struct Completions {
+    queue: Mutex<Vec<Waiting>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Completions {
+    fn push(&self, waiting: Waiting) {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(waiting);
+    }
+
+    fn take(&self) -> Vec<Waiting> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl SqlStore {
+    /// Writes `completion` together with the others that are waiting, and returns its own result.
+    pub(super) async fn complete_grouped(&self, completion: Completion) -> Result<(), Error> {
+        loop {
+            let (done, result) = oneshot::channel();
+            self.completions.push(Waiting {
+                completion: completion.clone(),
+                done,
+            });
+            {
+                let _turn = self.completions.turn.lock().await;
+                let group = self.completions.take();
+                if !group.is_empty() {
+                    self.write_group(group).await;
+                }
+            }
+            match result.await {
+                Ok(result) => return result,
+                // The writer that took it was dropped before it answered (its transaction rolled back):
+                // queue it again.
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// Writes `group` in one transaction; when that fails, each completion in a transaction of its own.
+    async fn write_group(&self, group: Vec<Waiting>) {
+        let completions: Vec<&Completion> = group.iter().map(|w| &w.completion).collect();
+        match self.try_group(&completions).await {
+            Ok(finished) => {
+                for (waiting, finished) in group.into_iter().zip(finished) {
+                    let c = &waiting.completion;
+                    let result = if finished {
+                        Ok(())
+                    } else {
+                        Err(self.not_finished(c.account, c.id).await)
+                    };
+                    // A caller that stopped waiting does not need its answer: the row is written.
+                    let _ = waiting.done.send(result);
+                }
+            }
+            Err(_) => {
+                for waiting in group {
+                    let result = self.complete_alone(&waiting.completion).await;
+                    let _ = waiting.done.send(result);
+                }
+            }
+        }
+    }
+
+    /// One transaction for every completion in `group`; answers, in order, whether each one's lease was
+    /// still held (and so its row marked sent and its events appended).
+    async fn try_group(&self, group: &[&Completion]) -> Result<Vec<bool>, Error> {
+        let mut tx = self.begin().await?;
+        let mut finished = Vec::with_capacity(group.len());
+        let mut events = Vec::new();
+        for c in group {
+            let done = self
+                .finish_query(c.id, c.account, &c.worker, Finish::Sent(c.sent_at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if done {
+                events.extend(c.events.iter().cloned());
+            }
+            finished.push(done);
+        }
+        self.insert_events(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    /// `completion` in a transaction of its own.
+    pub(super) async fn complete_alone(&self, c: &Completion) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        let finished = self
+            .finish_query(c.id, c.account, &c.worker, Finish::Sent(c.sent_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !finished {
+            tx.rollback().await?;
+            return Err(self.not_finished(c.account, c.id).await);
+        }
+        self.insert_events(&mut tx, &c.events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
