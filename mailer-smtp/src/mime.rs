@@ -5,9 +5,9 @@
 //! `multipart/related; type="text/html"` (HTML + images by Content-ID, RFC 2387); with attachments
 //! everything is wrapped in `multipart/mixed`. Boundaries are derived from the Message-ID, never random.
 //!
-//! - Line ends in the text and HTML parts are made CRLF (a bare CR or LF is one line end) before lettre
-//!   picks their transfer encoding, so no bare CR or LF goes out in a 7bit part and no server rewrites
-//!   the body after it was signed.
+//! - Line ends in the text and HTML parts are made CRLF (a bare CR or LF is one line end) before their
+//!   transfer encoding is picked (by lettre's rules, encoded in `text_body.rs`), so no bare CR or LF goes
+//!   out in a 7bit part and no server rewrites the body after it was signed.
 //! - Domains of addresses go as A-labels (punycode, `xn--…`): every server takes them, with or without
 //!   SMTPUTF8. A non-ASCII local part cannot be written that way; it needs a server that offers
 //!   SMTPUTF8, and fails as [`SendErrorKind::InvalidAddress`] (not retried) against one that does not.
@@ -26,6 +26,7 @@ use mailer_core::model::Address;
 use mailer_core::ports::{OutgoingAttachment, OutgoingMessage, SendError, SendErrorKind};
 
 use crate::error::invalid;
+use crate::text_body::text_body;
 
 /// A message ready for the wire: the SMTP envelope and the bytes.
 #[derive(Debug, Clone)]
@@ -155,7 +156,7 @@ fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
     let (inline, attached): (Vec<&OutgoingAttachment>, Vec<&OutgoingAttachment>) =
         message.attachments.iter().partition(|a| a.content_id.is_some());
 
-    let html = SinglePart::html(crlf(&message.html));
+    let html = SinglePart::html(text_body(crlf(&message.html)));
     let html_part = if inline.is_empty() {
         None
     } else {
@@ -173,7 +174,7 @@ fn body(message: &OutgoingMessage) -> Result<MultiPart, SendError> {
     let alternative = MultiPart::builder()
         .kind(MultiPartKind::Alternative)
         .boundary(boundary("alt"))
-        .singlepart(SinglePart::plain(crlf(&message.text)));
+        .singlepart(SinglePart::plain(text_body(crlf(&message.text))));
     let alternative = match html_part {
         Some(related) => alternative.multipart(related),
         None => alternative.singlepart(html),
@@ -390,6 +391,35 @@ mod tests {
         assert_eq!(crlf("é\nü\r"), "é\r\nü\r\n");
         assert_eq!(crlf("\n\r\nx"), "\r\n\r\nx");
         assert_eq!(crlf(""), "");
+    }
+
+    #[test]
+    fn long_and_non_ascii_bodies_decode_to_what_was_rendered() {
+        let html = format!(
+            "<p style=\"a=b\">{} Grüße, 100 € </p>\n<p>{}</p>",
+            "word ".repeat(60),
+            "x".repeat(300)
+        );
+        let text = format!("Grüße {}\nend\t", "a ".repeat(90));
+        let msg = OutgoingMessage {
+            html: html.clone(),
+            text: text.clone(),
+            attachments: Vec::new(),
+            ..sample()
+        };
+        let wire = build(&msg, None).expect("build").bytes;
+        let wire_text = String::from_utf8(wire.clone()).expect("ascii on the wire");
+        assert!(
+            wire_text.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{wire_text}"
+        );
+        assert!(
+            wire_text.split("\r\n").all(|line| line.len() <= 998),
+            "a line over 998 octets"
+        );
+        let parsed = mail_parser::MessageParser::default().parse(&wire).expect("parse");
+        assert_eq!(parsed.body_html(0).as_deref(), Some(crlf(&html).as_str()));
+        assert_eq!(parsed.body_text(0).as_deref(), Some(crlf(&text).as_str()));
     }
 
     #[test]
