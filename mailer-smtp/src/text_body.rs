@@ -23,9 +23,9 @@ pub(crate) fn text_body(text: String) -> Body {
     if bytes.is_ascii() && !line_too_long(bytes) {
         return Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::SevenBit);
     }
-    let escaped = bytes.iter().filter(|&&b| !matches!(b, b'\t' | b' '..=b'~')).count();
+    let (encoded, escaped) = encode(bytes);
     if escaped <= bytes.len() / 3 {
-        return Body::dangerous_pre_encoded(quoted_printable(bytes), ContentTransferEncoding::QuotedPrintable);
+        return Body::dangerous_pre_encoded(encoded, ContentTransferEncoding::QuotedPrintable);
     }
     Body::new(text)
 }
@@ -34,11 +34,14 @@ pub(crate) fn text_body(text: String) -> Body {
 /// chooser, kept so that the same text gets the same encoding as before.
 fn line_too_long(b: &[u8]) -> bool {
     let mut last = 0;
-    for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'\n') {
+    let mut from = 0;
+    while let Some(at) = b[from..].iter().position(|&c| c == b'\n') {
+        let i = from + at;
         if i - last >= LINE {
             return true;
         }
         last = i;
+        from = i + 1;
     }
     b.len() - last >= LINE
 }
@@ -48,47 +51,60 @@ fn plain(b: u8) -> bool {
     matches!(b, b'\t' | b' '..=b'<' | b'>'..=b'~')
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
-/// `bytes` (CRLF line ends) in quoted-printable; a CR or LF that is not part of a CRLF is encoded.
-pub(crate) fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 16);
-    let mut rest = bytes;
-    loop {
-        let (line, next) = match rest.windows(2).position(|w| w == b"\r\n") {
-            Some(at) => (&rest[..at], Some(&rest[at + 2..])),
-            None => (rest, None),
-        };
-        encode_line(line, &mut out);
-        match next {
-            Some(next) => {
-                out.extend_from_slice(b"\r\n");
-                rest = next;
-            }
-            None => return out,
-        }
-    }
+/// Whether all 8 bytes of `w` are printable ASCII other than `=` (a tab is left to the byte-wise test).
+fn plain_word(w: u64) -> bool {
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    let above_tilde = w.wrapping_add(ONES * (0x80 - 0x7f)) | w;
+    let eq = w ^ (ONES * u64::from(b'='));
+    let is_eq = eq.wrapping_sub(ONES) & !eq;
+    (below_space | above_tilde | is_eq) & HIGHS == 0
 }
 
-/// One line of input (no CRLF in it) as one or more encoded lines, the last without its line end.
-fn encode_line(line: &[u8], out: &mut Vec<u8>) {
+/// How many bytes from the start of `b` may stand for themselves.
+fn plain_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(word) = b.get(n..n + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if !plain_word(u64::from_ne_bytes(w)) {
+            break;
+        }
+        n += 8;
+    }
+    n + b[n..].iter().take_while(|&&c| plain(c)).count()
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `bytes` (CRLF line ends) in quoted-printable (a CR or LF that is not part of a CRLF is encoded), and
+/// how many of the bytes are not printable ASCII or tab (CR and LF count, as in lettre's chooser).
+fn encode(bytes: &[u8]) -> (Vec<u8>, usize) {
     // Room for content on an encoded line that goes on: one character is kept for the soft break's `=`.
     const ROOM: usize = LINE - 1;
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 16);
+    let mut escaped = 0;
     let mut col = 0;
     let mut i = 0;
-    while i < line.len() {
-        let run = line[i..].iter().take_while(|&&b| plain(b)).count();
+    // Whether the input line ends at `at`: a CRLF or the end of the input.
+    let line_ends_at = |at: usize| at == bytes.len() || bytes[at..].starts_with(b"\r\n");
+    while i < bytes.len() {
+        let run = plain_run(&bytes[i..]);
         if run > 0 {
+            let ends_line = line_ends_at(i + run);
             // A space or tab that ends the line is encoded below, not copied.
-            let mut take = run;
-            if i + run == line.len() && matches!(line[i + run - 1], b' ' | b'\t') {
-                take -= 1;
-            }
-            let mut left = &line[i..i + take];
+            let take = if ends_line && matches!(bytes[i + run - 1], b' ' | b'\t') {
+                run - 1
+            } else {
+                run
+            };
+            let mut left = &bytes[i..i + take];
             while !left.is_empty() {
-                // The last piece of the line needs no room for a soft break.
-                let ends_line = i + take == line.len() && col + left.len() <= LINE;
-                let room = if ends_line {
+                // The last piece of a line needs no room for a soft break.
+                let fits_to_end = take == run && ends_line && col + left.len() <= LINE;
+                let room = if fits_to_end {
                     LINE - col
                 } else {
                     ROOM.saturating_sub(col)
@@ -108,10 +124,19 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
                 continue;
             }
         }
-        let b = line[i];
-        let last = i + 1 == line.len();
+        let b = bytes[i];
+        if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            out.extend_from_slice(b"\r\n");
+            escaped += 2;
+            col = 0;
+            i += 2;
+            continue;
+        }
+        if !matches!(b, b'\t' | b' '..=b'~') {
+            escaped += 1;
+        }
         // `=XX`, and a soft break first when it would not fit (at the end of the line it needs no `=`).
-        let limit = if last { LINE } else { ROOM };
+        let limit = if line_ends_at(i + 1) { LINE } else { ROOM };
         if col + 3 > limit {
             out.extend_from_slice(b"=\r\n");
             col = 0;
@@ -120,6 +145,7 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
         col += 3;
         i += 1;
     }
+    (out, escaped)
 }
 
 #[cfg(test)]
@@ -127,6 +153,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
+        encode(bytes).0
+    }
 
     /// RFC 2045 decoding, written out for the test: soft breaks removed, `=XX` turned back into bytes.
     fn quoted_printable_decode(encoded: &[u8]) -> Vec<u8> {
@@ -225,6 +255,27 @@ mod tests {
         assert_eq!(
             lettre::message::Body::new(cyrillic).encoding(),
             ContentTransferEncoding::Base64
+        );
+    }
+
+    #[test]
+    fn the_word_test_agrees_with_the_byte_test() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = b;
+                let want = w.iter().all(|&c| plain(c) && c != b'\t');
+                assert_eq!(plain_word(u64::from_ne_bytes(w)), want, "byte {b:#04x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_counted_as_lettre_counts_them() {
+        let (_, escaped) = encode("a=b\r\nü\t".as_bytes());
+        assert_eq!(
+            escaped, 4,
+            "CR, LF and the two bytes of ü; = and tab are printable for the count"
         );
     }
 
