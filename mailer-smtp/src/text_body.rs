@@ -57,7 +57,8 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 /// Whether all 8 bytes of `w` are printable ASCII other than `=` (a tab is left to the byte-wise test).
 fn plain_word(w: u64) -> bool {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-    let above_tilde = w.wrapping_add(ONES * (0x80 - 0x7f)) | w;
+    // Adding 1 sets the high bit of 0x7f; bytes above it have it already.
+    let above_tilde = w.wrapping_add(ONES) | w;
     let eq = w ^ (ONES * u64::from(b'='));
     let is_eq = eq.wrapping_sub(ONES) & !eq;
     (below_space | above_tilde | is_eq) & HIGHS == 0
