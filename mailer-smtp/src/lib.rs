@@ -94,6 +94,7 @@ pub mod mime;
 mod pool;
 mod signing;
 mod smtp;
+mod submit;
 mod text_body;
 mod tls;
 mod utf7;

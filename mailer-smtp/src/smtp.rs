@@ -352,7 +352,7 @@ impl Transport for SmtpTransport {
         let response = with_timeout(
             self.inner.options.timeout,
             "SMTP send",
-            conn.send(&wire.envelope, &wire.bytes),
+            crate::submit::submit(&mut conn, &wire.envelope, &wire.bytes),
         )
         .await?
         .map_err(from_smtp)?;

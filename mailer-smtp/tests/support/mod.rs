@@ -137,7 +137,8 @@ pub fn rich_message(from: &Address, tag: &str) -> OutgoingMessage {
         }],
         subject: format!("{tag}: Предложение"),
         html: "<p>Hello <b>Anna</b> <img src=\"cid:logo\"></p>".into(),
-        text: "Hello Anna".into(),
+        // Lines that start with dots: they are doubled on the wire and must arrive as built.
+        text: "Hello Anna\n.\n..two dots\n.one".into(),
         attachments: vec![
             OutgoingAttachment {
                 name: "logo.png".into(),
