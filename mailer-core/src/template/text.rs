@@ -227,12 +227,23 @@ fn convert(
                 i += 1;
             }
             _ => {
-                let next = bytes[i..]
+                // Words joined by single spaces come out as they are: the run is copied in one piece, and
+                // the spaces it ends with become the pending separator.
+                let end = bytes[i..]
                     .iter()
-                    .position(|&b| matches!(b, b'<' | b'&') || b.is_ascii_whitespace())
+                    .position(|&b| matches!(b, b'<' | b'&') || (b.is_ascii_whitespace() && b != b' '))
                     .map_or(bytes.len(), |n| i + n);
-                t.text(&html[i..next]);
-                i = next;
+                let run = &html[i..end];
+                let words = run.trim_end_matches(' ');
+                if words.contains("  ") {
+                    let next = run.find(' ').map_or(end, |n| i + n);
+                    t.text(&html[i..next]);
+                    i = next;
+                } else {
+                    t.text(words);
+                    t.space |= words.len() < run.len();
+                    i = end;
+                }
             }
         }
     }
@@ -437,6 +448,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn runs_of_words_keep_one_space_between_words() {
+        assert_eq!(
+            html_to_text("<p>one two  three \t four\n five </p> six&amp;seven  <b>eight</b> nine  "),
+            "one two three four five\n\nsix&seven eight nine"
+        );
+        assert_eq!(html_to_text("a b"), "a b");
+        assert_eq!(html_to_text("  a  "), "a");
     }
 
     #[test]
