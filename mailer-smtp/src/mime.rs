@@ -130,6 +130,19 @@ fn list_id(from: &LettreAddress) -> String {
 /// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF. Copies the text between
 /// line ends in slices (a body of tens of KB is converted for every email sent).
 pub(crate) fn crlf(text: &str) -> String {
+    if !text.contains('\r') {
+        // The usual case, LF line ends only: the LFs are found with a fast byte search.
+        let mut out = String::with_capacity(text.len() + text.len() / 16);
+        let mut lines = text.split('\n');
+        if let Some(first) = lines.next() {
+            out.push_str(first);
+        }
+        for line in lines {
+            out.push_str("\r\n");
+            out.push_str(line);
+        }
+        return out;
+    }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut start = 0;
@@ -391,6 +404,9 @@ mod tests {
         assert_eq!(crlf("é\nü\r"), "é\r\nü\r\n");
         assert_eq!(crlf("\n\r\nx"), "\r\n\r\nx");
         assert_eq!(crlf(""), "");
+        assert_eq!(crlf("a\nb\n\nc"), "a\r\nb\r\n\r\nc");
+        assert_eq!(crlf("\n"), "\r\n");
+        assert_eq!(crlf("no line end"), "no line end");
     }
 
     #[test]
