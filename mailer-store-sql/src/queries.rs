@@ -110,6 +110,10 @@ queries!(
 /// (migrations/postgres/0006_claim_function.sql), which holds its own copy of this selection.
 pub(crate) const SQLITE_CLAIM_CANDIDATES: &str = include_str!("../queries/sqlite/claim_candidates.sql");
 
+/// SQLite's group commit marks the leased emails of a group sent in one statement; PostgreSQL does not
+/// group its completions (`store/completions.rs`).
+pub(crate) const SQLITE_COMPLETE_MANY: &str = include_str!("../queries/sqlite/email_complete_many.sql");
+
 macro_rules! migrator {
     ($dialect:literal: $($version:literal => $name:literal),* $(,)?) => {
         Migrator::with_migrations(vec![$(
@@ -198,7 +202,8 @@ mod tests {
     #[test]
     fn no_sqlite_query_limits_by_a_bare_parameter() {
         let claim = ("claim_candidates", super::SQLITE_CLAIM_CANDIDATES);
-        for (op, sql) in super::SQLITE.all().into_iter().chain([claim]) {
+        let complete = ("email_complete_many", super::SQLITE_COMPLETE_MANY);
+        for (op, sql) in super::SQLITE.all().into_iter().chain([claim, complete]) {
             for (at, _) in sql.match_indices("LIMIT $") {
                 let rest = sql[at + "LIMIT $".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
                 assert!(

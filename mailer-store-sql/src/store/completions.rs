@@ -5,7 +5,7 @@
 //! writer, so they queued for it anyway, each in a transaction of its own (`BEGIN`, the lease's `UPDATE`,
 //! the events' `INSERT`, `COMMIT`: four round trips to the connection's thread). Here the first caller
 //! writes alone; the calls that arrive meanwhile wait for its commit and are then written by one of them
-//! in one transaction: one `UPDATE` each, one `INSERT` for all their events, one `COMMIT`.
+//! in one transaction: one `UPDATE` for all their rows, one `INSERT` for all their events, one `COMMIT`.
 //!
 //! Nothing is weaker: every caller still returns only after its own row and events are committed (or with
 //! its own error), an email whose lease is lost gets [`StoreError::LeaseLost`] and appends nothing, and
@@ -17,6 +17,7 @@
 //! [`Store::complete_with_events`]: mailer_core::ports::Store::complete_with_events
 //! [`StoreError::LeaseLost`]: mailer_core::ports::StoreError::LeaseLost
 
+use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 use mailer_core::model::{AccountId, EmailId, NewEvent, Timestamp, WorkerId};
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use super::SqlStore;
 use super::queue::Finish;
 use crate::error::Error;
+use crate::time::us;
 
 /// A leased email to mark sent, with the events to append in the same transaction.
 #[derive(Debug, Clone)]
@@ -88,7 +90,15 @@ impl SqlStore {
     /// Writes `group` in one transaction; when that fails, each completion in a transaction of its own.
     async fn write_group(&self, group: Vec<Waiting>) {
         let completions: Vec<&Completion> = group.iter().map(|w| &w.completion).collect();
-        match self.try_group(&completions).await {
+        // One email twice in a group (not made by the engine) is written one by one: the second then finds
+        // the lease gone, as it would have alone.
+        let ids: HashSet<EmailId> = completions.iter().map(|c| c.id).collect();
+        let together = if ids.len() == completions.len() {
+            self.try_group(&completions).await
+        } else {
+            Err(Error::corrupt("one email twice in a group of completions"))
+        };
+        match together {
             Ok(finished) => {
                 for (waiting, finished) in group.into_iter().zip(finished) {
                     let c = &waiting.completion;
@@ -110,24 +120,28 @@ impl SqlStore {
         }
     }
 
-    /// One transaction for every completion in `group`; answers, in order, whether each one's lease was
+    /// One transaction for every completion in `group`: one `UPDATE` for all their rows, one `INSERT` for
+    /// the events of those whose lease was held, one commit. Answers, in order, whether each one's lease was
     /// still held (and so its row marked sent and its events appended).
     async fn try_group(&self, group: &[&Completion]) -> Result<Vec<bool>, Error> {
+        let rows: Vec<serde_json::Value> = group
+            .iter()
+            .map(|c| serde_json::json!([c.id.0, c.account.0, c.worker.0, us(c.sent_at)]))
+            .collect();
         let mut tx = self.begin().await?;
-        let mut finished = Vec::with_capacity(group.len());
-        let mut events = Vec::new();
-        for c in group {
-            let done = self
-                .finish_query(c.id, c.account, &c.worker, Finish::Sent(c.sent_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if done {
-                events.extend(c.events.iter().cloned());
-            }
-            finished.push(done);
-        }
+        let changed: HashSet<i64> = sqlx::query_scalar(crate::queries::SQLITE_COMPLETE_MANY)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let finished: Vec<bool> = group.iter().map(|c| changed.contains(&c.id.0)).collect();
+        let events: Vec<NewEvent> = group
+            .iter()
+            .zip(&finished)
+            .filter(|(_, done)| **done)
+            .flat_map(|(c, _)| c.events.iter().cloned())
+            .collect();
         self.insert_events(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(finished)
@@ -149,5 +163,81 @@ impl SqlStore {
         self.insert_events(&mut tx, &c.events).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::time::Duration;
+
+    use mailer_core::model::{EventKind, EventQuery, SendingLimits};
+    use mailer_core::ports::{DynStore, Store, StoreExt};
+    use mailer_core::testkit::StoreFixture;
+
+    use super::*;
+    use crate::{SecretKey, SqlConfig};
+
+    /// The shared transaction itself works (a failure would be hidden by the one-by-one fallback): one
+    /// statement marks the held rows sent, skips the row whose lease another worker holds, and only the
+    /// held rows' events are appended.
+    #[tokio::test]
+    async fn one_update_marks_the_held_leases_and_skips_the_lost_one() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("group.db").display());
+        let store = SqlStore::connect(&SqlConfig::new(url, SecretKey::generate()))
+            .await
+            .expect("connect");
+        let dynamic: &DynStore = &store;
+        let fx = StoreFixture::new(dynamic).await;
+        let mailbox = fx
+            .add_mailbox(SendingLimits {
+                spacing: Duration::ZERO,
+                ..SendingLimits::default()
+            })
+            .await;
+        let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
+        let mut group = Vec::new();
+        for n in 0..3 {
+            let id = store
+                .enqueue_one(fx.email(&mailbox, &format!("g{n}@example.com")))
+                .await
+                .expect("enqueue")
+                .id;
+            let claimed = store
+                .claim_email(fx.account.id, id, &w1, fx.now, Duration::from_secs(60))
+                .await
+                .expect("claim");
+            assert!(claimed.is_some());
+            group.push(Completion {
+                account: fx.account.id,
+                id,
+                worker: if n == 1 { w2.clone() } else { w1.clone() },
+                sent_at: fx.now,
+                events: vec![NewEvent {
+                    account: fx.account.id,
+                    email: Some(id),
+                    entity: None,
+                    at: fx.now,
+                    kind: EventKind::Opened,
+                    automated: false,
+                }],
+            });
+        }
+        let refs: Vec<&Completion> = group.iter().collect();
+        let finished = store.try_group(&refs).await.expect("one transaction");
+        assert_eq!(finished, [true, false, true]);
+        for (c, done) in group.iter().zip(finished) {
+            let email = store.get_email(c.account, c.id).await.expect("get");
+            assert_eq!(email.sent_at.is_some(), done, "email {}", c.id);
+            let q = EventQuery {
+                account: c.account,
+                email: Some(c.id),
+                entity: None,
+                since: None,
+                limit: 10,
+            };
+            assert_eq!(store.list_events(&q).await.expect("events").len(), usize::from(done));
+        }
     }
 }
