@@ -29,6 +29,19 @@ fn fast() -> SendingLimits {
     }
 }
 
+/// The events of one email, oldest first (up to 100).
+async fn email_events(store: &DynStore, account: crate::model::AccountId, email: EmailId) -> Vec<NewEvent> {
+    let q = EventQuery {
+        account,
+        email: Some(email),
+        entity: None,
+        since: None,
+        limit: 100,
+    };
+    let listed = store.list_events(&q).await.expect("list events");
+    listed.into_iter().map(|e| e.event).collect()
+}
+
 /// Enqueue, claim, complete: the email ends sent, with one attempt.
 pub async fn enqueue_claim_complete(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -901,21 +914,7 @@ pub async fn events_round_trip(store: &DynStore) {
         })
         .collect::<Vec<_>>();
     store.append_events(events.clone()).await.expect("append");
-    let q = EventQuery {
-        account: fx.account.id,
-        email: Some(email),
-        entity: None,
-        since: None,
-        limit: 100,
-    };
-    let got: Vec<NewEvent> = store
-        .list_events(&q)
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    assert_eq!(got, events);
+    assert_eq!(email_events(store, fx.account.id, email).await, events);
     let q = EventQuery {
         account: fx.account.id,
         email: None,
@@ -949,17 +948,7 @@ pub async fn complete_with_events_is_one_write(store: &DynStore) {
         },
         automated: false,
     };
-    let events = || async {
-        let q = EventQuery {
-            account: fx.account.id,
-            email: Some(id),
-            entity: None,
-            since: None,
-            limit: 100,
-        };
-        let listed = store.list_events(&q).await.expect("list");
-        listed.into_iter().map(|e| e.event).collect::<Vec<_>>()
-    };
+    let events = || email_events(store, fx.account.id, id);
     assert!(
         store
             .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
@@ -1035,20 +1024,7 @@ pub async fn concurrent_completions_each_get_their_own_answer(store: &DynStore) 
     });
     for (id, result) in futures::future::join_all(completions).await {
         let email = store.get_email(fx.account.id, id).await.expect("get");
-        let q = EventQuery {
-            account: fx.account.id,
-            email: Some(id),
-            entity: None,
-            since: None,
-            limit: 100,
-        };
-        let events: Vec<NewEvent> = store
-            .list_events(&q)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
+        let events = email_events(store, fx.account.id, id).await;
         if id == stolen {
             assert!(matches!(result, Err(StoreError::LeaseLost { .. })), "{result:?}");
             assert_eq!(email.status, EmailStatus::Sending, "a lost lease completed the email");
