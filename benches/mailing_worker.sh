@@ -3,7 +3,8 @@
 #
 # Needs: PORT (the sink's port on 127.0.0.1), WORK (a scratch folder), note() and die().
 # Gives: ensure_postfix, start_sink, build_binaries, smtp_source_rate N SESSIONS SIZE,
-#        run_mailing EMAILS MAILBOXES BODY_BYTES WORKERS -> sets RUN_SECONDS, RUN_SENT, RUN_RSS_KB, RUN_SEED_SECONDS.
+#        run_mailing EMAILS MAILBOXES BODY_BYTES WORKERS -> sets RUN_SECONDS, RUN_SENT, RUN_RSS_KB, RUN_SEED_SECONDS,
+#        RUN_CPU_SECONDS and RUN_SWITCHES (the worker's CPU time and context switches while it sent).
 
 TD="${CARGO_TARGET_DIR:-target}"
 SERVER="$TD/release/mailer-server"
@@ -89,6 +90,9 @@ TOML
     sleep 0.1
   done
   end=$(date +%s.%N)
+  # The worker's CPU time (user + system) and context switches (all its threads) while it sent.
+  RUN_CPU_SECONDS=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat")
+  RUN_SWITCHES=$(cat "/proc/$pid"/task/*/status | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }')
   kill -TERM "$pid"
   wait "$time_pid" || true
   RUN_SECONDS=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')

@@ -48,6 +48,8 @@ theirs=$(printf '%s\n' "${rates[@]}" | sort -g | sed -n 2p)
 
 echo "emails=$EMAILS body_bytes=$BODY_BYTES mailboxes=$MAILBOXES workers=$WORKERS sink=127.0.0.1:$PORT"
 echo "ours_seconds=$RUN_SECONDS ours_peak_rss_kb=$RUN_RSS_KB"
+awk -v c="$RUN_CPU_SECONDS" -v s="$RUN_SWITCHES" -v n="$EMAILS" \
+  'BEGIN { printf "ours_cpu_us_per_email=%.0f ours_context_switches_per_email=%.1f\n", c * 1e6 / n, s / n }'
 echo "ours_msgs_per_sec=$ours"
 echo "smtp_source_msgs_per_sec=$theirs"
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio=%.2f\n", a / b }'

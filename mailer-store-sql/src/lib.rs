@@ -7,7 +7,9 @@
 //!   sharing the database. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite (WAL, busy timeout)
 //!   takes its write lock up front with `BEGIN IMMEDIATE`. An expired lease gives the email back.
 //! - **Batched writes** where volume is: a mailing is enqueued in multi-row statements (idempotency keys
-//!   are unique per account), events are appended in batches.
+//!   are unique per account), events are appended in batches. On SQLite, the sent emails of concurrent
+//!   sends share one transaction (group commit): each caller still returns only once its own row and events
+//!   are committed, with its own answer.
 //! - **Records** (users, mailboxes, templates, …) are JSON; the columns the queue needs (mailbox limits,
 //!   mailing status) are mirrored next to them.
 //! - **Secrets** (the mailbox `password`, OAuth `access_token` / `refresh_token` / `client_secret` fields
