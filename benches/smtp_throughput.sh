@@ -62,7 +62,7 @@ note "smtp-source run 1: ${rates[0]} msg/s"
 
 # ---- ours: the criterion bench -----------------------------------------------------------------------
 MAILER_BENCH_SMTP_SINK="127.0.0.1:$PORT" cargo bench --quiet --features smtp --bench smtp_throughput -- --noplot >&2
-estimates=target/criterion/smtp/send_10000x20KB_from_20_mailboxes/new/estimates.json
+estimates="${CARGO_TARGET_DIR:-target}"/criterion/smtp/send_10000x20KB_from_20_mailboxes/new/estimates.json
 [ -s "$estimates" ] || die "no criterion estimates at $estimates"
 ours=$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print("%.1f" % (int(sys.argv[2]) / (e["median"]["point_estimate"] / 1e9)))' \
   "$estimates" "$MESSAGES")
