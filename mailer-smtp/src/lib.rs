@@ -5,7 +5,10 @@
 //!   connection pool per mailbox, made on first use and dropped when idle; implicit TLS (465), STARTTLS
 //!   (587) or plain (local servers) as the [`Mailbox`](mailer_core::model::Mailbox) says; timeouts; extra
 //!   trusted roots; optional DKIM. Connections are our own tokio sockets with `TCP_NODELAY` (lettre's
-//!   pool leaves Nagle on, which costs ~40 ms per message against servers that delay ACKs).
+//!   pool leaves Nagle on, which costs ~40 ms per message against servers that delay ACKs). Text and
+//!   HTML parts are encoded (7bit or quoted-printable) and the content dot-stuffed by our own one-pass code
+//!   rather than lettre's byte-by-byte loops; the choice of encoding and the bytes on the wire follow the
+//!   same rules.
 //!   Copies go to Sent with IMAP `APPEND … (\Seen)` (async-imap): the folder marked SPECIAL-USE `\Sent`,
 //!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]). Logged-in IMAP
 //!   sessions are pooled per mailbox (bounded, closed when idle, checked with `NOOP` after a pause), so a
