@@ -7,8 +7,7 @@
 //!   trusted roots; optional DKIM. Connections are our own tokio sockets with `TCP_NODELAY` (lettre's
 //!   pool leaves Nagle on, which costs ~40 ms per message against servers that delay ACKs). Text and
 //!   HTML parts are encoded (7bit or quoted-printable) and the content dot-stuffed by our own one-pass code
-//!   rather than lettre's byte-by-byte loops; the choice of encoding and the bytes on the wire follow the
-//!   same rules.
+//!   rather than lettre's byte-by-byte loops; the encoding is chosen by lettre's rules.
 //!   Copies go to Sent with IMAP `APPEND … (\Seen)` (async-imap): the folder marked SPECIAL-USE `\Sent`,
 //!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]). Logged-in IMAP
 //!   sessions are pooled per mailbox (bounded, closed when idle, checked with `NOOP` after a pause), so a
