@@ -127,39 +127,32 @@ fn list_id(from: &LettreAddress) -> String {
     format!("<{label}.{}>", from.domain().to_ascii_lowercase())
 }
 
-/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF. Copies the text between
-/// line ends in slices (a body of tens of KB is converted for every email sent).
+/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF. Lines are found with the
+/// standard library's byte search and copied in slices (a body of tens of KB is converted for every email
+/// sent).
 pub(crate) fn crlf(text: &str) -> String {
-    if !text.contains('\r') {
-        // The usual case, LF line ends only: the LFs are found with a fast byte search.
-        let mut out = String::with_capacity(text.len() + text.len() / 16);
-        let mut lines = text.split('\n');
-        if let Some(first) = lines.next() {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let more = lines.peek().is_some();
+        // A CR just before an LF is part of that line end; any other CR is a line end of its own.
+        let line = if more {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        };
+        let mut pieces = line.split('\r');
+        if let Some(first) = pieces.next() {
             out.push_str(first);
         }
-        for line in lines {
+        for piece in pieces {
             out.push_str("\r\n");
-            out.push_str(line);
+            out.push_str(piece);
         }
-        return out;
+        if more {
+            out.push_str("\r\n");
+        }
     }
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut start = 0;
-    let mut i = 0;
-    while let Some(at) = bytes[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
-        let end = i + at;
-        // CR and LF are ASCII: `start..end` lies on character boundaries.
-        out.push_str(&text[start..end]);
-        out.push_str("\r\n");
-        i = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
-            end + 2
-        } else {
-            end + 1
-        };
-        start = i;
-    }
-    out.push_str(&text[start..]);
     out
 }
 
@@ -407,6 +400,28 @@ mod tests {
         assert_eq!(crlf("a\nb\n\nc"), "a\r\nb\r\n\r\nc");
         assert_eq!(crlf("\n"), "\r\n");
         assert_eq!(crlf("no line end"), "no line end");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_makes_every_cr_lf_and_crlf_one_crlf(text in "([a-zé ]|\r|\n){0,40}") {
+            // The rule, one character at a time.
+            let mut want = String::new();
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\r' => {
+                        if chars.peek() == Some(&'\n') {
+                            chars.next();
+                        }
+                        want.push_str("\r\n");
+                    }
+                    '\n' => want.push_str("\r\n"),
+                    c => want.push(c),
+                }
+            }
+            proptest::prop_assert_eq!(crlf(&text), want);
+        }
     }
 
     #[test]
