@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::model::{
-    Account, AccountId, Action, Address, Body, Content, EmailSpec, EmailTriggers, Mailbox, MailboxId, Mailing,
+    Account, AccountId, Action, Address, Body, Content, EmailId, EmailSpec, EmailTriggers, Mailbox, MailboxId, Mailing,
     MailingId, MailingStatus, NewAccount, PipelineRule, Priority, RecipientRule, Role, Secret, Security, SendingLimits,
     ServerSettings, StageEvent, Template, TemplateId, Timestamp, Timezone, Trigger, TriggerId, TriggerLink,
     TriggerLinkId, User, UserId, WebPage, WebPageId, WorkerId,
@@ -11,6 +11,9 @@ use crate::model::{
 use crate::ports::{DynStore, StoreExt};
 
 use super::default_start;
+
+/// How long [`StoreFixture::claimed_email`] and the store conformance cases hold a claimed email.
+pub(crate) const LEASE: Duration = Duration::from_secs(60);
 
 /// A user (admin) of `account`; the store assigns the id on insert.
 pub fn sample_user(account: AccountId) -> User {
@@ -208,6 +211,27 @@ impl<'a> StoreFixture<'a> {
             .insert(sample_mailbox(self.account.id, self.user.id, limits))
             .await
             .expect("insert mailbox")
+    }
+
+    /// Queues a single email from `mailbox` to `to` (as [`StoreFixture::email`]) and claims it for `worker`
+    /// now; answers its id.
+    ///
+    /// # Panics
+    /// When the store fails or the email cannot be claimed now (the mailbox's spacing or caps hold it back).
+    pub async fn claimed_email(&self, mailbox: &Mailbox, to: &str, worker: &WorkerId) -> EmailId {
+        let id = self
+            .store
+            .enqueue_one(self.email(mailbox, to))
+            .await
+            .expect("enqueue")
+            .id;
+        let claimed = self
+            .store
+            .claim_email(self.account.id, id, worker, self.now, LEASE)
+            .await
+            .expect("claim");
+        assert!(claimed.is_some(), "the email to {to} could not be claimed now");
+        id
     }
 
     /// A single email from `mailbox` to `to@example.com`, due now.

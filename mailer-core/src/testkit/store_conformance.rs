@@ -13,10 +13,8 @@ use crate::model::{
 use crate::ports::{DynStore, StoreError, StoreExt};
 
 use super::fixture::{
-    StoreFixture, sample_link, sample_mailing, sample_page, sample_rule, sample_template, sample_trigger,
+    LEASE, StoreFixture, sample_link, sample_mailing, sample_page, sample_rule, sample_template, sample_trigger,
 };
-
-const LEASE: Duration = Duration::from_secs(60);
 
 fn ids(claimed: &[Claimed]) -> Vec<EmailId> {
     claimed.iter().map(|c| c.email.id).collect()
@@ -97,19 +95,8 @@ pub async fn claim_is_exclusive(store: &DynStore) {
 pub async fn lease_expiry_gives_email_back(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
     let mb = fx.add_mailbox(fast()).await;
-    let id = store
-        .enqueue_one(fx.email(&mb, "a@example.com"))
-        .await
-        .expect("enqueue")
-        .id;
     let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
-    assert!(
-        store
-            .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
-            .await
-            .expect("claim")
-            .is_some()
-    );
+    let id = fx.claimed_email(&mb, "a@example.com", &w1).await;
     let after = fx.at(LEASE + Duration::from_secs(1));
     let again = store
         .claim_email(fx.account.id, id, &w2, after, LEASE)
@@ -132,19 +119,8 @@ pub async fn lease_expiry_gives_email_back(store: &DynStore) {
 pub async fn retry_at_is_honoured(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
     let mb = fx.add_mailbox(fast()).await;
-    let id = store
-        .enqueue_one(fx.email(&mb, "a@example.com"))
-        .await
-        .expect("enqueue")
-        .id;
     let w = StoreFixture::worker(1);
-    assert!(
-        store
-            .claim_email(fx.account.id, id, &w, fx.now, LEASE)
-            .await
-            .expect("claim")
-            .is_some()
-    );
+    let id = fx.claimed_email(&mb, "a@example.com", &w).await;
     let at = fx.at(Duration::from_secs(300));
     store
         .retry_at(fx.account.id, id, &w, at, "421 try later")
@@ -168,19 +144,8 @@ pub async fn retry_at_is_honoured(store: &DynStore) {
 pub async fn fail_is_final(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
     let mb = fx.add_mailbox(fast()).await;
-    let id = store
-        .enqueue_one(fx.email(&mb, "a@example.com"))
-        .await
-        .expect("enqueue")
-        .id;
     let w = StoreFixture::worker(1);
-    assert!(
-        store
-            .claim_email(fx.account.id, id, &w, fx.now, LEASE)
-            .await
-            .expect("claim")
-            .is_some()
-    );
+    let id = fx.claimed_email(&mb, "a@example.com", &w).await;
     store
         .fail(fx.account.id, id, &w, "550 no such user")
         .await
@@ -932,12 +897,8 @@ pub async fn events_round_trip(store: &DynStore) {
 /// lease gets `LeaseLost` and appends nothing.
 pub async fn complete_with_events_is_one_write(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
-    let id = store
-        .enqueue_one(fx.email(&fx.mailbox, "a@example.com"))
-        .await
-        .expect("enqueue")
-        .id;
     let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
+    let id = fx.claimed_email(&fx.mailbox, "a@example.com", &w1).await;
     let event = |worker: u8| NewEvent {
         account: fx.account.id,
         email: Some(id),
@@ -949,13 +910,6 @@ pub async fn complete_with_events_is_one_write(store: &DynStore) {
         automated: false,
     };
     let events = || email_events(store, fx.account.id, id);
-    assert!(
-        store
-            .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
-            .await
-            .expect("claim")
-            .is_some()
-    );
     let err = store
         .complete_with_events(fx.account.id, id, &w2, fx.now, vec![event(2)])
         .await
@@ -985,19 +939,7 @@ pub async fn concurrent_completions_each_get_their_own_answer(store: &DynStore) 
     let mailbox = fx.add_mailbox(fast()).await;
     let mut emails = Vec::new();
     for n in 0..12 {
-        let id = store
-            .enqueue_one(fx.email(&mailbox, &format!("r{n}@example.com")))
-            .await
-            .expect("enqueue")
-            .id;
-        assert!(
-            store
-                .claim_email(fx.account.id, id, &w1, fx.now, LEASE)
-                .await
-                .expect("claim")
-                .is_some()
-        );
-        emails.push(id);
+        emails.push(fx.claimed_email(&mailbox, &format!("r{n}@example.com"), &w1).await);
     }
     let stolen = emails[5];
     let event = |id: EmailId, by: &str| NewEvent {
@@ -1172,17 +1114,8 @@ pub async fn enqueue_checks_mailbox(store: &DynStore) {
 pub async fn cancel_claimed_is_final(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
     let mb = fx.add_mailbox(fast()).await;
-    let id = store
-        .enqueue_one(fx.email(&mb, "a@example.com"))
-        .await
-        .expect("enqueue")
-        .id;
     let w = StoreFixture::worker(1);
-    let claimed = store
-        .claim_email(fx.account.id, id, &w, fx.now, LEASE)
-        .await
-        .expect("claim");
-    assert!(claimed.is_some());
+    let id = fx.claimed_email(&mb, "a@example.com", &w).await;
     let other = store
         .cancel_claimed(fx.account.id, id, &StoreFixture::worker(2), "suppressed")
         .await

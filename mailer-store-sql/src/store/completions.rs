@@ -171,7 +171,7 @@ mod tests {
     use std::time::Duration;
 
     use mailer_core::model::{EventKind, EventQuery, SendingLimits};
-    use mailer_core::ports::{DynStore, Store, StoreExt};
+    use mailer_core::ports::{DynStore, Store};
     use mailer_core::testkit::StoreFixture;
 
     use super::*;
@@ -199,16 +199,7 @@ mod tests {
         let (w1, w2) = (StoreFixture::worker(1), StoreFixture::worker(2));
         let mut group = Vec::new();
         for n in 0..3 {
-            let id = store
-                .enqueue_one(fx.email(&mailbox, &format!("g{n}@example.com")))
-                .await
-                .expect("enqueue")
-                .id;
-            let claimed = store
-                .claim_email(fx.account.id, id, &w1, fx.now, Duration::from_secs(60))
-                .await
-                .expect("claim");
-            assert!(claimed.is_some());
+            let id = fx.claimed_email(&mailbox, &format!("g{n}@example.com"), &w1).await;
             group.push(Completion {
                 account: fx.account.id,
                 id,
