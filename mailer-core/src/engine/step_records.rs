@@ -1,7 +1,7 @@
 //! The records a worker step's emails are made from, read once for the whole step: each account and sender
 //! once (not once per email), the mailboxes in one read per account, and each account's suppression list
-//! once for every recipient the step knows. A record that cannot be read is left out; the emails that need it read it themselves and
-//! handle the error as before.
+//! once for every recipient the step knows. A record that cannot be read is left out; the emails that need
+//! it read it themselves and handle the error as before.
 
 use std::collections::{HashMap, HashSet};
 
@@ -65,10 +65,14 @@ impl Engine {
         let store = &self.ports.store;
         let mut known = StepRecords::default();
         let accounts: HashSet<AccountId> = claimed.iter().map(|c| c.email.spec.account).collect();
-        let mailboxes: HashSet<(AccountId, MailboxId)> = claimed
-            .iter()
-            .map(|c| (c.email.spec.account, c.email.spec.mailbox))
-            .collect();
+        // Per account, its mailboxes' ids (each once: one read per account).
+        let mut mailboxes: HashMap<AccountId, HashSet<i64>> = HashMap::new();
+        for c in claimed {
+            mailboxes
+                .entry(c.email.spec.account)
+                .or_default()
+                .insert(c.email.spec.mailbox.into());
+        }
         let senders: HashSet<(AccountId, UserId)> = claimed
             .iter()
             .map(|c| (c.email.spec.account, c.email.spec.sender))
@@ -78,11 +82,8 @@ impl Engine {
                 known.accounts.insert(id, account);
             }
         }
-        let mut per_account: HashMap<AccountId, Vec<i64>> = HashMap::new();
-        for (account, id) in mailboxes {
-            per_account.entry(account).or_default().push(id.into());
-        }
-        for (account, ids) in per_account {
+        for (account, ids) in mailboxes {
+            let ids: Vec<i64> = ids.into_iter().collect();
             if let Ok(found) = store.get_many::<Mailbox>(account, &ids).await {
                 for mailbox in found {
                     known.mailboxes.insert((account, mailbox.id), mailbox);
