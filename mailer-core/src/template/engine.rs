@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
 use liquid_core::error::Result as LiquidResult;
-use liquid_core::model::{KStringCow, Value, ValueView};
+use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::{
     FilterArguments, FilterReflection, ParameterReflection, ParseFilter, ParseTag, TagReflection,
 };
@@ -15,7 +15,7 @@ use liquid_core::{Error, Language, TagTokenIter};
 use liquid_lib::stdlib;
 
 use super::Limits;
-use super::escape;
+use super::output;
 use super::stable;
 
 /// Marker in the message of the error raised when the loop budget is spent.
@@ -52,6 +52,7 @@ fn build(limits: &Limits) -> LiquidResult<Arc<Language>> {
         Box::new(Tick {
             max: limits.max_loop_iterations,
         }),
+        Box::new(output::OutTag),
     ];
     for tag in tags {
         lang.tags.register(tag.reflection().tag().to_owned(), tag);
@@ -120,8 +121,10 @@ fn build(limits: &Limits) -> LiquidResult<Arc<Language>> {
         Box::new(SizedFilter(Sized::ReplaceFirst, max)),
         Box::new(SizedFilter(Sized::Join, max)),
     ];
-    let own = OwnFilter::ALL.iter().map(|f| Box::new(Own(*f)) as Box<dyn ParseFilter>);
-    let filters: Vec<Box<dyn ParseFilter>> = filters.into_iter().chain(own).collect();
+    let filters: Vec<Box<dyn ParseFilter>> = filters
+        .into_iter()
+        .chain([Box::new(Raw) as Box<dyn ParseFilter>])
+        .collect();
     for f in filters {
         let f: Box<dyn ParseFilter> = Box::new(b(f));
         lang.filters.register(f.reflection().name().to_owned(), f);
@@ -642,81 +645,17 @@ impl liquid_core::parser::Filter for SizedRun {
     }
 }
 
-/// Our filters: the escaping the compiler appends to every output, and `raw`, the explicit opt-out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OwnFilter {
-    /// `__esc`: HTML text and quoted attribute values.
-    Html,
-    /// `__esc1`: as `__esc`, keeping character references already there (captures, `escape_once`).
-    HtmlOnce,
-    /// `__esc_unq`: unquoted attribute values (also encodes whitespace, `=` and backquote).
-    Unquoted,
-    /// `__esc_unq1`: as `__esc_unq`, keeping character references.
-    UnquotedOnce,
-    /// `__url`: the start of a URL attribute: a refused scheme becomes `about:invalid#mailer`, then `__esc`.
-    Url,
-    /// `__url1`: as `__url` with `__esc1`.
-    UrlOnce,
-    /// `__url_unq`: as `__url`, in an unquoted attribute.
-    UrlUnquoted,
-    /// `__url_unq1`: as `__url_unq`, keeping character references.
-    UrlUnquotedOnce,
-    /// `__css`: a value in CSS, emptied unless it is made of safe characters.
-    Css,
-    /// `__line`: subject values lose CR and LF.
-    Line,
-    /// `__txt`: a text part's value, as is (an object's keys in sorted order).
-    Plain,
-    /// `raw`: a trusted value, output as is.
-    Raw,
-}
-
-impl OwnFilter {
-    const ALL: &'static [Self] = &[
-        Self::Html,
-        Self::HtmlOnce,
-        Self::Unquoted,
-        Self::UnquotedOnce,
-        Self::Url,
-        Self::UrlOnce,
-        Self::UrlUnquoted,
-        Self::UrlUnquotedOnce,
-        Self::Css,
-        Self::Line,
-        Self::Plain,
-        Self::Raw,
-    ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Html => "__esc",
-            Self::HtmlOnce => "__esc1",
-            Self::Unquoted => "__esc_unq",
-            Self::UnquotedOnce => "__esc_unq1",
-            Self::Url => "__url",
-            Self::UrlOnce => "__url1",
-            Self::UrlUnquoted => "__url_unq",
-            Self::UrlUnquotedOnce => "__url_unq1",
-            Self::Css => "__css",
-            Self::Line => "__line",
-            Self::Plain => "__txt",
-            Self::Raw => "raw",
-        }
-    }
-}
-
+/// `raw`: the author's explicit opt-out, a trusted value output as it is (an object's keys in sorted order).
+/// Every other output is escaped by the compiler's `{% __out %}` tag (see `output.rs`).
 #[derive(Debug, Clone, Copy)]
-struct Own(OwnFilter);
+struct Raw;
 
-impl FilterReflection for Own {
+impl FilterReflection for Raw {
     fn name(&self) -> &str {
-        self.0.name()
+        "raw"
     }
     fn description(&self) -> &str {
-        match self.0 {
-            OwnFilter::Raw => "Outputs a trusted value without HTML escaping.",
-            _ => "Added by the compiler to every output.",
-        }
+        "Outputs a trusted value without HTML escaping."
     }
     fn positional_parameters(&self) -> &'static [ParameterReflection] {
         &[]
@@ -726,10 +665,10 @@ impl FilterReflection for Own {
     }
 }
 
-impl ParseFilter for Own {
+impl ParseFilter for Raw {
     fn parse(&self, mut arguments: FilterArguments<'_>) -> LiquidResult<Box<dyn liquid_core::parser::Filter>> {
         if arguments.positional.next().is_some() || arguments.keyword.next().is_some() {
-            return Err(Error::with_msg(format!("`{}` takes no arguments", self.0.name())));
+            return Err(Error::with_msg("`raw` takes no arguments"));
         }
         Ok(Box::new(*self))
     }
@@ -738,43 +677,16 @@ impl ParseFilter for Own {
     }
 }
 
-impl fmt::Display for Own {
+impl fmt::Display for Raw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.name())
+        f.write_str("raw")
     }
 }
 
-impl liquid_core::parser::Filter for Own {
+impl liquid_core::parser::Filter for Raw {
     fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> LiquidResult<Value> {
-        // Objects are checked for once: `raw` hands any other value back as it is.
-        let object = stable::object_text(input);
-        if matches!(self.0, OwnFilter::Raw) && object.is_none() {
-            return Ok(input.to_value());
-        }
-        let s = object.map_or_else(|| input.to_kstr(), KStringCow::from_string);
-        let html = |s: &str, once: bool| {
-            let mut out = String::with_capacity(s.len() + 8);
-            if once {
-                escape::push_html_once(&mut out, s);
-            } else {
-                escape::push_html(&mut out, s);
-            }
-            out
-        };
-        let out = match self.0 {
-            OwnFilter::Html => html(&s, false),
-            OwnFilter::HtmlOnce => html(&s, true),
-            OwnFilter::Unquoted => escape::unquoted_attr_with(&s, false),
-            OwnFilter::UnquotedOnce => escape::unquoted_attr_with(&s, true),
-            OwnFilter::Url => html(escape::safe_url(&s), false),
-            OwnFilter::UrlOnce => html(escape::safe_url(&s), true),
-            OwnFilter::UrlUnquoted => escape::unquoted_attr_with(escape::safe_url(&s), false),
-            OwnFilter::UrlUnquotedOnce => escape::unquoted_attr_with(escape::safe_url(&s), true),
-            OwnFilter::Css => escape::css_value(&s).to_owned(),
-            OwnFilter::Line => escape::one_line(&s),
-            OwnFilter::Plain | OwnFilter::Raw => s.as_str().to_owned(),
-        };
-        Ok(Value::scalar(out))
+        // Objects are printed in a stable order; any other value is handed back as it is.
+        Ok(stable::object_text(input).map_or_else(|| input.to_value(), Value::scalar))
     }
 }
 

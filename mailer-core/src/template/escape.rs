@@ -1,5 +1,116 @@
 //! Escaping of values by output context.
 
+use std::borrow::Cow;
+
+/// How a value is made safe for the place it is printed in; the compiler picks it from the HTML around an
+/// output and writes its [`Escape::name`] into the output's tag (see `output.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escape {
+    /// `__esc`: HTML text and quoted attribute values.
+    Html,
+    /// `__esc1`: as `__esc`, keeping character references already there (captures, `escape_once`).
+    HtmlOnce,
+    /// `__esc_unq`: unquoted attribute values (also encodes whitespace, `=` and backquote).
+    Unquoted,
+    /// `__esc_unq1`: as `__esc_unq`, keeping character references.
+    UnquotedOnce,
+    /// `__url`: the start of a URL attribute: a refused scheme becomes `about:invalid#mailer`, then `__esc`.
+    Url,
+    /// `__url1`: as `__url` with `__esc1`.
+    UrlOnce,
+    /// `__url_unq`: as `__url`, in an unquoted attribute.
+    UrlUnquoted,
+    /// `__url_unq1`: as `__url_unq`, keeping character references.
+    UrlUnquotedOnce,
+    /// `__css`: a value in CSS, emptied unless it is made of safe characters.
+    Css,
+    /// `__line`: subject values lose CR and LF.
+    Line,
+    /// `__txt`: a text part's value, as is (an object's keys in sorted order).
+    Plain,
+}
+
+impl Escape {
+    /// Every escaping, for parsing the names back.
+    pub(crate) const ALL: &'static [Self] = &[
+        Self::Html,
+        Self::HtmlOnce,
+        Self::Unquoted,
+        Self::UnquotedOnce,
+        Self::Url,
+        Self::UrlOnce,
+        Self::UrlUnquoted,
+        Self::UrlUnquotedOnce,
+        Self::Css,
+        Self::Line,
+        Self::Plain,
+    ];
+
+    /// The name the compiler writes (`__…`: a template cannot spell it as a filter).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Html => "__esc",
+            Self::HtmlOnce => "__esc1",
+            Self::Unquoted => "__esc_unq",
+            Self::UnquotedOnce => "__esc_unq1",
+            Self::Url => "__url",
+            Self::UrlOnce => "__url1",
+            Self::UrlUnquoted => "__url_unq",
+            Self::UrlUnquotedOnce => "__url_unq1",
+            Self::Css => "__css",
+            Self::Line => "__line",
+            Self::Plain => "__txt",
+        }
+    }
+
+    /// `s` made safe; borrowed when nothing in it needed a change (most CRM values).
+    pub(crate) fn apply(self, s: Cow<'_, str>) -> Cow<'_, str> {
+        let changed = match self {
+            Self::Html => html(&s, false),
+            Self::HtmlOnce => html(&s, true),
+            Self::Unquoted => unquoted(&s, false),
+            Self::UnquotedOnce => unquoted(&s, true),
+            Self::Url | Self::UrlOnce | Self::UrlUnquoted | Self::UrlUnquotedOnce if !url_is_safe(&s) => {
+                Some(INVALID_URL.to_owned())
+            }
+            Self::Url => html(&s, false),
+            Self::UrlOnce => html(&s, true),
+            Self::UrlUnquoted => unquoted(&s, false),
+            Self::UrlUnquotedOnce => unquoted(&s, true),
+            Self::Css => (css_value(&s).len() != s.len()).then(String::new),
+            Self::Line => s.contains(char::is_control).then(|| one_line(&s)),
+            Self::Plain => None,
+        };
+        changed.map_or(s, Cow::Owned)
+    }
+}
+
+/// The bytes HTML escaping changes.
+fn html_special(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')
+}
+
+/// `s` escaped for HTML text and quoted attributes, or `None` when it has nothing to escape.
+fn html(s: &str, once: bool) -> Option<String> {
+    let first = s.bytes().position(html_special)?;
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..first]);
+    if once {
+        push_html_once(&mut out, &s[first..]);
+    } else {
+        push_html(&mut out, &s[first..]);
+    }
+    Some(out)
+}
+
+/// `s` escaped for an unquoted attribute, or `None` when it has nothing to escape.
+fn unquoted(s: &str, once: bool) -> Option<String> {
+    let plain = s
+        .chars()
+        .all(|c| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '=' | '`') && !c.is_whitespace() && !c.is_control());
+    (!plain).then(|| unquoted_attr_with(s, once))
+}
+
 /// Appends `s` escaped for HTML text and quoted attribute values.
 pub(crate) fn push_html(out: &mut String, s: &str) {
     let mut last = 0;
@@ -149,6 +260,13 @@ fn decode_for_check(s: &str) -> String {
 /// True when `s`, put at the start of a URL attribute, is a relative URL or one of the allowed schemes;
 /// entities are decoded and whitespace and control characters dropped first, as a browser would.
 pub(crate) fn url_is_safe(s: &str) -> bool {
+    // A scheme written out in plain letters is the scheme a browser reads: nothing to decode before it.
+    if let Some((scheme, _)) = s.split_once(':')
+        && !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+    {
+        return ALLOWED_SCHEMES.iter().any(|a| a.eq_ignore_ascii_case(scheme));
+    }
     let decoded = decode_for_check(s);
     let mut scheme = String::new();
     for c in decoded.chars() {
@@ -171,11 +289,6 @@ pub(crate) fn url_is_safe(s: &str) -> bool {
         }
     }
     true
-}
-
-/// A value for a URL attribute: the value itself when [`url_is_safe`], else [`INVALID_URL`].
-pub(crate) fn safe_url(s: &str) -> &str {
-    if url_is_safe(s) { s } else { INVALID_URL }
 }
 
 /// A value for CSS (a `style` attribute or a `<style>` element): kept only when it is made of letters,
@@ -224,7 +337,7 @@ mod tests {
             "file:///etc/passwd",
         ] {
             assert!(!url_is_safe(bad), "{bad:?} passed");
-            assert_eq!(safe_url(bad), INVALID_URL);
+            assert_eq!(Escape::Url.apply(bad.into()), INVALID_URL);
         }
         for good in [
             "https://example.com/a?b=c:d",

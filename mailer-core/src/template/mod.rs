@@ -78,6 +78,7 @@ mod error;
 mod escape;
 mod links;
 mod markdown;
+mod output;
 mod runtime;
 mod source;
 mod stable;

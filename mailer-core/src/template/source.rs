@@ -19,7 +19,9 @@
 
 use std::collections::BTreeSet;
 
-use super::engine::{FILTER_NAMES, OwnFilter, TICK_TAG};
+use super::engine::{FILTER_NAMES, TICK_TAG};
+use super::escape::Escape;
+use super::output::{self, Printing};
 use super::{ErrorKind, PartName, TemplateError};
 use crate::model::{TriggerLinkId, WebPageId};
 
@@ -329,8 +331,8 @@ enum Ctx {
 
 impl Ctx {
     /// The filters that make a value safe here; `once` keeps character references already in the value.
-    fn filters(self, once: bool) -> &'static [OwnFilter] {
-        use OwnFilter as F;
+    fn filters(self, once: bool) -> &'static [Escape] {
+        use Escape as F;
         match (self, once) {
             (Self::Text | Self::Attr { unquoted: false }, false) => &[F::Html],
             (Self::Text | Self::Attr { unquoted: false }, true) => &[F::HtmlOnce],
@@ -379,10 +381,6 @@ struct Writer<'s, 'r> {
     /// The last `%}` found while looking for an end tag, so that the search stays linear.
     close_cache: Option<(usize, Option<usize>)>,
 }
-
-/// An empty value that starts an unquoted attribute value becomes `""`, else the next attribute would
-/// become this one's value (`title= id=b`).
-const EMPTY_UNQUOTED: &str = " | default: '\"\"'";
 
 const BLOCKS: &[&str] = &["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"];
 
@@ -684,16 +682,13 @@ impl Writer<'_, '_> {
         let ctx = self.context().map_err(|kind| self.err(kind, at))?;
         self.out.tokens.insert(token);
         self.out.anchors.push((self.out.liquid.len(), at, false));
-        self.out.liquid.push_str("{{ __sys.");
-        self.out.liquid.push_str(&token.key());
-        for f in ctx.filters(false) {
-            self.out.liquid.push_str(" | ");
-            self.out.liquid.push_str(f.name());
-        }
-        if self.starts_unquoted_value() {
-            self.out.liquid.push_str(EMPTY_UNQUOTED);
-        }
-        self.out.liquid.push_str(" }}");
+        let printing = Printing {
+            escapes: ctx.filters(false),
+            newline_to_br: 0,
+            quote_empty: self.starts_unquoted_value(),
+        };
+        let expression = format!("__sys.{}", token.key());
+        output::write_tag(&mut self.out.liquid, &expression, printing, (false, false));
         self.after_value();
         Ok(())
     }
@@ -775,10 +770,11 @@ impl Writer<'_, '_> {
             Some(self.context().map_err(|kind| self.err(kind, at))?)
         };
         // `newline_to_br` makes HTML: in text it goes after the escaping.
-        let mut tail: Vec<&str> = Vec::new();
+        let mut newline_to_br = 0u8;
         if ctx == Some(Ctx::Text) {
-            while filters.len() > 1 && first_word(filters[filters.len() - 1]) == "newline_to_br" {
-                tail.insert(0, filters.pop().unwrap_or_default());
+            while filters.len() > 1 && filters[filters.len() - 1].trim() == "newline_to_br" {
+                filters.pop();
+                newline_to_br = newline_to_br.saturating_add(1);
             }
         }
         // A trailing `escape` / `escape_once` is the context's own escaping (never weaker).
@@ -793,33 +789,32 @@ impl Writer<'_, '_> {
                 filters.pop();
             }
         }
-        let escapes: &[OwnFilter] = match ctx {
-            None => &[],
-            Some(Ctx::Text) if trusted => &[],
-            Some(ctx) => ctx.filters(once || trusted),
-        };
         if trusted && ctx.is_some() {
             self.trusted_used.insert(filters[0].trim().to_owned());
         }
         let starts_unquoted = self.starts_unquoted_value();
         self.out.anchors.push((self.out.liquid.len(), at, false));
         let l = &mut self.out.liquid;
-        l.push_str(if lead { "{{-" } else { "{{" });
-        l.push(' ');
-        l.push_str(filters.join("|").trim());
-        for f in escapes {
-            l.push_str(" | ");
-            l.push_str(f.name());
+        match ctx {
+            // `raw`: Liquid's own output.
+            None => {
+                l.push_str(if lead { "{{- " } else { "{{ " });
+                l.push_str(filters.join("|").trim());
+                l.push_str(if trail { " -}}" } else { " }}" });
+            }
+            Some(ctx) => {
+                let printing = Printing {
+                    escapes: if ctx == Ctx::Text && trusted {
+                        &[]
+                    } else {
+                        ctx.filters(once || trusted)
+                    },
+                    newline_to_br,
+                    quote_empty: starts_unquoted,
+                };
+                output::write_tag(l, &filters.join("|"), printing, (lead, trail));
+            }
         }
-        for t in tail {
-            l.push_str(" |");
-            l.push_str(t);
-        }
-        if ctx.is_some() && starts_unquoted {
-            l.push_str(EMPTY_UNQUOTED);
-        }
-        l.push(' ');
-        l.push_str(if trail { "-}}" } else { "}}" });
         self.after_value();
         Ok(())
     }
