@@ -394,6 +394,17 @@ fn compile_errors_table() {
             Some((1, 1, "")),
         ),
         (
+            // The compiler's own output tag would let a value choose its escaping.
+            html("<p>\n {%- __out __txt 0 lead.name %}</p>"),
+            ErrorKind::ForbiddenTag("__out".into()),
+            Some((2, 2, "")),
+        ),
+        (
+            html("{% __tick %}"),
+            ErrorKind::ForbiddenTag("__tick".into()),
+            Some((1, 1, "")),
+        ),
+        (
             html("{% for i in (1..100000000) %}{% endfor %}"),
             ErrorKind::UnboundedRange("(1..100000000)".into()),
             Some((1, 1, "")),

@@ -908,7 +908,8 @@ impl Writer<'_, '_> {
                 return Ok(stop);
             }
             "include" | "render" | "cycle" => return Err(self.err(ErrorKind::ForbiddenTag(name.to_owned()), at)),
-            TICK_TAG => return Err(self.err(ErrorKind::ForbiddenTag(name.to_owned()), at)),
+            // The compiler's own tags (`__tick`, `__out`) are not the author's to write.
+            _ if name.starts_with("__") => return Err(self.err(ErrorKind::ForbiddenTag(name.to_owned()), at)),
             _ => {}
         }
         self.check_expr(body, body_at, name == "assign")?;
