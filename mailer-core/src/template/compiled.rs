@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::ops::Range;
 use std::sync::Arc;
 
 use crate::model::{Body, Content, Timestamp, TriggerLinkId, WebPageId};
@@ -12,7 +11,7 @@ use super::data::{self, Map, Node};
 use super::engine::{self, BUILD_LIMIT_MARK, LOOP_LIMIT_MARK, VALUE_LIMIT_MARK};
 use super::source::{self, Flavor, Rewritten, Rules, SysToken};
 use super::{ErrorKind, LinkBuilder, Mode, PartName, RenderContext, TemplateError, TokenKind, TrackingToken};
-use super::{escape, markdown, runtime, text};
+use super::{escape, literal, markdown, runtime, text};
 use liquid_core::runtime::Renderable;
 
 /// The largest rendered body, in bytes (8 MB).
@@ -99,6 +98,8 @@ struct Part {
     tokens: BTreeSet<SysToken>,
     form_fields: BTreeSet<String>,
     size_hint: usize,
+    /// The literal pieces the template writes (see [`literal`]).
+    arena: literal::Arena,
     /// The text of the literal pieces of the HTML this part renders, learnt once (see [`text::TextMemo`]).
     text_memo: text::TextMemo,
 }
@@ -121,15 +122,24 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
         known_links: (!opts.any_ids).then_some(&opts.trigger_links),
         known_pages: (!opts.any_ids).then_some(&opts.web_pages),
     };
-    let rewritten = source::rewrite(src, &rules)?;
-    let parser =
-        engine::parser(&opts.limits).map_err(|e| TemplateError::new(name, ErrorKind::Syntax(e.to_string())))?;
+    let mut rewritten = source::rewrite(src, &rules)?;
+    let arena = literal::Arena::new(
+        std::mem::take(&mut rewritten.literals),
+        std::mem::take(&mut rewritten.literal_pieces),
+    );
+    let mut parser = (*engine::parser(&opts.limits)
+        .map_err(|e| TemplateError::new(name, ErrorKind::Syntax(e.to_string())))?)
+    .clone();
+    parser
+        .tags
+        .register(literal::LIT_TAG.to_owned(), Box::new(literal::LitTag(arena.clone())));
     let template = liquid_core::parser::parse(&rewritten.liquid, &parser)
         .map(liquid_core::Template::new)
         .map_err(|e| parse_error(&e, &rewritten, src, name))?;
     Ok(Part {
         name,
-        size_hint: rewritten.liquid.len() + rewritten.liquid.len() / 8,
+        size_hint: rewritten.liquid.len() + arena.text().len() + arena.text().len() / 8,
+        arena,
         template,
         paths: rewritten.paths,
         tokens: rewritten.tokens,
@@ -307,13 +317,7 @@ impl CompiledTemplate {
         let (mut html, mut pieces) = render_pieces(&inner.body, &root, &inner.limits)?;
         let pixel = pixel(ctx);
         let (at, added) = insert_before_body_end(&mut html, ctx.signature, &pixel);
-        for piece in &mut pieces {
-            if piece.start >= at {
-                *piece = piece.start + added..piece.end + added;
-            } else if piece.end > at {
-                piece.end = at;
-            }
-        }
+        shift_pieces(&mut pieces, at, added);
         if html.len() > inner.limits.max_output_bytes {
             return Err(TemplateError::new(
                 PartName::Body,
@@ -368,25 +372,38 @@ fn display_path(path: &[String]) -> String {
     out
 }
 
-/// Output that refuses to grow past its limit, and notes where its long writes (the template's literal
-/// pieces, mostly) went.
-struct BoundedBuf {
-    buf: Vec<u8>,
+/// Output that refuses to grow past its limit, and notes where the template's literal pieces went (they
+/// are written from the part's arena, so their address says which they are).
+struct BoundedBuf<'a> {
+    buf: String,
     limit: usize,
     overflow: bool,
-    pieces: Vec<Range<usize>>,
+    arena: &'a literal::Arena,
+    pieces: Vec<text::Piece>,
 }
 
-impl Write for BoundedBuf {
+impl Write for BoundedBuf<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         if self.buf.len() + data.len() > self.limit {
             self.overflow = true;
             return Err(std::io::Error::other("output limit"));
         }
-        if data.len() >= text::MEMO_MIN {
-            self.pieces.push(self.buf.len()..self.buf.len() + data.len());
+        let start = self.buf.len();
+        match self.arena.offset_of(data) {
+            // A literal piece: text already (it is a slice of the arena's `str`).
+            Some(at) => {
+                let piece = self.arena.text().get(at..at + data.len());
+                self.buf.push_str(piece.ok_or_else(|| std::io::Error::other(NOT_UTF8))?);
+                self.pieces.push(text::Piece {
+                    html: start..self.buf.len(),
+                    arena: at,
+                });
+            }
+            // Liquid and our tags write whole `str`s.
+            None => self
+                .buf
+                .push_str(std::str::from_utf8(data).map_err(|_| std::io::Error::other(NOT_UTF8))?),
         }
-        self.buf.extend_from_slice(data);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -399,11 +416,12 @@ fn render_part(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<String, T
 }
 
 /// Renders a part; answers the output and where its long writes went.
-fn render_pieces(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<(String, Vec<Range<usize>>), TemplateError> {
+fn render_pieces(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<(String, Vec<text::Piece>), TemplateError> {
     let mut out = BoundedBuf {
-        buf: Vec::with_capacity(part.size_hint.min(limits.max_output_bytes)),
+        buf: String::with_capacity(part.size_hint.min(limits.max_output_bytes)),
         limit: limits.max_output_bytes,
         overflow: false,
+        arena: &part.arena,
         pieces: Vec::new(),
     };
     if let Err(e) = part.template.render_to(&mut out, &runtime::Frame::new(root)) {
@@ -425,11 +443,11 @@ fn render_pieces(part: &Part, root: &Map<'_>, limits: &Limits) -> Result<(String
         };
         return Err(TemplateError::new(part.name, kind));
     }
-    let pieces = out.pieces;
-    String::from_utf8(out.buf)
-        .map(|html| (html, pieces))
-        .map_err(|_| TemplateError::new(part.name, ErrorKind::Render("output is not UTF-8".into())))
+    Ok((out.buf, out.pieces))
 }
+
+/// The error of a write that is not text (Liquid writes whole `str`s: never seen).
+const NOT_UTF8: &str = "output is not UTF-8";
 
 /// `sended_at` and `email.sent_at`: `YYYY-MM-DD HH:MM` in the account's timezone.
 pub(crate) fn format_time(ctx: &RenderContext<'_>, at: Timestamp) -> String {
@@ -480,6 +498,34 @@ fn sys_values<'a>(tokens: &BTreeSet<SysToken>, ctx: &RenderContext<'a>) -> Map<'
 fn pixel(ctx: &RenderContext<'_>) -> String {
     let url = url(ctx.links, ctx, TokenKind::Open);
     format!(r#"<img src="{url}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">"#)
+}
+
+/// Moves the pieces after `at` by the `added` bytes inserted there; a piece `at` falls inside is cut in two
+/// (each half is still a slice of the arena).
+fn shift_pieces(pieces: &mut Vec<text::Piece>, at: usize, added: usize) {
+    let Some(first) = pieces.iter().position(|p| p.html.end > at) else {
+        return;
+    };
+    let cut = &mut pieces[first];
+    let tail = (cut.html.start < at).then(|| {
+        let head = at - cut.html.start;
+        let tail = text::Piece {
+            html: at..cut.html.end,
+            arena: cut.arena + head,
+        };
+        cut.html.end = at;
+        tail
+    });
+    let from = match tail {
+        Some(tail) => {
+            pieces.insert(first + 1, tail);
+            first + 1
+        }
+        None => first,
+    };
+    for piece in &mut pieces[from..] {
+        piece.html = piece.html.start + added..piece.html.end + added;
+    }
 }
 
 /// Puts the signature and the pixel before `</body>` when there is one, else at the end; answers where and
@@ -546,4 +592,30 @@ impl TextTemplate {
 /// As [`TextTemplate::compile`] and [`TextTemplate::render`].
 pub fn render_text(source: &str, ctx: &RenderContext<'_>) -> Result<String, TemplateError> {
     TextTemplate::compile(source, &CompileOptions::permissive())?.render(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserting_the_signature_keeps_every_piece_a_slice_of_the_arena() {
+        // The arena holds "<p>Hi</p></body></html>" and "<i>x</i>"; the HTML wrote them around a value.
+        let arena = "<p>Hi</p></body></html><i>x</i>";
+        let mut html = String::from("VALUE<p>Hi</p></body></html><i>x</i>");
+        let mut pieces = vec![
+            text::Piece { html: 5..28, arena: 0 },
+            text::Piece {
+                html: 28..36,
+                arena: 23,
+            },
+        ];
+        let (at, added) = insert_before_body_end(&mut html, Some("<p>Sig</p>"), "<img>");
+        shift_pieces(&mut pieces, at, added);
+        assert_eq!(pieces.len(), 3, "the piece holding `</body>` is cut in two: {pieces:?}");
+        for p in &pieces {
+            assert_eq!(&html[p.html.clone()], &arena[p.arena..p.arena + p.html.len()], "{p:?}");
+        }
+        assert!(html.contains("<p>Hi</p><div class=\"signature\"><p>Sig</p></div><img></body>"));
+    }
 }

@@ -77,12 +77,15 @@ mod engine;
 mod error;
 mod escape;
 mod links;
+mod literal;
 mod markdown;
 mod output;
 mod runtime;
 mod source;
 mod stable;
 mod text;
+#[cfg(test)]
+mod text_of_render_props;
 pub mod tokens;
 
 pub use compiled::{

@@ -18,9 +18,11 @@
 //!   form allow-list.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use super::engine::{FILTER_NAMES, TICK_TAG};
 use super::escape::Escape;
+use super::literal::LIT_TAG;
 use super::output::{self, Printing};
 use super::{ErrorKind, PartName, TemplateError};
 use crate::model::{TriggerLinkId, WebPageId};
@@ -86,6 +88,10 @@ pub(crate) struct Rewritten {
     /// The `name`s of the inputs, selects, text areas and buttons inside `<form>` elements (static names
     /// only).
     pub(crate) form_fields: BTreeSet<String>,
+    /// The literal pieces, one after the other (written by `{% __lit N %}`, see `literal.rs`).
+    pub(crate) literals: String,
+    /// Where piece `N` is in [`Rewritten::literals`].
+    pub(crate) literal_pieces: Vec<std::ops::Range<usize>>,
     /// (output offset, source offset, exact) anchors to map Liquid's positions back to the source.
     anchors: Vec<(usize, usize, bool)>,
 }
@@ -394,8 +400,24 @@ impl Writer<'_, '_> {
             return Ok(());
         }
         let text = &self.src[from..to];
-        self.out.anchors.push((self.out.liquid.len(), from, true));
-        self.out.liquid.push_str(text);
+        // Liquid trims the whitespace next to a `{%-` or `-%}`: such a piece stays Liquid's text.
+        let trimmed = self.src[..from].ends_with("-}}")
+            || self.src[..from].ends_with("-%}")
+            || self.src[to..].starts_with("{{-")
+            || self.src[to..].starts_with("{%-");
+        if trimmed {
+            self.out.anchors.push((self.out.liquid.len(), from, true));
+            self.out.liquid.push_str(text);
+        } else {
+            self.out.anchors.push((self.out.liquid.len(), from, false));
+            let start = self.out.literals.len();
+            self.out.literals.push_str(text);
+            self.out.literal_pieces.push(start..self.out.literals.len());
+            self.out.liquid.push_str("{% ");
+            self.out.liquid.push_str(LIT_TAG);
+            // Writing to a `String` cannot fail.
+            let _ = write!(self.out.liquid, " {} %}}", self.out.literal_pieces.len() - 1);
+        }
         if self.rules.flavor == Flavor::Html {
             for (i, &b) in text.as_bytes().iter().enumerate() {
                 self.step(b).map_err(|kind| self.err(kind, from + i))?;

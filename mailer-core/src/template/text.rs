@@ -1,25 +1,36 @@
 //! The text/plain part derived from rendered HTML: block elements break lines, links are kept as
 //! "text (url)", `<style>`, `<script>`, `<head>` and comments are dropped, entities are decoded.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::RwLock;
 
-/// Pieces of rendered HTML shorter than this are converted as they come, never remembered.
-pub(crate) const MEMO_MIN: usize = 256;
+/// The most (piece, entry) pairs one template remembers: every literal piece of a template in each of
+/// its 12 possible entries fits many times over; the bound is for pieces cut at a place a value decides
+/// (a signature put before a `</body>` that a raw value wrote).
+const MEMO_MAX: usize = 16 * 1024;
 
-/// The most pieces one template remembers (each once per way of being entered).
-const MEMO_MAX: usize = 64;
+/// Where the renderer wrote a literal piece of the template: its bytes in the HTML, and where the same
+/// bytes are in the part's arena of literal pieces (see `literal.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Piece {
+    /// The bytes in the rendered HTML.
+    pub(crate) html: Range<usize>,
+    /// Where they start in the arena.
+    pub(crate) arena: usize,
+}
 
 /// Converts rendered HTML to readable plain text (what [`html_to_text_with`] must equal).
 #[cfg(test)]
-fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     html_to_text_with(html, &[], None)
 }
 
-/// Converts rendered HTML to readable plain text, reusing what `memo` remembers of the `pieces` of `html` (byte ranges, in order, each
-/// one write of the renderer): the literal parts of a template are the same for every recipient, so their
-/// text is derived once and then copied. The result is the same as converting the whole at once.
-pub(crate) fn html_to_text_with(html: &str, pieces: &[Range<usize>], memo: Option<&TextMemo>) -> String {
+/// Converts rendered HTML to readable plain text, reusing what `memo` remembers of the `pieces` of `html`
+/// (in order): the literal parts of a template are the same for every recipient, so their text is derived
+/// once and then copied. The result is the same as converting the whole at once.
+pub(crate) fn html_to_text_with(html: &str, pieces: &[Piece], memo: Option<&TextMemo>) -> String {
     let mut t = TextOut {
         out: String::with_capacity(html.len() / 2),
         started: false,
@@ -34,41 +45,64 @@ pub(crate) fn html_to_text_with(html: &str, pieces: &[Range<usize>], memo: Optio
 
 /// How the next text is joined to what came before: the whole state of the converter between two tokens
 /// (outside a link).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Joint {
     started: bool,
     space: bool,
     newlines: u8,
 }
 
-/// One remembered piece: its source, the joint it was entered at, and (when it converts on its own, with no
-/// token running past its ends and no link crossing them) its text and the joint it leaves.
-#[derive(Debug)]
-struct Remembered {
-    source: Box<str>,
-    entry: Joint,
-    result: Option<(Box<str>, Joint)>,
-}
+/// What a remembered piece gives, entered at one joint: its text and the joint it leaves, or `None` when
+/// it does not convert on its own (a token runs past its ends, or a link crosses them).
+type Learnt = Option<(Box<str>, Joint)>;
 
-/// The text of a template's literal pieces, learnt on its first renders (bounded, shared by all renders).
+/// A piece's place in the arena, its length and the joint it is entered at.
+type MemoKey = (usize, usize, Joint);
+
+/// The text of a template's literal pieces, learnt on its first renders (bounded, shared by all renders),
+/// keyed by the piece's place in the arena, its length and the joint it is entered at: the same key is
+/// always the same bytes, so nothing is compared again.
 #[derive(Debug, Default)]
 pub(crate) struct TextMemo {
-    pieces: RwLock<Vec<Remembered>>,
+    pieces: RwLock<HashMap<MemoKey, Learnt, BuildHasherDefault<KeyHasher>>>,
+}
+
+/// A hasher for the memo's small integer keys (the standard one is built to resist chosen keys; these
+/// come from the template, not from outside).
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 impl TextMemo {
-    /// Appends to `t` the text of `source` entered at `t`'s joint and takes the joint it leaves, converting
-    /// and remembering it the first time; false (and `t` untouched) when it does not convert on its own.
-    fn append_to(&self, source: &str, t: &mut TextOut) -> bool {
-        let entry = t.joint();
+    /// Appends to `t` the text of `source` (the piece at `arena` in the arena) entered at `t`'s joint and
+    /// takes the joint it leaves, converting and remembering it the first time; false (and `t` untouched)
+    /// when it does not convert on its own.
+    fn append_to(&self, source: &str, arena: usize, t: &mut TextOut) -> bool {
+        let key = (arena, source.len(), t.joint());
         {
             let list = self.pieces.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let found = list
-                .iter()
-                .find(|r| r.entry == entry && r.source.len() == source.len() && &*r.source == source);
-            if let Some(found) = found {
+            if let Some(found) = list.get(&key) {
                 // Copied straight from the memo into the text, under the read lock.
-                return match &found.result {
+                return match found {
                     Some((text, exit)) => {
                         t.append(text, *exit);
                         true
@@ -77,6 +111,7 @@ impl TextMemo {
                 };
             }
         }
+        let entry = key.2;
         let mut alone_out = TextOut {
             out: String::new(),
             started: entry.started,
@@ -93,11 +128,7 @@ impl TextMemo {
         let converted = result.is_some();
         let mut list = self.pieces.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if list.len() < MEMO_MAX {
-            list.push(Remembered {
-                source: source.into(),
-                entry,
-                result,
-            });
+            list.insert(key, result);
         }
         converted
     }
@@ -110,7 +141,7 @@ fn convert(
     html: &str,
     t: &mut TextOut,
     links: &mut Vec<(String, usize)>,
-    pieces: &[Range<usize>],
+    pieces: &[Piece],
     memo: Option<&TextMemo>,
     alone: bool,
 ) -> bool {
@@ -119,13 +150,19 @@ fn convert(
     let mut i = 0;
     while i < bytes.len() {
         if let Some(memo) = memo {
-            while pieces.get(next_piece).is_some_and(|p| p.start < i) {
+            while pieces.get(next_piece).is_some_and(|p| p.html.start < i) {
                 next_piece += 1;
             }
-            if let Some(piece) = pieces.get(next_piece).filter(|p| p.start == i && p.end <= bytes.len()) {
+            if let Some(piece) = pieces
+                .get(next_piece)
+                .filter(|p| p.html.start == i && p.html.end <= bytes.len())
+            {
                 next_piece += 1;
-                if html.get(piece.clone()).is_some_and(|src| memo.append_to(src, t)) {
-                    i = piece.end;
+                if html
+                    .get(piece.html.clone())
+                    .is_some_and(|src| memo.append_to(src, piece.arena, t))
+                {
+                    i = piece.html.end;
                     continue;
                 }
             }
@@ -229,10 +266,18 @@ fn convert(
             _ => {
                 // Words joined by single spaces come out as they are: the run is copied in one piece, and
                 // the spaces it ends with become the pending separator.
-                let end = bytes[i..]
+                // A run stops where the next remembered piece starts, so that the piece is found there.
+                let stop = match memo {
+                    Some(_) => pieces
+                        .get(next_piece)
+                        .filter(|p| p.html.start > i)
+                        .map_or(bytes.len(), |p| p.html.start.min(bytes.len())),
+                    None => bytes.len(),
+                };
+                let end = bytes[i..stop]
                     .iter()
                     .position(|&b| matches!(b, b'<' | b'&') || (b.is_ascii_whitespace() && b != b' '))
-                    .map_or(bytes.len(), |n| i + n);
+                    .map_or(stop, |n| i + n);
                 let run = &html[i..end];
                 let words = run.trim_end_matches(' ');
                 if words.contains("  ") {
@@ -434,7 +479,11 @@ mod tests {
                     let mut at = from;
                     while at < html.len() {
                         let end = cuts.iter().copied().find(|&c| c >= at + w).unwrap_or(html.len());
-                        pieces.push(at..end);
+                        // The HTML is its own arena here: a piece's bytes are at its own offset.
+                        pieces.push(Piece {
+                            html: at..end,
+                            arena: at,
+                        });
                         at = end;
                     }
                     let memo = TextMemo::default();
@@ -461,14 +510,24 @@ mod tests {
     }
 
     #[test]
-    fn a_long_literal_piece_is_converted_once_and_reused() {
+    fn a_literal_piece_is_converted_once_and_reused() {
         let html = format!("<p>Hi NAME</p>{}", "<p>The same words for everyone.</p>".repeat(20));
         let memo = TextMemo::default();
-        let piece = 14..html.len();
+        let piece = Piece {
+            html: 14..html.len(),
+            arena: 3,
+        };
         let first = html_to_text_with(&html, std::slice::from_ref(&piece), Some(&memo));
         assert_eq!(first, html_to_text(&html));
-        let list = memo.pieces.read().expect("lock");
-        assert_eq!(list.len(), 1);
-        assert!(list[0].result.is_some(), "the piece converts on its own");
+        {
+            let list = memo.pieces.read().expect("lock");
+            assert_eq!(list.len(), 1);
+            assert!(list.values().all(Option::is_some), "the piece converts on its own");
+        }
+        // The memo answers by the piece's place in the arena, not by its bytes: a render that wrote the
+        // same arena bytes gets the remembered text (here, a changed copy shows that it was not converted).
+        let again = html_to_text_with(&html.replace("everyone", "nobody!!"), &[piece], Some(&memo));
+        assert_eq!(again, first);
+        assert!(!again.contains("nobody"));
     }
 }
