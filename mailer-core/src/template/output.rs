@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use liquid_core::error::Result as LiquidResult;
+use liquid_core::model::ScalarCow;
 use liquid_core::parser::{FilterChain, ParseTag, TagReflection, TryMatchToken};
-use liquid_core::runtime::{Renderable, Runtime};
+use liquid_core::runtime::{Renderable, Runtime, RuntimeBuilder, Variable};
 use liquid_core::{Error, Language, TagTokenIter, ValueView};
 
 use super::escape::Escape;
@@ -89,16 +90,24 @@ impl ParseTag for OutTag {
                 }
             }
         };
-        let chain = arguments
-            .expect_next("Value expected")?
-            .expect_filter_chain(options)
-            .into_result()?;
+        let value = match arguments.expect_next("Value expected")?.expect_variable() {
+            TryMatchToken::Matches(variable) => {
+                // A path of names and literal indexes (`lead.cf["657200"]`) is the same on every render:
+                // built once here. Evaluated without any variable, only such a path evaluates at all.
+                let nothing = RuntimeBuilder::new().build();
+                match variable.try_evaluate(&nothing) {
+                    Some(path) => Value::Path(path.iter().map(|s| s.clone().into_owned()).collect()),
+                    None => Value::Variable(variable),
+                }
+            }
+            TryMatchToken::Fails(token) => Value::Chain(token.expect_filter_chain(options).into_result()?),
+        };
         arguments.expect_nothing()?;
         Ok(Box::new(Out {
             escapes: escapes.into_boxed_slice(),
             newline_to_br: u8::try_from(flags >> BR_SHIFT).unwrap_or(u8::MAX),
             quote_empty: flags & QUOTE_EMPTY != 0,
-            chain,
+            value,
         }))
     }
 
@@ -107,18 +116,33 @@ impl ParseTag for OutTag {
     }
 }
 
+/// What an output prints.
+#[derive(Debug)]
+enum Value {
+    /// A variable whose path is known when compiling.
+    Path(Box<[ScalarCow<'static>]>),
+    /// A variable with a variable index (`lead.cf[name]`).
+    Variable(Variable),
+    /// A literal, or anything with filters.
+    Chain(FilterChain),
+}
+
 /// One compiled output.
 #[derive(Debug)]
 struct Out {
     escapes: Box<[Escape]>,
     newline_to_br: u8,
     quote_empty: bool,
-    chain: FilterChain,
+    value: Value,
 }
 
 impl Renderable for Out {
     fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> LiquidResult<()> {
-        let value = self.chain.evaluate(runtime)?;
+        let value = match &self.value {
+            Value::Path(path) => runtime.get(path)?,
+            Value::Variable(variable) => runtime.get(&variable.evaluate(runtime)?)?,
+            Value::Chain(chain) => chain.evaluate(runtime)?,
+        };
         let object = stable::object_text(value.as_view());
         let scalar;
         let mut text: Cow<'_, str> = match &object {

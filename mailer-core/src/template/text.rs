@@ -32,7 +32,8 @@ pub(crate) fn html_to_text(html: &str) -> String {
 /// once and then copied. The result is the same as converting the whole at once.
 pub(crate) fn html_to_text_with(html: &str, pieces: &[Piece], memo: Option<&TextMemo>) -> String {
     let mut t = TextOut {
-        out: String::with_capacity(html.len() / 2),
+        // The text is (nearly always) shorter than the HTML: one allocation.
+        out: String::with_capacity(html.len()),
         started: false,
         space: false,
         newlines: 0,
@@ -256,7 +257,7 @@ fn convert(
                     return false;
                 }
                 let (decoded, used) = entity(rest);
-                t.text(decoded.as_str());
+                t.text(decoded.encode_utf8(&mut [0u8; 4]));
                 i += used;
             }
             b if b.is_ascii_whitespace() => {
@@ -415,7 +416,7 @@ pub(crate) fn decode(s: &str) -> String {
     while let Some(rel) = s[i..].find('&') {
         out.push_str(&s[i..i + rel]);
         let (d, used) = entity(&s[i + rel..]);
-        out.push_str(&d);
+        out.push(d);
         i += rel + used;
     }
     out.push_str(&s[i..]);
@@ -423,10 +424,10 @@ pub(crate) fn decode(s: &str) -> String {
 }
 
 /// Decodes the entity at the start of `s` (which starts with `&`); unknown ones stay as `&`.
-fn entity(s: &str) -> (String, usize) {
+fn entity(s: &str) -> (char, usize) {
     let end = s.as_bytes().iter().take(12).position(|&b| b == b';');
     let Some(end) = end else {
-        return ("&".into(), 1);
+        return ('&', 1);
     };
     let name = &s[1..end];
     let c = match name {
@@ -450,8 +451,8 @@ fn entity(s: &str) -> (String, usize) {
         }),
     };
     match c {
-        Some(c) => (c.to_string(), end + 1),
-        None => ("&".into(), 1),
+        Some(c) => (c, end + 1),
+        None => ('&', 1),
     }
 }
 
