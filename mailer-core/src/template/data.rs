@@ -97,8 +97,29 @@ impl<'a> Map<'a> {
     pub(crate) fn entry_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
         self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+    /// Looks `path` up as Liquid's `find` does over these views, for the common steps only (a known key of
+    /// a map, an index inside a list) and without its dynamic dispatch; `None` for any other step (an
+    /// unknown key, `size`, `first`, a scalar…), which the caller leaves to Liquid.
+    pub(crate) fn lookup(&self, path: &[ScalarCow<'_>]) -> Option<&Node<'a>> {
+        let (first, rest) = path.split_first()?;
+        let mut at = self.find(first.to_kstr().as_str())?;
+        for step in rest {
+            at = match at {
+                Node::Map(map) => map.find(step.to_kstr().as_str())?,
+                Node::List(list) => list.index(step.to_integer()?)?,
+                Node::Scalar(_) | Node::Nil => return None,
+            };
+        }
+        Some(at)
+    }
+
     fn find(&self, key: &str) -> Option<&Node<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        // The length and first byte rule out most keys before the bytes are compared.
+        let first = key.as_bytes().first();
+        self.0
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes().first() == first && k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -450,4 +471,87 @@ pub(crate) fn root<'a>(ctx: &RenderContext<'a>) -> Map<'a> {
     }
     root.0.push((Cow::Borrowed("email"), Node::Map(email)));
     root
+}
+
+#[cfg(test)]
+mod tests {
+    use liquid_core::model::{ObjectView, ScalarCow, ValueView, find};
+    use proptest::prelude::*;
+
+    use super::root;
+    use crate::model::{AccountId, Address, Entity, EntityRecord, EntityRef, FieldEntry, FieldId};
+    use crate::template::{LinkBuilder, RenderContext};
+
+    const STEPS: &[&str] = &[
+        "lead",
+        "contact",
+        "contacts",
+        "company",
+        "email",
+        "recipient",
+        "name",
+        "cf",
+        "fields",
+        "tags",
+        "emails",
+        "657200",
+        "Budget",
+        "id",
+        "price",
+        "0",
+        "1",
+        "-1",
+        "7",
+        "first",
+        "last",
+        "size",
+        "nope",
+        "#0",
+        "#1",
+        "#-1",
+        "#-2",
+        "#2",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Wherever the direct lookup answers, it answers what Liquid's `find` answers: the same value.
+        #[test]
+        fn the_direct_lookup_is_liquids_find(path in prop::collection::vec(prop::sample::select(STEPS), 1..5)) {
+            let mut lead = Entity::new(EntityRef::lead(1), "Deal");
+            lead.tags = vec!["a".into(), "b".into()];
+            lead.price = Some(5);
+            lead.fields = vec![
+                FieldEntry { id: FieldId(657_200), name: "Budget".into(), values: vec!["10".into(), "20".into()] },
+            ];
+            let mut contact = Entity::new(EntityRef::contact(2), "Anna");
+            contact.emails = vec!["anna@example.com".into()];
+            let record = EntityRecord {
+                entity: lead.clone(),
+                lead: Some(lead),
+                contacts: vec![contact.clone(), contact],
+                company: None,
+                responsible: None,
+            };
+            let links = LinkBuilder::new("https://t.example.com", AccountId(1), [7u8; 32]).expect("key");
+            let now = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("time");
+            let to = Address::parse("anna@example.com").expect("address");
+            let ctx = RenderContext::new(&record, &links, now).with_recipient(&to);
+            let data = root(&ctx);
+            // `#n` is the integer index `[n]`.
+            let path: Vec<ScalarCow<'_>> = path
+                .iter()
+                .map(|s| match s.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()) {
+                    Some(n) => ScalarCow::new(n),
+                    None => ScalarCow::new(*s),
+                })
+                .collect();
+            if let Some(direct) = data.lookup(&path) {
+                let liquid = find(data.as_value(), &path).expect("Liquid finds what the lookup found");
+                let direct: &dyn ValueView = direct;
+                prop_assert!(std::ptr::addr_eq(direct, liquid.as_view()), "{path:?}");
+            }
+        }
+    }
 }

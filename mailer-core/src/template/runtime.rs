@@ -15,17 +15,19 @@ use liquid_core::model::{
 };
 use liquid_core::runtime::{PartialStore, Registers, Runtime, RuntimeCore};
 
+use super::data::Map;
+
 /// The root frame of one render.
 pub(crate) struct Frame<'d> {
     core: RuntimeCore<'static>,
-    data: &'d dyn ObjectView,
+    data: &'d Map<'d>,
     assigned: RefCell<Object>,
     counters: RefCell<Object>,
 }
 
 impl<'d> Frame<'d> {
     /// A frame over `data` (whose lookups never fail: unknown keys read as empty).
-    pub(crate) fn new(data: &'d dyn ObjectView) -> Self {
+    pub(crate) fn new(data: &'d Map<'d>) -> Self {
         Self {
             core: RuntimeCore::default(),
             data,
@@ -61,7 +63,10 @@ impl Runtime for Frame<'_> {
             let assigned = self.assigned.borrow();
             return model::try_find(assigned.as_value(), path).map(|v| ValueCow::Owned(v.into_owned()));
         }
-        model::try_find(self.data.as_value(), path)
+        match self.data.lookup(path) {
+            Some(found) => Some(ValueCow::Borrowed(found)),
+            None => model::try_find(self.data.as_value(), path),
+        }
     }
 
     fn get(&self, path: &[ScalarCow<'_>]) -> Result<ValueCow<'_>> {
@@ -72,7 +77,10 @@ impl Runtime for Frame<'_> {
             let assigned = self.assigned.borrow();
             return model::find(assigned.as_value(), path).map(|v| ValueCow::Owned(v.into_owned()));
         }
-        model::find(self.data.as_value(), path)
+        match self.data.lookup(path) {
+            Some(found) => Ok(ValueCow::Borrowed(found)),
+            None => model::find(self.data.as_value(), path),
+        }
     }
 
     fn set_global(&self, name: KString, val: Value) -> Option<Value> {

@@ -281,7 +281,7 @@ fn convert(
                     .map_or(stop, |n| i + n);
                 let run = &html[i..end];
                 let words = run.trim_end_matches(' ');
-                if words.contains("  ") {
+                if words.as_bytes().windows(2).any(|w| w == b"  ") {
                     let next = run.find(' ').map_or(end, |n| i + n);
                     t.text(&html[i..next]);
                     i = next;
@@ -425,6 +425,14 @@ pub(crate) fn decode(s: &str) -> String {
 
 /// Decodes the entity at the start of `s` (which starts with `&`); unknown ones stay as `&`.
 fn entity(s: &str) -> (char, usize) {
+    // What escaping writes, first.
+    let b = s.as_bytes();
+    match b.get(1..4) {
+        Some(b"lt;") => return ('<', 4),
+        Some(b"gt;") => return ('>', 4),
+        Some(b"amp") if b.get(4) == Some(&b';') => return ('&', 5),
+        _ => {}
+    }
     let end = s.as_bytes().iter().take(12).position(|&b| b == b';');
     let Some(end) = end else {
         return ('&', 1);
