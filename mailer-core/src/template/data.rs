@@ -114,11 +114,12 @@ impl<'a> Map<'a> {
     }
 
     fn find(&self, key: &str) -> Option<&Node<'a>> {
-        // The length and first byte rule out most keys before the bytes are compared.
-        let first = key.as_bytes().first();
+        // The length and the last byte (ids differ at the end) rule out most keys before the bytes are
+        // compared.
+        let last = key.as_bytes().last();
         self.0
             .iter()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes().first() == first && k == key)
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes().last() == last && k == key)
             .map(|(_, v)| v)
     }
 }

@@ -383,30 +383,26 @@ fn skip_element(html: &str, from: usize, name: &str) -> Option<usize> {
     None
 }
 
-/// The decoded value of attribute `name` in a tag's inside.
+/// The decoded value of attribute `name` (lowercase) in a tag's inside.
 fn attr(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
-    let mut search = 0;
-    while let Some(rel) = lower[search..].find(name) {
-        let at = search + rel;
-        search = at + name.len();
-        let before_ok = at > 0 && lower.as_bytes()[at - 1].is_ascii_whitespace();
-        let rest = lower[search..].trim_start();
-        if !before_ok || !rest.starts_with('=') {
-            continue;
-        }
-        let value_start = tag.len() - rest.len() + 1;
-        let value = tag[value_start..].trim_start();
-        let raw = match value.as_bytes().first() {
-            Some(&q @ (b'"' | b'\'')) => value[1..].split(q as char).next().unwrap_or(""),
-            _ => value
-                .split(|c: char| c.is_whitespace() || c == '>')
-                .next()
-                .unwrap_or(""),
-        };
-        return Some(decode(raw));
-    }
-    None
+    let bytes = tag.as_bytes();
+    let name = name.as_bytes();
+    // The name, in any case, after whitespace and before `=` (compared in place: no lowercased copy).
+    let at = (1..(bytes.len() + 1).saturating_sub(name.len())).find(|&at| {
+        bytes[at - 1].is_ascii_whitespace()
+            && bytes[at..at + name.len()].eq_ignore_ascii_case(name)
+            && tag[at + name.len()..].trim_start().starts_with('=')
+    })?;
+    let rest = tag[at + name.len()..].trim_start();
+    let value = rest[1..].trim_start();
+    let raw = match value.as_bytes().first() {
+        Some(&q @ (b'"' | b'\'')) => value[1..].split(q as char).next().unwrap_or(""),
+        _ => value
+            .split(|c: char| c.is_whitespace() || c == '>')
+            .next()
+            .unwrap_or(""),
+    };
+    Some(decode(raw))
 }
 
 /// Decodes entities in `s`.
@@ -506,6 +502,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn attributes_are_found_in_any_case_and_quoting() {
+        assert_eq!(attr("A HREF = 'x&amp;y'", "href").as_deref(), Some("x&y"));
+        assert_eq!(attr("a data-href=\"no\" href=yes", "href").as_deref(), Some("yes"));
+        assert_eq!(attr("img\tALT=logo>", "alt").as_deref(), Some("logo"));
+        assert_eq!(attr("img alt", "alt"), None);
+        assert_eq!(attr("a xhref=\"no\"", "href"), None);
+        assert_eq!(
+            attr("alt=\"first word\"", "alt"),
+            None,
+            "a tag's name is not an attribute"
+        );
     }
 
     #[test]
