@@ -65,23 +65,38 @@ impl Escape {
 
     /// `s` made safe; borrowed when nothing in it needed a change (most CRM values).
     pub(crate) fn apply(self, s: Cow<'_, str>) -> Cow<'_, str> {
-        let changed = match self {
-            Self::Html => html(&s, false),
-            Self::HtmlOnce => html(&s, true),
-            Self::Unquoted => unquoted(&s, false),
-            Self::UnquotedOnce => unquoted(&s, true),
-            Self::Url | Self::UrlOnce | Self::UrlUnquoted | Self::UrlUnquotedOnce if !url_is_safe(&s) => {
-                Some(INVALID_URL.to_owned())
+        let mut out = String::new();
+        if self.escape_into(&s, &mut out) {
+            Cow::Owned(out)
+        } else {
+            s
+        }
+    }
+
+    /// Appends `s` made safe to `out` and answers true, or answers false (and leaves `out` as it was)
+    /// when `s` is safe as it is.
+    pub(crate) fn escape_into(self, s: &str, out: &mut String) -> bool {
+        match self {
+            Self::Html => html(s, false, out),
+            Self::HtmlOnce => html(s, true, out),
+            Self::Unquoted => unquoted(s, false, out),
+            Self::UnquotedOnce => unquoted(s, true, out),
+            Self::Url | Self::UrlOnce | Self::UrlUnquoted | Self::UrlUnquotedOnce if !url_is_safe(s) => {
+                out.push_str(INVALID_URL);
+                true
             }
-            Self::Url => html(&s, false),
-            Self::UrlOnce => html(&s, true),
-            Self::UrlUnquoted => unquoted(&s, false),
-            Self::UrlUnquotedOnce => unquoted(&s, true),
-            Self::Css => (css_value(&s).len() != s.len()).then(String::new),
-            Self::Line => s.contains(char::is_control).then(|| one_line(&s)),
-            Self::Plain => None,
-        };
-        changed.map_or(s, Cow::Owned)
+            Self::Url => html(s, false, out),
+            Self::UrlOnce => html(s, true, out),
+            Self::UrlUnquoted => unquoted(s, false, out),
+            Self::UrlUnquotedOnce => unquoted(s, true, out),
+            // A refused value is emptied.
+            Self::Css => css_value(s).len() != s.len(),
+            Self::Line if s.contains(char::is_control) => {
+                out.push_str(&one_line(s));
+                true
+            }
+            Self::Line | Self::Plain => false,
+        }
     }
 }
 
@@ -90,25 +105,30 @@ fn html_special(b: u8) -> bool {
     matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')
 }
 
-/// `s` escaped for HTML text and quoted attributes, or `None` when it has nothing to escape.
-fn html(s: &str, once: bool) -> Option<String> {
-    let first = s.bytes().position(html_special)?;
-    let mut out = String::with_capacity(s.len() + 16);
+/// Appends `s` escaped for HTML text and quoted attributes; false when it has nothing to escape.
+fn html(s: &str, once: bool, out: &mut String) -> bool {
+    let Some(first) = s.bytes().position(html_special) else {
+        return false;
+    };
+    out.reserve(s.len() + 16);
     out.push_str(&s[..first]);
     if once {
-        push_html_once(&mut out, &s[first..]);
+        push_html_once(out, &s[first..]);
     } else {
-        push_html(&mut out, &s[first..]);
+        push_html(out, &s[first..]);
     }
-    Some(out)
+    true
 }
 
-/// `s` escaped for an unquoted attribute, or `None` when it has nothing to escape.
-fn unquoted(s: &str, once: bool) -> Option<String> {
+/// Appends `s` escaped for an unquoted attribute; false when it has nothing to escape.
+fn unquoted(s: &str, once: bool, out: &mut String) -> bool {
     let plain = s
         .chars()
         .all(|c| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '=' | '`') && !c.is_whitespace() && !c.is_control());
-    (!plain).then(|| unquoted_attr_with(s, once))
+    if !plain {
+        out.push_str(&unquoted_attr_with(s, once));
+    }
+    !plain
 }
 
 /// Appends `s` escaped for HTML text and quoted attribute values.

@@ -7,6 +7,7 @@
 //! string for every output. The author's own filters run as Liquid filters (bounded, see `engine.rs`).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -152,6 +153,24 @@ impl Renderable for Out {
                 Cow::Borrowed(scalar.as_str())
             }
         };
+        if let [escape] = *self.escapes
+            && self.newline_to_br == 0
+            && !self.quote_empty
+        {
+            // The common case, one escaping: into this thread's scratch buffer, not a new string.
+            return SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    buf.clear();
+                    let escaped = escape.escape_into(&text, &mut buf);
+                    let written = write(writer, if escaped { &buf } else { &text });
+                    if buf.capacity() > SCRATCH_KEEP {
+                        *buf = String::new();
+                    }
+                    written
+                }
+                Err(_) => write(writer, &escape.apply(text)),
+            });
+        }
         for escape in &self.escapes {
             text = escape.apply(text);
         }
@@ -163,9 +182,21 @@ impl Renderable for Out {
         if self.quote_empty && text.is_empty() {
             text = Cow::Borrowed("\"\"");
         }
-        // The writer's own message is kept: a capture's writer says which limit was hit.
-        writer
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::with_msg(e.to_string()))
+        write(writer, &text)
     }
+}
+
+/// Writes `text`, keeping the writer's own message (a capture's writer says which limit was hit).
+fn write(writer: &mut dyn Write, text: &str) -> LiquidResult<()> {
+    writer
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::with_msg(e.to_string()))
+}
+
+/// The largest scratch buffer kept between outputs (a longer escaped value frees it after use).
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    /// Where an output is escaped before it is written.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
