@@ -96,6 +96,8 @@ struct Part {
     template: liquid_core::Template,
     paths: Vec<Vec<String>>,
     tokens: BTreeSet<SysToken>,
+    /// The tokens with their keys under `__sys`, written once.
+    sys_keys: Vec<(SysToken, String)>,
     form_fields: BTreeSet<String>,
     size_hint: usize,
     /// The literal pieces the template writes (see [`literal`]).
@@ -142,6 +144,7 @@ fn compile_part(src: &str, name: PartName, flavor: Flavor, opts: &CompileOptions
         arena,
         template,
         paths: rewritten.paths,
+        sys_keys: sys_keys(&rewritten.tokens),
         tokens: rewritten.tokens,
         form_fields: rewritten.form_fields,
         text_memo: text::TextMemo::default(),
@@ -200,7 +203,8 @@ struct Inner {
     subject: Part,
     body: Part,
     text: Option<Part>,
-    tokens: BTreeSet<SysToken>,
+    /// The tokens of all parts with their keys under `__sys`, written once.
+    sys_keys: Vec<(SysToken, String)>,
     limits: Limits,
 }
 
@@ -271,7 +275,7 @@ impl CompiledTemplate {
                 subject,
                 body,
                 text,
-                tokens,
+                sys_keys: sys_keys(&tokens),
                 limits: opts.limits,
             }),
         })
@@ -302,8 +306,11 @@ impl CompiledTemplate {
             let parts = [Some(&inner.subject), Some(&inner.body), inner.text.as_ref()];
             strict_check(&root, parts.into_iter().flatten())?;
         }
-        root.0
-            .push((Cow::Borrowed("__sys"), Node::Map(sys_values(&inner.tokens, ctx))));
+        let mut urls = Urls::new(ctx);
+        root.0.push((
+            Cow::Borrowed("__sys"),
+            Node::Map(sys_values(&inner.sys_keys, ctx, &mut urls)),
+        ));
 
         let subject = render_part(&inner.subject, &root, &inner.limits)?;
         let subject = escape::one_line(subject.trim()).trim().to_owned();
@@ -315,7 +322,7 @@ impl CompiledTemplate {
         }
 
         let (mut html, mut pieces) = render_pieces(&inner.body, &root, &inner.limits)?;
-        let pixel = pixel(ctx);
+        let pixel = urls.url(TokenKind::Open);
         let (at, added) = insert_before_body_end(&mut html, ctx.signature, &pixel);
         shift_pieces(&mut pieces, at, added);
         if html.len() > inner.limits.max_output_bytes {
@@ -466,38 +473,54 @@ fn token_for(ctx: &RenderContext<'_>, kind: TokenKind) -> TrackingToken {
     }
 }
 
-fn url(links: &LinkBuilder, ctx: &RenderContext<'_>, kind: TokenKind) -> String {
-    links.url(&token_for(ctx, kind))
+/// The signed URLs of one render: the token is made once and only its kind changes.
+struct Urls<'c> {
+    links: &'c LinkBuilder,
+    token: TrackingToken,
 }
 
-fn sys_values<'a>(tokens: &BTreeSet<SysToken>, ctx: &RenderContext<'a>) -> Map<'a> {
-    let mut sys = Map(Vec::with_capacity(tokens.len() + 1));
-    for &token in tokens {
+impl<'c> Urls<'c> {
+    fn new(ctx: &RenderContext<'c>) -> Self {
+        Self {
+            links: ctx.links,
+            token: token_for(ctx, TokenKind::Open),
+        }
+    }
+
+    fn url(&mut self, kind: TokenKind) -> String {
+        self.token.kind = kind;
+        self.links.url(&self.token)
+    }
+}
+
+/// The tokens with their keys under `__sys`.
+fn sys_keys(tokens: &BTreeSet<SysToken>) -> Vec<(SysToken, String)> {
+    tokens.iter().map(|&t| (t, t.key())).collect()
+}
+
+fn sys_values<'s>(keys: &'s [(SysToken, String)], ctx: &RenderContext<'s>, urls: &mut Urls<'_>) -> Map<'s> {
+    let mut sys = Map(Vec::with_capacity(keys.len() + 1));
+    for (token, key) in keys {
+        let token = *token;
         let value = match token {
             SysToken::Subject => ctx.email.subject.map_or(Node::Nil, Node::str),
             SysToken::SendedAt => Node::string(format_time(ctx, ctx.email.sent_at.unwrap_or(ctx.now))),
             SysToken::Id => ctx.email.id.map_or(Node::Nil, |id| Node::string(id.0.to_string())),
             SysToken::Date => Node::string(ctx.now.with_timezone(&ctx.timezone.0).format("%Y-%m-%d").to_string()),
             SysToken::Reset => Node::str(RESET),
-            SysToken::TriggerLink(n) => Node::string(url(ctx.links, ctx, TokenKind::Click(TriggerLinkId(n)))),
-            SysToken::Web(n) => Node::string(url(ctx.links, ctx, TokenKind::Page(WebPageId(n)))),
-            SysToken::FormLink => Node::string(url(ctx.links, ctx, TokenKind::Form)),
-            SysToken::WebLink => Node::string(url(ctx.links, ctx, TokenKind::WebVersion)),
-            SysToken::Unsubscribe => Node::string(url(ctx.links, ctx, TokenKind::Unsubscribe)),
+            SysToken::TriggerLink(n) => Node::string(urls.url(TokenKind::Click(TriggerLinkId(n)))),
+            SysToken::Web(n) => Node::string(urls.url(TokenKind::Page(WebPageId(n)))),
+            SysToken::FormLink => Node::string(urls.url(TokenKind::Form)),
+            SysToken::WebLink => Node::string(urls.url(TokenKind::WebVersion)),
+            SysToken::Unsubscribe => Node::string(urls.url(TokenKind::Unsubscribe)),
         };
-        sys.0.push((Cow::Owned(token.key()), value));
+        sys.0.push((Cow::Borrowed(key.as_str()), value));
     }
-    if !tokens.contains(&SysToken::Subject) {
+    if !keys.iter().any(|(t, _)| *t == SysToken::Subject) {
         sys.0
             .push((Cow::Borrowed("subject"), ctx.email.subject.map_or(Node::Nil, Node::str)));
     }
     sys
-}
-
-/// The open pixel: a 1×1 image whose URL is the signed open token.
-fn pixel(ctx: &RenderContext<'_>) -> String {
-    let url = url(ctx.links, ctx, TokenKind::Open);
-    format!(r#"<img src="{url}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">"#)
 }
 
 /// Moves the pieces after `at` by the `added` bytes inserted there; a piece `at` falls inside is cut in two
@@ -528,17 +551,24 @@ fn shift_pieces(pieces: &mut Vec<text::Piece>, at: usize, added: usize) {
     }
 }
 
-/// Puts the signature and the pixel before `</body>` when there is one, else at the end; answers where and
-/// how many bytes went in.
-fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel: &str) -> (usize, usize) {
+/// Puts the signature and the open pixel (an image of `pixel_url`) before `</body>` when there is one, else
+/// at the end; answers where and how many bytes went in.
+fn insert_before_body_end(html: &mut String, signature: Option<&str>, pixel_url: &str) -> (usize, usize) {
+    const PIXEL: [&str; 2] = [
+        "<img src=\"",
+        "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">",
+    ];
     let at = rfind_ascii_ci(html, "</body").unwrap_or(html.len());
-    let mut tail = String::with_capacity(pixel.len() + signature.map_or(0, str::len) + 32);
+    let mut tail = String::with_capacity(pixel_url.len() + signature.map_or(0, str::len) + 128);
     if let Some(sig) = signature.filter(|s| !s.trim().is_empty()) {
         tail.push_str("<div class=\"signature\">");
         tail.push_str(sig);
         tail.push_str("</div>");
     }
-    tail.push_str(pixel);
+    // The open pixel: a 1×1 image whose URL is the signed open token.
+    tail.push_str(PIXEL[0]);
+    tail.push_str(pixel_url);
+    tail.push_str(PIXEL[1]);
     html.insert_str(at, &tail);
     (at, tail.len())
 }
@@ -580,8 +610,10 @@ impl TextTemplate {
         if ctx.strict {
             strict_check(&root, std::iter::once(&*self.part))?;
         }
-        root.0
-            .push((Cow::Borrowed("__sys"), Node::Map(sys_values(&self.part.tokens, ctx))));
+        root.0.push((
+            Cow::Borrowed("__sys"),
+            Node::Map(sys_values(&self.part.sys_keys, ctx, &mut Urls::new(ctx))),
+        ));
         render_part(&self.part, &root, &self.limits)
     }
 }
@@ -610,12 +642,12 @@ mod tests {
                 arena: 23,
             },
         ];
-        let (at, added) = insert_before_body_end(&mut html, Some("<p>Sig</p>"), "<img>");
+        let (at, added) = insert_before_body_end(&mut html, Some("<p>Sig</p>"), "https://t.test/o");
         shift_pieces(&mut pieces, at, added);
         assert_eq!(pieces.len(), 3, "the piece holding `</body>` is cut in two: {pieces:?}");
         for p in &pieces {
             assert_eq!(&html[p.html.clone()], &arena[p.arena..p.arena + p.html.len()], "{p:?}");
         }
-        assert!(html.contains("<p>Hi</p><div class=\"signature\"><p>Sig</p></div><img></body>"));
+        assert!(html.contains("<p>Hi</p><div class=\"signature\"><p>Sig</p></div><img src=\"https://t.test/o\" "));
     }
 }

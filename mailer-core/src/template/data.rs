@@ -9,6 +9,7 @@ use liquid_core::model::{ArrayView, DisplayCow, KStringCow, ObjectView, ScalarCo
 use crate::model::{Entity, EntityKind, EntityRecord};
 
 use super::RenderContext;
+use super::fields::{By, Fields};
 use super::stable;
 
 /// A value: a scalar, a list, a map or nil.
@@ -17,6 +18,8 @@ pub(crate) enum Node<'a> {
     Scalar(ScalarCow<'a>),
     List(List<'a>),
     Map(Map<'a>),
+    /// `cf` or `fields` of an entity, read in place.
+    Fields(Fields<'a>),
     Nil,
 }
 
@@ -35,13 +38,15 @@ impl<'a> Node<'a> {
             Self::Scalar(s) => s,
             Self::List(l) => l,
             Self::Map(m) => m,
+            Self::Fields(f) => f,
             Self::Nil => &NIL,
         }
     }
 }
 
 static NIL: Value = Value::Nil;
-static MISSING: Missing = Missing;
+/// What an unknown key reads as.
+pub(crate) static MISSING: Missing = Missing;
 
 impl ValueView for Node<'_> {
     fn as_debug(&self) -> &dyn fmt::Debug {
@@ -106,6 +111,7 @@ impl<'a> Map<'a> {
         for step in rest {
             at = match at {
                 Node::Map(map) => map.find(step.to_kstr().as_str())?,
+                Node::Fields(fields) => fields.find(step.to_kstr().as_str())?,
                 Node::List(list) => list.index(step.to_integer()?)?,
                 Node::Scalar(_) | Node::Nil => return None,
             };
@@ -272,7 +278,7 @@ impl<'a> List<'a> {
 
 /// What an unknown variable reads as: empty, nil-like, and itself again at any key.
 #[derive(Debug)]
-struct Missing;
+pub(crate) struct Missing;
 
 impl ValueView for Missing {
     fn as_debug(&self) -> &dyn fmt::Debug {
@@ -343,6 +349,10 @@ pub(crate) fn resolves(root: &Map<'_>, path: &[String]) -> bool {
                 Some(n) => n,
                 None => return seg == "size",
             },
+            Node::Fields(f) => match f.find(seg) {
+                Some(n) => n,
+                None => return seg == "size",
+            },
             Node::List(l) => {
                 let hit = match seg.as_str() {
                     "first" => l.0.as_slice().first(),
@@ -366,7 +376,8 @@ fn list<'a>(items: &'a [String]) -> Node<'a> {
     Node::List(List(items.iter().map(|s| Node::str(s)).collect()))
 }
 
-fn joined(values: &[String]) -> Node<'_> {
+/// A field's values as one value: nil, the one value, or the values joined by `, `.
+pub(crate) fn joined(values: &[String]) -> Node<'_> {
     match values {
         [] => Node::Nil,
         [one] => Node::str(one),
@@ -376,12 +387,6 @@ fn joined(values: &[String]) -> Node<'_> {
 
 /// `lead`, `contact`, `company`: id, name, standard fields, tags, `cf` by id and `fields` by name.
 pub(crate) fn entity(e: &Entity) -> Node<'_> {
-    let mut cf = Map(Vec::with_capacity(e.fields.len()));
-    let mut by_name = Map(Vec::with_capacity(e.fields.len()));
-    for f in &e.fields {
-        cf.0.push((Cow::Owned(f.id.0.to_string()), joined(&f.values)));
-        by_name.0.push((Cow::Borrowed(f.name.as_str()), joined(&f.values)));
-    }
     let kind = match e.entity.kind {
         EntityKind::Lead => "lead",
         EntityKind::Contact => "contact",
@@ -396,8 +401,8 @@ pub(crate) fn entity(e: &Entity) -> Node<'_> {
         .with("phone", e.phones.as_slice().first().map_or(Node::Nil, |s| Node::str(s)))
         .with("phones", list(&e.phones))
         .with("tags", list(&e.tags))
-        .with("cf", Node::Map(cf))
-        .with("fields", Node::Map(by_name));
+        .with("cf", Node::Fields(Fields::new(&e.fields, By::Id)))
+        .with("fields", Node::Fields(Fields::new(&e.fields, By::Name)));
     if let Some(price) = e.price {
         m = m.with("price", Node::int(price));
     }

@@ -320,6 +320,13 @@ impl TokenKey {
 
     /// Seals `token` (whatever its account): the string that follows the route in the URL.
     pub fn seal(&self, token: &TrackingToken) -> String {
+        let mut out = String::new();
+        self.seal_into(token, &mut out);
+        out
+    }
+
+    /// Appends [`TokenKey::seal`]'s string to `out` (a URL being built: no copy of the token).
+    pub fn seal_into(&self, token: &TrackingToken, out: &mut String) {
         let mut bytes = Vec::with_capacity(HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN);
         bytes.push(VERSION);
         bytes.extend_from_slice(&self.id.0);
@@ -339,7 +346,7 @@ impl TokenKey {
             .encrypt_in_place_detached(&nonce, &head[..HEADER_LEN], plain)
             .unwrap_or_default();
         bytes.extend_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode(&bytes)
+        URL_SAFE_NO_PAD.encode_string(&bytes, out);
     }
 
     /// Authenticates and decrypts a token made with this key, of any account, and checks that its kind is
@@ -450,12 +457,13 @@ impl LinkBuilder {
 
     /// The full URL: base URL, the route of the token's kind, and the signed token.
     pub fn url(&self, token: &TrackingToken) -> String {
-        let signed = self.sign(token);
         let route = token.kind.route();
-        let mut url = String::with_capacity(self.base_url.len() + route.len() + signed.len());
+        // The sealed token is about 4/3 of its bytes: header, nonce, the payload and the tag.
+        let sealed = (HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN) * 4 / 3 + 4;
+        let mut url = String::with_capacity(self.base_url.len() + route.len() + sealed);
         url.push_str(&self.base_url);
         url.push_str(route);
-        url.push_str(&signed);
+        self.key.seal_into(token, &mut url);
         url
     }
 

@@ -76,6 +76,7 @@ mod data;
 mod engine;
 mod error;
 mod escape;
+mod fields;
 mod links;
 mod literal;
 mod markdown;
