@@ -1,10 +1,13 @@
 //! The pre-compiler: reads a part's source once, in one linear pass, before Liquid does, and rewrites it.
 //!
 //! - The widget's `{tokens}` become outputs of `__sys.<name>`; any other `{…}` (CSS, JSON) stays literal.
-//! - Every `{{ … }}` gets the escaping of the place it stands in, decided here from the HTML around it
-//!   (see [`Ctx`]); in the subject `__line`, in text parts `__txt`
-//!   (which only prints a whole object in a stable order). `raw` as the last filter is the trusted
-//!   opt-out; a trailing `escape` or `escape_once` is replaced by the context's own escaping (never weaker).
+//! - Every `{{ … }}` becomes a `{% __out %}` tag (see `output.rs`) carrying the escaping of the place it
+//!   stands in, decided here from the HTML around it (see [`Ctx`]); in the subject `__line`, in text parts
+//!   `__txt` (which only prints a whole object in a stable order). `raw` as the last filter is the trusted
+//!   opt-out and stays Liquid's own output; a trailing `escape` or `escape_once` is replaced by the
+//!   context's own escaping (never weaker).
+//! - Literal text becomes `{% __lit N %}`, piece `N` of the part's arena (see `literal.rs`), unless a `{%-`
+//!   or `-%}` next to it asks Liquid to trim it. Tags named `__…` are the compiler's and are refused.
 //! - Places where no escaping makes a value safe are refused with the line and column: a tag or
 //!   attribute name, an event handler (`on…=`), `srcdoc`, and the inside of `<script>`.
 //! - Every branch of an `if`/`unless`/`case` and every loop body must end in the same HTML context it
