@@ -507,7 +507,7 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
     let rows = b.find_all("#history tbody tr").await?;
     assert_eq!(rows.len(), 3, "three emails in the mailing's history");
     b.click(&b.find("#history tbody tr td a").await?).await?;
-    let timeline = b.text("ol.timeline").await?;
+    let timeline = wait_text(b, "ol.timeline", "sent").await?;
     assert!(
         timeline.contains("queued") && timeline.contains("sent"),
         "the timeline: {timeline}"
@@ -544,7 +544,12 @@ async fn scenario(b: &Browser, demo: &Demo) -> webdriver::Result<()> {
 
     // Sign out: the cookie is gone and the UI asks to sign in again.
     b.click(&b.find(".signout button").await?).await?;
-    assert!(b.url().await?.ends_with("/ui/login"));
+    // The form's POST and its redirect finish after the click returns (slowly on a loaded machine).
+    let on_login = || async {
+        let url = b.url().await.unwrap_or_default();
+        (url.ends_with("/ui/login").then_some(()), url)
+    };
+    b.wait_for("the sign-in page after signing out", WAIT, on_login).await?;
     b.goto(&ui("/ui/templates")).await?;
     assert!(
         b.url().await?.ends_with("/ui/login"),
