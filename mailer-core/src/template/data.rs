@@ -10,7 +10,6 @@ use crate::model::{Entity, EntityKind, EntityRecord};
 
 use super::RenderContext;
 use super::fields::{By, Fields};
-use super::stable;
 
 /// A value: a scalar, a list, a map or nil.
 #[derive(Debug)]
@@ -118,16 +117,6 @@ impl<'a> Map<'a> {
         }
         Some(at)
     }
-
-    fn find(&self, key: &str) -> Option<&Node<'a>> {
-        // The length and the last byte (ids differ at the end) rule out most keys before the bytes are
-        // compared.
-        let last = key.as_bytes().last();
-        self.0
-            .iter()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes().last() == last && k == key)
-            .map(|(_, v)| v)
-    }
 }
 
 struct Joined<'v, I>(&'v I, &'static str);
@@ -144,74 +133,128 @@ impl fmt::Display for Joined<'_, List<'_>> {
     }
 }
 
-impl ValueView for Map<'_> {
-    fn as_debug(&self) -> &dyn fmt::Debug {
-        self
-    }
-    fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(stable::Text(self)))
-    }
-    fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(stable::Text(self)))
-    }
-    fn type_name(&self) -> &'static str {
-        "object"
-    }
-    fn query_state(&self, state: State) -> bool {
-        match state {
-            State::Truthy => true,
-            State::DefaultValue | State::Empty | State::Blank => self.0.is_empty(),
+/// An object of string keys, searched in order: a [`Map`], or an entity's [`Fields`] read in place. The
+/// Liquid views of both are written once, by [`object_views`].
+pub(crate) trait Keyed<'a> {
+    /// How many entries.
+    fn len(&self) -> usize;
+    /// The value of `key` (the first entry with it).
+    fn find(&self, key: &str) -> Option<&Node<'a>>;
+    /// The entries in order.
+    fn entries<'s>(&'s self) -> impl Iterator<Item = (KStringCow<'s>, &'s Node<'a>)>
+    where
+        'a: 's;
+}
+
+/// `ValueView` and `ObjectView` for a [`Keyed`] type: printed with its keys sorted (see `stable.rs`), empty
+/// when it has no entries, every key "present" (an unknown one reads as empty) except `size`, which
+/// Liquid answers itself.
+macro_rules! object_views {
+    ($t:ident) => {
+        impl liquid_core::model::ValueView for $t<'_> {
+            fn as_debug(&self) -> &dyn std::fmt::Debug {
+                self
+            }
+            fn render(&self) -> liquid_core::model::DisplayCow<'_> {
+                liquid_core::model::DisplayCow::Owned(Box::new($crate::template::stable::Text(self)))
+            }
+            fn source(&self) -> liquid_core::model::DisplayCow<'_> {
+                liquid_core::model::DisplayCow::Owned(Box::new($crate::template::stable::Text(self)))
+            }
+            fn type_name(&self) -> &'static str {
+                "object"
+            }
+            fn query_state(&self, state: liquid_core::model::State) -> bool {
+                use liquid_core::model::State;
+                match state {
+                    State::Truthy => true,
+                    State::DefaultValue | State::Empty | State::Blank => $crate::template::data::Keyed::len(self) == 0,
+                }
+            }
+            fn to_kstr(&self) -> liquid_core::model::KStringCow<'_> {
+                liquid_core::model::KStringCow::from_string($crate::template::stable::Text(self).to_string())
+            }
+            fn to_value(&self) -> liquid_core::model::Value {
+                liquid_core::model::Value::Object(
+                    $crate::template::data::Keyed::entries(self)
+                        .map(|(k, v)| (k.into_owned(), v.to_value()))
+                        .collect(),
+                )
+            }
+            fn as_object(&self) -> Option<&dyn liquid_core::model::ObjectView> {
+                Some(self)
+            }
         }
+
+        impl liquid_core::model::ObjectView for $t<'_> {
+            fn as_value(&self) -> &dyn liquid_core::model::ValueView {
+                self
+            }
+            fn size(&self) -> i64 {
+                i64::try_from($crate::template::data::Keyed::len(self)).unwrap_or(i64::MAX)
+            }
+            fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = liquid_core::model::KStringCow<'k>> + 'k> {
+                Box::new($crate::template::data::Keyed::entries(self).map(|(k, _)| k))
+            }
+            fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn liquid_core::model::ValueView> + 'k> {
+                Box::new(
+                    $crate::template::data::Keyed::entries(self).map(|(_, v)| v as &dyn liquid_core::model::ValueView),
+                )
+            }
+            fn iter<'k>(
+                &'k self,
+            ) -> Box<
+                dyn Iterator<
+                        Item = (
+                            liquid_core::model::KStringCow<'k>,
+                            &'k dyn liquid_core::model::ValueView,
+                        ),
+                    > + 'k,
+            > {
+                Box::new(
+                    $crate::template::data::Keyed::entries(self)
+                        .map(|(k, v)| (k, v as &dyn liquid_core::model::ValueView)),
+                )
+            }
+            fn contains_key(&self, _index: &str) -> bool {
+                // Every key "exists": unknown ones read as empty.
+                true
+            }
+            fn get<'s>(&'s self, index: &str) -> Option<&'s dyn liquid_core::model::ValueView> {
+                match $crate::template::data::Keyed::find(self, index) {
+                    Some(v) => Some(v),
+                    // Let Liquid answer `.size` itself.
+                    None if index == "size" => None,
+                    None => Some(&$crate::template::data::MISSING),
+                }
+            }
+        }
+    };
+}
+pub(crate) use object_views;
+
+impl<'a> Keyed<'a> for Map<'a> {
+    fn len(&self) -> usize {
+        self.0.len()
     }
-    fn to_kstr(&self) -> KStringCow<'_> {
-        KStringCow::from_string(stable::Text(self).to_string())
+    fn find(&self, key: &str) -> Option<&Node<'a>> {
+        // The length and the last byte (ids differ at the end) rule out most keys before the bytes are
+        // compared.
+        let last = key.as_bytes().last();
+        self.0
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes().last() == last && k == key)
+            .map(|(_, v)| v)
     }
-    fn to_value(&self) -> Value {
-        Value::Object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.to_string().into(), v.to_value()))
-                .collect(),
-        )
-    }
-    fn as_object(&self) -> Option<&dyn ObjectView> {
-        Some(self)
+    fn entries<'s>(&'s self) -> impl Iterator<Item = (KStringCow<'s>, &'s Node<'a>)>
+    where
+        'a: 's,
+    {
+        self.0.iter().map(|(k, v)| (KStringCow::from_ref(k), v))
     }
 }
 
-impl ObjectView for Map<'_> {
-    fn as_value(&self) -> &dyn ValueView {
-        self
-    }
-    fn size(&self) -> i64 {
-        i64::try_from(self.0.len()).unwrap_or(i64::MAX)
-    }
-    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
-        Box::new(self.0.iter().map(|(k, _)| KStringCow::from_ref(k)))
-    }
-    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
-        Box::new(self.0.iter().map(|(_, v)| v as &dyn ValueView))
-    }
-    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
-        Box::new(
-            self.0
-                .iter()
-                .map(|(k, v)| (KStringCow::from_ref(k), v as &dyn ValueView)),
-        )
-    }
-    fn contains_key(&self, _index: &str) -> bool {
-        // Every key "exists": unknown ones read as empty.
-        true
-    }
-    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
-        match self.find(index) {
-            Some(v) => Some(v),
-            // Let Liquid answer `.size` itself.
-            None if index == "size" => None,
-            None => Some(&MISSING),
-        }
-    }
-}
+object_views!(Map);
 
 /// A list; out-of-range indexes and `first`/`last` of an empty list read as empty.
 #[derive(Debug, Default)]

@@ -1,14 +1,11 @@
 //! A record's custom fields as Liquid objects read in place: `cf` by id and `fields` by name, without a
 //! map entry (and an id written as a string) per field on every render.
 
-use std::fmt;
-
-use liquid_core::model::{DisplayCow, KStringCow, ObjectView, State, Value, ValueView};
+use liquid_core::model::KStringCow;
 
 use crate::model::FieldEntry;
 
-use super::data::{MISSING, Node, joined};
-use super::stable;
+use super::data::{Keyed, Node, joined, object_views};
 
 /// Which name a field is read by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,76 +59,22 @@ impl<'a> Fields<'a> {
     }
 }
 
-impl ValueView for Fields<'_> {
-    fn as_debug(&self) -> &dyn fmt::Debug {
-        self
+impl<'a> Keyed<'a> for Fields<'a> {
+    fn len(&self) -> usize {
+        self.entries.len()
     }
-    fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(stable::Text(self)))
+    fn find(&self, key: &str) -> Option<&Node<'a>> {
+        Fields::find(self, key)
     }
-    fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(stable::Text(self)))
-    }
-    fn type_name(&self) -> &'static str {
-        "object"
-    }
-    fn query_state(&self, state: State) -> bool {
-        match state {
-            State::Truthy => true,
-            State::DefaultValue | State::Empty | State::Blank => self.entries.is_empty(),
-        }
-    }
-    fn to_kstr(&self) -> KStringCow<'_> {
-        KStringCow::from_string(stable::Text(self).to_string())
-    }
-    fn to_value(&self) -> Value {
-        Value::Object(
-            self.entries
-                .iter()
-                .zip(&self.values)
-                .map(|(f, v)| (self.key(f).into_owned(), v.to_value()))
-                .collect(),
-        )
-    }
-    fn as_object(&self) -> Option<&dyn ObjectView> {
-        Some(self)
+    fn entries<'s>(&'s self) -> impl Iterator<Item = (KStringCow<'s>, &'s Node<'a>)>
+    where
+        'a: 's,
+    {
+        self.entries.iter().map(|f| self.key(f)).zip(&self.values)
     }
 }
 
-impl ObjectView for Fields<'_> {
-    fn as_value(&self) -> &dyn ValueView {
-        self
-    }
-    fn size(&self) -> i64 {
-        i64::try_from(self.entries.len()).unwrap_or(i64::MAX)
-    }
-    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
-        Box::new(self.entries.iter().map(|f| self.key(f)))
-    }
-    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
-        Box::new(self.values.iter().map(|v| v as &dyn ValueView))
-    }
-    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
-        Box::new(
-            self.entries
-                .iter()
-                .zip(&self.values)
-                .map(|(f, v)| (self.key(f), v as &dyn ValueView)),
-        )
-    }
-    fn contains_key(&self, _index: &str) -> bool {
-        // Every key "exists": unknown ones read as empty.
-        true
-    }
-    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
-        match self.find(index) {
-            Some(v) => Some(v),
-            // Let Liquid answer `.size` itself.
-            None if index == "size" => None,
-            None => Some(&MISSING),
-        }
-    }
-}
+object_views!(Fields);
 
 #[cfg(test)]
 mod tests {
