@@ -461,18 +461,6 @@ pub(crate) fn format_time(ctx: &RenderContext<'_>, at: Timestamp) -> String {
     at.with_timezone(&ctx.timezone.0).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn token_for(ctx: &RenderContext<'_>, kind: TokenKind) -> TrackingToken {
-    TrackingToken {
-        kind,
-        account: ctx.links.account(),
-        email: ctx.email.id,
-        recipient: ctx.recipient.map(|r| r.email.clone()).unwrap_or_default(),
-        entity: ctx.record.entity.entity,
-        preview: ctx.mode == Mode::Preview,
-        issued_at: chrono::DateTime::from_timestamp(ctx.now.timestamp(), 0).unwrap_or(ctx.now),
-    }
-}
-
 /// The signed URLs of one render: the token is made once and only its kind changes.
 struct Urls<'c> {
     links: &'c LinkBuilder,
@@ -483,7 +471,15 @@ impl<'c> Urls<'c> {
     fn new(ctx: &RenderContext<'c>) -> Self {
         Self {
             links: ctx.links,
-            token: token_for(ctx, TokenKind::Open),
+            token: TrackingToken {
+                kind: TokenKind::Open,
+                account: ctx.links.account(),
+                email: ctx.email.id,
+                recipient: ctx.recipient.map(|r| r.email.clone()).unwrap_or_default(),
+                entity: ctx.record.entity.entity,
+                preview: ctx.mode == Mode::Preview,
+                issued_at: chrono::DateTime::from_timestamp(ctx.now.timestamp(), 0).unwrap_or(ctx.now),
+            },
         }
     }
 

@@ -327,7 +327,7 @@ impl TokenKey {
 
     /// Appends [`TokenKey::seal`]'s string to `out` (a URL being built: no copy of the token).
     pub fn seal_into(&self, token: &TrackingToken, out: &mut String) {
-        let mut bytes = Vec::with_capacity(HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN);
+        let mut bytes = Vec::with_capacity(sealed_bytes(token));
         bytes.push(VERSION);
         bytes.extend_from_slice(&self.id.0);
         bytes.extend_from_slice(&[0u8; NONCE_LEN]);
@@ -375,6 +375,11 @@ impl TokenKey {
         }
         Ok(decoded)
     }
+}
+
+/// About how many bytes `token` seals to (header, nonce, payload, tag): room to reserve, not a bound.
+fn sealed_bytes(token: &TrackingToken) -> usize {
+    HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN
 }
 
 /// Makes and checks the signed URLs of one account.
@@ -458,8 +463,8 @@ impl LinkBuilder {
     /// The full URL: base URL, the route of the token's kind, and the signed token.
     pub fn url(&self, token: &TrackingToken) -> String {
         let route = token.kind.route();
-        // The sealed token is about 4/3 of its bytes: header, nonce, the payload and the tag.
-        let sealed = (HEADER_LEN + NONCE_LEN + 48 + token.recipient.len() + TAG_LEN) * 4 / 3 + 4;
+        // Base64 writes 4 characters for every 3 bytes.
+        let sealed = sealed_bytes(token) * 4 / 3 + 4;
         let mut url = String::with_capacity(self.base_url.len() + route.len() + sealed);
         url.push_str(&self.base_url);
         url.push_str(route);
