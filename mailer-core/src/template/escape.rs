@@ -151,15 +151,44 @@ fn html(s: &str, once: bool, out: &mut String) -> bool {
     true
 }
 
-/// Appends `s` escaped for an unquoted attribute; false when it has nothing to escape.
+/// Appends `s` escaped for an unquoted attribute value (also encodes whitespace, `=` and backquote; keeps
+/// character references already in `s` when `once`); false (and `out` as it was) when it has nothing to
+/// escape.
 fn unquoted(s: &str, once: bool, out: &mut String) -> bool {
-    let plain = s
-        .chars()
-        .all(|c| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '=' | '`') && !c.is_whitespace() && !c.is_control());
-    if !plain {
-        out.push_str(&unquoted_attr_with(s, once));
+    let start = out.len();
+    let bytes = s.as_bytes();
+    let mut changed = false;
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' if once && entity_len(&bytes[i..]).is_some() => None,
+            '&' => Some("&amp;"),
+            '<' => Some("&lt;"),
+            '>' => Some("&gt;"),
+            '"' => Some("&quot;"),
+            '\'' => Some("&#39;"),
+            '=' => Some("&#61;"),
+            '`' => Some("&#96;"),
+            c if c.is_whitespace() || c.is_control() => {
+                out.push_str("&#");
+                out.push_str(&u32::from(c).to_string());
+                out.push(';');
+                changed = true;
+                continue;
+            }
+            _ => None,
+        };
+        match rep {
+            Some(rep) => {
+                out.push_str(rep);
+                changed = true;
+            }
+            None => out.push(c),
+        }
     }
-    !plain
+    if !changed {
+        out.truncate(start);
+    }
+    changed
 }
 
 /// Appends `s` escaped for HTML text and quoted attribute values.
@@ -221,31 +250,6 @@ pub(crate) fn push_html_once(out: &mut String, s: &str) {
         last = i + 1;
     }
     out.push_str(&s[last..]);
-}
-
-/// As [`unquoted_attr`], keeping character references already in `s` when `once`.
-pub(crate) fn unquoted_attr_with(s: &str, once: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.char_indices() {
-        match c {
-            '&' if once && entity_len(&bytes[i..]).is_some() => out.push('&'),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '=' => out.push_str("&#61;"),
-            '`' => out.push_str("&#96;"),
-            c if c.is_whitespace() || c.is_control() => {
-                out.push_str("&#");
-                out.push_str(&u32::from(c).to_string());
-                out.push(';');
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// What a URL value that is refused becomes: a URL that goes nowhere and says why.
