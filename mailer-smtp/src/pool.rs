@@ -1,11 +1,14 @@
-//! Open SMTP connections kept per mailbox: made on first use, reused while busy, closed when idle.
+//! Open SMTP connections kept per mailbox: made on first use, reused while busy, closed when idle; at most
+//! the pool's size of them in use at once per mailbox (a send beyond that waits for a slot), so a worker
+//! with many emails of one mailbox in flight never opens more connections to its server than that.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use mailer_core::model::{AccountId, Mailbox, MailboxId, Security};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Which pool a mailbox uses: changed settings or a new password get a new pool.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,9 +46,14 @@ pub(crate) struct Reused {
     pub(crate) idle: Duration,
 }
 
+/// The right to use one of a mailbox's connections, given back when dropped.
+pub(crate) type Slot = OwnedSemaphorePermit;
+
 struct Entry {
     idle: Vec<(AsyncSmtpConnection, Instant)>,
     last_used: Instant,
+    /// One permit per connection that may be in use at once.
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -82,24 +90,42 @@ impl Pools {
         }
     }
 
-    /// An idle connection of this mailbox, if one is open; makes the mailbox's pool on first use and
-    /// drops every pool (and connection) idle for longer than the idle timeout.
-    pub(crate) fn take(&self, key: &PoolKey) -> Option<Reused> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolKey, Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits (at most `wait`) until fewer than the pool's size of this mailbox's connections are in use,
+    /// then answers the slot and an idle connection when one is open; `None` when no slot came free in
+    /// time. Makes the mailbox's pool on first use and drops every pool (and connection) idle for longer
+    /// than the idle timeout.
+    pub(crate) async fn checkout(&self, key: &PoolKey, wait: Duration) -> Option<(Slot, Option<Reused>)> {
+        let slots = {
+            let now = Instant::now();
+            let mut entries = self.lock();
+            entries.retain(|k, e| k == key || now.duration_since(e.last_used) <= self.idle_timeout);
+            let entry = entries.entry(key.clone()).or_insert_with(|| Entry {
+                idle: Vec::new(),
+                last_used: now,
+                slots: Arc::new(Semaphore::new(self.max_per_mailbox.max(1))),
+            });
+            entry.last_used = now;
+            Arc::clone(&entry.slots)
+        };
+        // The semaphore is never closed: acquiring only waits.
+        let slot = tokio::time::timeout(wait, slots.acquire_owned()).await.ok()?.ok()?;
         let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|k, e| k == key || now.duration_since(e.last_used) <= self.idle_timeout);
-        let entry = entries.entry(key.clone()).or_insert_with(|| Entry {
-            idle: Vec::new(),
-            last_used: now,
+        let mut entries = self.lock();
+        let reused = entries.get_mut(key).and_then(|entry| {
+            entry.last_used = now;
+            entry
+                .idle
+                .retain(|(_, since)| now.duration_since(*since) <= self.idle_timeout);
+            entry.idle.pop().map(|(conn, since)| Reused {
+                conn,
+                idle: now.duration_since(since),
+            })
         });
-        entry.last_used = now;
-        entry
-            .idle
-            .retain(|(_, since)| now.duration_since(*since) <= self.idle_timeout);
-        entry.idle.pop().map(|(conn, since)| Reused {
-            conn,
-            idle: now.duration_since(since),
-        })
+        Some((slot, reused))
     }
 
     /// Gives a healthy connection back; it is closed when the pool is full or gone.
@@ -107,7 +133,7 @@ impl Pools {
         if conn.has_broken() {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.lock();
         if let Some(entry) = entries.get_mut(key)
             && entry.idle.len() < self.max_per_mailbox
         {
@@ -117,6 +143,65 @@ impl Pools {
 
     /// How many mailboxes have a pool.
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mailer_core::model::{AccountId, MailboxId};
+
+    use super::{PoolKey, Pools};
+
+    fn key(mailbox: i64) -> PoolKey {
+        PoolKey {
+            account: AccountId(1),
+            mailbox: MailboxId(mailbox),
+            host: "127.0.0.1".into(),
+            port: 25,
+            security: 2,
+            login: "maria".into(),
+            password: "secret".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_mailbox_uses_at_most_the_pools_size_of_connections_at_once() {
+        let pools = Pools::new(2, Duration::from_secs(60));
+        let wait = Duration::from_millis(50);
+        let first = pools.checkout(&key(1), wait).await.expect("a first slot");
+        let second = pools.checkout(&key(1), wait).await.expect("a second slot");
+        assert!(
+            pools.checkout(&key(1), wait).await.is_none(),
+            "a third send of the mailbox waits, then gives up"
+        );
+        assert!(
+            pools.checkout(&key(2), wait).await.is_some(),
+            "another mailbox has slots of its own"
+        );
+        drop(first);
+        let third = pools.checkout(&key(1), wait).await;
+        assert!(third.is_some(), "a slot given back is taken by the next send");
+        assert!(
+            third.is_some_and(|(_, reused)| reused.is_none()),
+            "no connection was put back"
+        );
+        drop(second);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_send_gets_the_slot_as_soon_as_it_is_given_back() {
+        let pools = std::sync::Arc::new(Pools::new(1, Duration::from_secs(60)));
+        let held = pools.checkout(&key(1), Duration::from_secs(1)).await.expect("slot");
+        let waiter = tokio::spawn({
+            let pools = pools.clone();
+            async move { pools.checkout(&key(1), Duration::from_secs(10)).await.is_some() }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "the second send waits for the slot");
+        drop(held);
+        assert!(waiter.await.expect("no panic"), "and gets it once given back");
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{from_smtp, invalid, timed_out};
 use crate::imap::{Imap, pick_sent};
 use crate::imap_pool::{ImapKey, ImapPools, Reused, SentSession};
 use crate::mime::{self, WireMessage};
-use crate::pool::{PoolKey, Pools};
+use crate::pool::{PoolKey, Pools, Slot};
 use crate::signing::Signers;
 use crate::tls::ExtraRoots;
 use crate::verify;
@@ -61,7 +61,8 @@ impl SmtpTransportBuilder {
         self
     }
 
-    /// At most this many open SMTP connections per mailbox (default 4).
+    /// At most this many SMTP connections per mailbox in use at once and kept open between sends (default
+    /// 4); a send beyond that waits for one to be free, up to the timeout.
     pub fn pool_max_size(mut self, size: u32) -> Self {
         self.options.pool_max_size = size.max(1);
         self
@@ -209,21 +210,24 @@ impl SmtpTransport {
         }
     }
 
-    /// A logged-in connection for the mailbox: a pooled one (checked with NOOP when it sat idle for a
-    /// while) or a new one.
-    async fn connection(&self, mailbox: &Mailbox, key: &PoolKey) -> Result<AsyncSmtpConnection, SendError> {
-        if let Some(mut reused) = self.inner.pools.take(key) {
+    /// A slot of the mailbox's pool (waiting at most the timeout for one) and a logged-in connection: a
+    /// pooled one (checked with NOOP when it sat idle for a while) or a new one.
+    async fn connection(&self, mailbox: &Mailbox, key: &PoolKey) -> Result<(Slot, AsyncSmtpConnection), SendError> {
+        let limit = self.inner.options.timeout;
+        let (slot, reused) = self
+            .inner
+            .pools
+            .checkout(key, limit)
+            .await
+            .ok_or_else(|| timed_out("waiting for a free SMTP connection of the mailbox", limit))?;
+        if let Some(mut reused) = reused {
             if reused.idle < NOOP_AFTER || reused.conn.test_connected().await {
-                return Ok(reused.conn);
+                return Ok((slot, reused.conn));
             }
             reused.conn.abort().await;
         }
-        with_timeout(
-            self.inner.options.timeout,
-            "SMTP connect and login",
-            self.connector().connect(mailbox),
-        )
-        .await?
+        let conn = with_timeout(limit, "SMTP connect and login", self.connector().connect(mailbox)).await??;
+        Ok((slot, conn))
     }
 
     /// Logs in to IMAP and finds the Sent folder (logging out again when there is none).
@@ -338,7 +342,8 @@ impl Transport for SmtpTransport {
     async fn send(&self, mailbox: &Mailbox, message: &OutgoingMessage) -> Result<Delivery, SendError> {
         let wire = self.wire(message)?;
         let key = PoolKey::of(mailbox);
-        let mut conn = self.connection(mailbox, &key).await?;
+        // The slot is held until the connection is back in the pool (or closed).
+        let (_slot, mut conn) = self.connection(mailbox, &key).await?;
         // Domains already go as punycode; a non-ASCII local part has no ASCII form and needs SMTPUTF8.
         if let Some(address) = non_ascii_address(&wire)
             && !conn.server_info().supports_feature(Extension::SmtpUtfEight)

@@ -234,7 +234,7 @@ impl Engine {
         &self.config
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.ports.clock.now()
     }
 

@@ -2,6 +2,8 @@
 //! recipients: [`StepRecords`]), then for each render, send, copy to Sent, record, run triggers and set the
 //! not-opened timer; a failure is retried with backoff or given up (and the failed triggers run).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -36,6 +38,38 @@ pub struct StepReport {
     pub skipped: u32,
 }
 
+impl StepReport {
+    /// Counts one email's outcome.
+    pub(crate) fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Retried => self.retried += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+
+    /// Adds what another step did.
+    pub(crate) fn add(&mut self, other: StepReport) {
+        self.claimed += other.claimed;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// The emails one claim handed to this worker, with the records they share; each is delivered on its own
+/// ([`Engine::deliver_claimed`]).
+pub(crate) struct Claim {
+    /// What the claim did: the emails claimed, and those given back at once (counted as retried).
+    pub(crate) report: StepReport,
+    /// The records the emails share, read once.
+    pub(crate) known: Arc<StepRecords>,
+    /// The emails to deliver, each with its CRM record when it was read ahead.
+    pub(crate) emails: Vec<(Claimed, Option<EntityRecord>)>,
+}
+
 /// What happened to one email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -57,11 +91,34 @@ impl Engine {
     /// [`EngineError::Store`] when the claim itself fails; failures of single emails are handled (retried
     /// or failed) and counted in the report.
     pub async fn worker_step(&self) -> Result<StepReport, EngineError> {
+        let Claim {
+            mut report,
+            known,
+            emails,
+        } = self.claim(self.config.claim_batch).await?;
+        let outcomes = futures::future::join_all(
+            emails
+                .into_iter()
+                .map(|(c, record)| self.deliver_known(c, record, Some(&known))),
+        )
+        .await;
+        for outcome in outcomes {
+            report.count(outcome?);
+        }
+        Ok(report)
+    }
+
+    /// Claims at most `limit` due emails and reads what they share; emails of an account whose CRM access
+    /// is revoked are given back for later (counted as retried in the claim's report).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when the claim fails.
+    pub(crate) async fn claim(&self, limit: u32) -> Result<Claim, EngineError> {
         let now = self.now();
         let claimed = self
             .ports
             .store
-            .claim_due(&self.config.worker, now, self.config.claim_batch, self.config.lease)
+            .claim_due(&self.config.worker, now, limit, self.config.lease)
             .await?;
         let mut report = StepReport {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
@@ -80,22 +137,24 @@ impl Engine {
         }
         let records = self.records_for(&deliverable).await;
         let known = self.step_records(&deliverable, &records).await;
-        let outcomes = futures::future::join_all(
-            deliverable
-                .into_iter()
-                .zip(records)
-                .map(|(c, record)| self.deliver_known(c, record, Some(&known))),
-        )
-        .await;
-        for outcome in outcomes {
-            match outcome? {
-                Outcome::Sent => report.sent += 1,
-                Outcome::Retried => report.retried += 1,
-                Outcome::Failed => report.failed += 1,
-                Outcome::Skipped => report.skipped += 1,
-            }
-        }
-        Ok(report)
+        Ok(Claim {
+            report,
+            known: Arc::new(known),
+            emails: deliverable.into_iter().zip(records).collect(),
+        })
+    }
+
+    /// Sends one email of a [`Claim`] and records what happened, with the records the claim read.
+    ///
+    /// # Errors
+    /// As [`Engine::deliver`].
+    pub(crate) async fn deliver_claimed(
+        &self,
+        claimed: Claimed,
+        record: Option<EntityRecord>,
+        known: Arc<StepRecords>,
+    ) -> Result<Outcome, EngineError> {
+        self.deliver_known(claimed, record, Some(&known)).await
     }
 
     /// Gives a claimed email of an account whose CRM access is revoked back to the queue for later.

@@ -1,0 +1,130 @@
+//! The worker loop every host runs (the server, an embedding app, a batch job): due timers and claims, the
+//! claimed emails delivered concurrently, with a pause when a round finds nothing to do. One loop, written once; the host passes its runtime's
+//! sleep (`tokio::time::sleep`), so the core keeps no runtime of its own.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::{Engine, EngineError, StepReport};
+use crate::model::{AccountId, EmailQuery, EmailStatus, saturating_after};
+
+mod in_flight;
+
+use in_flight::InFlight;
+
+/// Runs timers and claims until `shutdown` completes, sleeping `idle` (through `sleep`) whenever a round
+/// finds nothing to do and nothing is in flight; answers what it did.
+///
+/// Claimed emails are delivered concurrently, and the loop claims again as soon as half of its last claim
+/// has ended (keeping at most [`EngineConfig::claim_batch`](crate::engine::EngineConfig) in flight), so
+/// a mailbox whose server is slow holds up only its own emails, not the next claim. After a claim that
+/// found nothing, the loop claims again when everything in flight has ended or `idle` has passed.
+/// `shutdown` is looked at between rounds only, and the loop returns only once every email in flight is
+/// sent and recorded.
+///
+/// # Errors
+/// The first [`EngineError`] a round returns (a store failure), once the deliveries in flight have ended;
+/// failures of single emails are retried or failed by the engine and only counted.
+pub async fn run<S, F>(
+    engine: &Engine,
+    idle: Duration,
+    sleep: S,
+    shutdown: impl Future<Output = ()>,
+) -> Result<StepReport, EngineError>
+where
+    S: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let batch = usize::try_from(engine.config().claim_batch.max(1)).unwrap_or(usize::MAX);
+    let mut claims = StepReport::default();
+    let mut flight = InFlight::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    // How many the last claim found, how many had ended when it was made, and when a claim may look
+    // again after finding nothing.
+    let mut last_found = 0_usize;
+    let mut ended_at_claim = 0_usize;
+    let mut quiet_until = None;
+    loop {
+        if flight.failed() || futures::poll!(shutdown.as_mut()).is_ready() {
+            break;
+        }
+        let due = flight.len() < batch
+            && match quiet_until {
+                None => flight.len() == 0 || (flight.ended() - ended_at_claim) * 2 >= last_found,
+                Some(until) => flight.len() == 0 || engine.now() >= until,
+            };
+        if due {
+            let room = u32::try_from(batch - flight.len()).unwrap_or(u32::MAX);
+            ended_at_claim = flight.ended();
+            let round = flight
+                .alongside(async {
+                    let timers = engine.run_due_timers().await?;
+                    let claim = engine.claim(room).await?;
+                    Ok::<_, EngineError>((timers, claim))
+                })
+                .await;
+            let (timers, claim) = match round {
+                Ok(round) => round,
+                Err(e) => {
+                    // The emails in flight are still sent and recorded before the error is answered.
+                    flight.finish().await?;
+                    return Err(e);
+                }
+            };
+            claims.add(claim.report);
+            last_found = claim.emails.len();
+            let busy = claim.report.claimed > 0 || timers > 0;
+            quiet_until = (!busy).then(|| saturating_after(engine.now(), idle));
+            for (email, record) in claim.emails {
+                flight.push(engine.deliver_claimed(email, record, Arc::clone(&claim.known)));
+            }
+            if busy && flight.len() == 0 {
+                continue;
+            }
+        }
+        if flight.len() == 0 {
+            let pause = std::pin::pin!(sleep(idle));
+            if let futures::future::Either::Left(_) = futures::future::select(shutdown.as_mut(), pause).await {
+                break;
+            }
+            continue;
+        }
+        flight.next().await;
+    }
+    let mut total = flight.finish().await?;
+    total.add(claims);
+    Ok(total)
+}
+
+/// Runs the worker until no email of `account` waits in the queue (retries included), then answers what it
+/// did: what an example or a batch job needs.
+///
+/// # Errors
+/// As [`run`].
+pub async fn drain<S, F>(
+    engine: &Engine,
+    account: AccountId,
+    idle: Duration,
+    sleep: S,
+) -> Result<StepReport, EngineError>
+where
+    S: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let mut total = StepReport::default();
+    let mut waiting = EmailQuery::account(account, 1);
+    waiting.statuses = vec![EmailStatus::Queued, EmailStatus::Sending];
+    loop {
+        engine.run_due_timers().await?;
+        let step = engine.worker_step().await?;
+        let claimed = step.claimed;
+        total.add(step);
+        if claimed == 0 {
+            if engine.ports().store.list_emails(&waiting).await?.is_empty() {
+                return Ok(total);
+            }
+            sleep(idle).await;
+        }
+    }
+}
