@@ -94,6 +94,7 @@ mod imap_pool;
 pub mod inbox;
 pub mod mime;
 mod pool;
+mod scan;
 mod signing;
 mod smtp;
 mod submit;

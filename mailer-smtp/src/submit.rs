@@ -7,8 +7,6 @@
 //! not plain ASCII (SMTPUTF8 or 8BITMIME is then needed, and lettre asks for it) goes through lettre's
 //! `send` unchanged.
 
-use std::fmt;
-
 use lettre::address::Envelope;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::response::Response;
@@ -43,33 +41,44 @@ async fn exchange(conn: &mut AsyncSmtpConnection, envelope: &Envelope, content: 
         conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
     }
     conn.command(Data).await?;
-    conn.command(DotStuffed(content)).await
+    conn.command(dot_stuffed(content).as_str()).await
 }
 
-/// Message content as it goes after `DATA`: a dot that starts a line doubled, then `CRLF.CRLF`.
-struct DotStuffed<'a>(&'a str);
-
-impl fmt::Display for DotStuffed<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0;
-        if text.starts_with('.') {
-            f.write_str(".")?;
+/// Message content as it goes after `DATA`: a dot that starts a line doubled, then `CRLF.CRLF`; built in
+/// one buffer of the right size (lettre copies a command once more to write it).
+fn dot_stuffed(text: &str) -> String {
+    const END: &str = "\r\n.\r\n";
+    let bytes = text.as_bytes();
+    // Where each `CRLF.` starts: every LF is looked at (eight bytes at a time), and kept when it follows a
+    // CR and comes before a dot.
+    let mut dots = Vec::new();
+    let mut from = 0;
+    while let Some(lf) = crate::scan::find_byte(bytes, from, b'\n') {
+        if lf > 0 && bytes[lf - 1] == b'\r' && bytes.get(lf + 1) == Some(&b'.') {
+            dots.push(lf - 1);
         }
-        let mut from = 0;
-        for (at, _) in text.match_indices("\r\n.") {
-            // Up to the line end; the dot is written again as the start of the next piece.
-            f.write_str(&text[from..at + 2])?;
-            f.write_str(".")?;
-            from = at + 2;
-        }
-        f.write_str(&text[from..])?;
-        f.write_str("\r\n.\r\n")
+        from = lf + 1;
     }
+    let lead = usize::from(text.starts_with('.'));
+    let mut wire = String::with_capacity(lead + text.len() + dots.len() + END.len());
+    if lead == 1 {
+        wire.push('.');
+    }
+    let mut from = 0;
+    for at in dots {
+        // Up to the line end; the dot is written again as the start of the next piece.
+        wire.push_str(&text[from..at + 2]);
+        wire.push('.');
+        from = at + 2;
+    }
+    wire.push_str(&text[from..]);
+    wire.push_str(END);
+    wire
 }
 
 #[cfg(test)]
 mod tests {
-    use super::DotStuffed;
+    use super::dot_stuffed;
 
     #[test]
     fn dots_that_start_a_line_are_doubled() {
@@ -82,7 +91,27 @@ mod tests {
             ("", "\r\n.\r\n"),
         ];
         for (content, wire) in cases {
-            assert_eq!(DotStuffed(content).to_string(), wire, "{content:?}");
+            let stuffed = dot_stuffed(content);
+            assert_eq!(stuffed, wire, "{content:?}");
+            assert_eq!(
+                stuffed.capacity(),
+                wire.len(),
+                "built in one buffer of the right size: {content:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn is_the_rule_written_out(text in "([a.]|\r|\n){0,40}") {
+            let mut want = String::new();
+            if text.starts_with('.') {
+                want.push('.');
+            }
+            want.push_str(&text.replace("\r\n.", "\r\n.."));
+            // Two `CRLF.` never overlap, so `replace` finds every one.
+            want.push_str("\r\n.\r\n");
+            proptest::prop_assert_eq!(dot_stuffed(&text), want);
         }
     }
 }

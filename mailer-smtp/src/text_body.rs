@@ -35,8 +35,7 @@ pub(crate) fn text_body(text: String) -> Body {
 fn line_too_long(b: &[u8]) -> bool {
     let mut last = 0;
     let mut from = 0;
-    while let Some(at) = b[from..].iter().position(|&c| c == b'\n') {
-        let i = from + at;
+    while let Some(i) = crate::scan::find_byte(b, from, b'\n') {
         if i - last >= LINE {
             return true;
         }

@@ -27,6 +27,12 @@ impl TokenKeys {
                 .collect(),
         )
     }
+
+    /// The derived key configured as `name`, or why its secret cannot be one; `None` when no key has
+    /// that name.
+    pub(crate) fn named(&self, name: &str) -> Option<&Result<TokenKey, TokenError>> {
+        self.0.iter().find(|(n, _, _)| &**n == name).map(|(_, _, key)| key)
+    }
 }
 
 impl Engine {

@@ -430,12 +430,17 @@ impl LinkBuilder {
     /// # Errors
     /// [`TokenError::KeyTooShort`] when `key` has fewer than [`MIN_KEY_LEN`] bytes.
     pub fn new(base_url: impl Into<String>, account: AccountId, key: impl AsRef<[u8]>) -> Result<Self, TokenError> {
-        let key = TokenKey::new(key)?;
+        Ok(Self::with_key(base_url, account, TokenKey::new(key)?))
+    }
+
+    /// As [`LinkBuilder::new`], with a key already derived (deriving one costs a few SHA-256 blocks: a host
+    /// that renders many emails derives each key once).
+    pub fn with_key(base_url: impl Into<String>, account: AccountId, key: TokenKey) -> Self {
         let mut base_url = base_url.into();
         while base_url.ends_with('/') {
             base_url.pop();
         }
-        Ok(Self { base_url, account, key })
+        Self { base_url, account, key }
     }
 
     /// The base URL, without a trailing `/`.
