@@ -105,3 +105,90 @@ mod batches {
         assert_eq!(stored.len(), created);
     }
 }
+
+mod contents {
+    use mailer_core::model::{Body, EmailId, EmailQuery, EmailSpec, WorkerId};
+    use mailer_core::ports::Store;
+    use mailer_core::testkit::StoreFixture;
+    use std::time::Duration;
+
+    /// A mailing's emails share one content: SQLite stores it once per account (`email_contents`), the
+    /// specs stay small, and every read (get, list, claim, by Message-ID) gives each email its whole content
+    /// back. An email queued before migration 0008, whose spec holds its own content, still reads.
+    #[tokio::test]
+    async fn a_content_is_stored_once_and_every_read_gives_it_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::common::connect(&super::common::sqlite_file_url(dir.path(), "contents.db")).await;
+        let fx = StoreFixture::new(&store).await;
+        let newsletter = "<p>News for you, with \"quotes\" and é.</p>\n".repeat(500);
+        let spec = |n: usize, body: &str, subject: &str| {
+            let mut spec = fx.email(&fx.mailbox, &format!("r{n}@example.com"));
+            spec.content.body = Body::Html(body.into());
+            spec.content.subject = subject.into();
+            spec
+        };
+        let mut specs: Vec<EmailSpec> = (0..30).map(|n| spec(n, &newsletter, "News")).collect();
+        specs.extend((30..35).map(|n| spec(n, "<p>Other</p>", "Other")));
+        // Two enqueues: the second finds the first one's content by its digest.
+        let mut ids: Vec<EmailId> = Vec::new();
+        for batch in [&specs[..20], &specs[20..]] {
+            ids.extend(
+                store
+                    .enqueue(batch.to_vec())
+                    .await
+                    .expect("enqueue")
+                    .iter()
+                    .map(|e| e.id),
+            );
+        }
+        let pool = store.pool();
+        let contents: i64 = sqlx::query_scalar("SELECT count(*) FROM email_contents")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+        assert_eq!(contents, 2, "one row per distinct content");
+        let largest: i64 = sqlx::query_scalar("SELECT max(length(spec)) FROM email_specs")
+            .fetch_one(pool)
+            .await
+            .expect("size");
+        assert!(
+            largest < 2_000,
+            "a spec keeps no body: {largest} bytes (the body is {})",
+            newsletter.len()
+        );
+
+        for (id, want) in ids.iter().zip(&specs) {
+            assert_eq!(&store.get_email(fx.account.id, *id).await.expect("get").spec, want);
+        }
+        let listed = store
+            .list_emails(&EmailQuery::account(fx.account.id, 100))
+            .await
+            .expect("list");
+        assert_eq!(listed.iter().map(|e| e.spec.clone()).collect::<Vec<_>>(), specs);
+        let found = store
+            .find_email_by_message_id(fx.account.id, &specs[3].message_id)
+            .await
+            .expect("find")
+            .expect("found");
+        assert_eq!(found.spec, specs[3]);
+        let claimed = store
+            .claim_due(&WorkerId::new("w"), fx.now, 10, Duration::from_secs(60))
+            .await
+            .expect("claim");
+        assert!(!claimed.is_empty(), "the mailbox's first email is due");
+        for c in &claimed {
+            let at = ids.iter().position(|id| *id == c.email.id).expect("one of ours");
+            assert_eq!(c.email.spec, specs[at], "claimed email {at}");
+        }
+
+        // An email written before 0008: its spec holds its content, and no content id.
+        let old = ids[7];
+        sqlx::query("UPDATE email_specs SET spec = $1, content = NULL WHERE id = $2")
+            .bind(serde_json::to_string(&specs[7]).expect("json"))
+            .bind(old.0)
+            .execute(pool)
+            .await
+            .expect("old row");
+        assert_eq!(store.get_email(fx.account.id, old).await.expect("get").spec, specs[7]);
+    }
+}

@@ -1,4 +1,4 @@
-SELECT e.id, e.status, e.attempts, e.due_at, e.sent_at, e.last_error, s.spec
+SELECT e.id, e.status, e.attempts, e.due_at, e.sent_at, e.last_error, s.spec, s.content
 FROM emails e JOIN email_specs s ON s.id = e.id
 WHERE e.account = $1
   AND ($2 IS NULL OR e.status IN (SELECT value FROM json_each($2)))

@@ -180,7 +180,11 @@ impl SqlStore {
                 }
             } else {
                 claimed.push(Claimed {
-                    email: rows::email(row, 4)?,
+                    email: self
+                        .emails(std::slice::from_ref(row), 4, None)
+                        .await?
+                        .pop()
+                        .ok_or_else(|| Error::corrupt("a claimed row was not decoded"))?,
                     lease_until: until,
                 });
             }
@@ -210,8 +214,7 @@ impl SqlStore {
             .fetch_all(&mut **tx)
             .await?;
         let mut leased: HashMap<i64, Claimed> = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let email = rows::email(row, 1)?;
+        for email in self.emails(&rows, 1, Some(&mut *tx)).await? {
             leased.insert(
                 email.id.0,
                 Claimed {

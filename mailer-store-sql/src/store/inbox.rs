@@ -7,7 +7,6 @@ use sqlx::Row;
 
 use super::SqlStore;
 use crate::error::Error;
-use crate::rows;
 
 impl SqlStore {
     pub(super) async fn find_email_by_message_id_(
@@ -20,7 +19,10 @@ impl SqlStore {
             .bind(message_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| rows::email(&r, 0)).transpose()
+        match row {
+            Some(row) => Ok(self.emails(std::slice::from_ref(&row), 0, None).await?.pop()),
+            None => Ok(None),
+        }
     }
 
     pub(super) async fn bounce_email_(&self, account: AccountId, id: EmailId, reason: &str) -> Result<bool, Error> {

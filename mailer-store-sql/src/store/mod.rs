@@ -3,6 +3,9 @@
 mod activity;
 mod claim;
 mod completions;
+#[cfg(feature = "sqlite")]
+mod content_writes;
+mod contents;
 mod crm_links;
 mod inbox;
 mod queue;
@@ -48,6 +51,8 @@ pub struct SqlStore {
     events_batch_sql: String,
     /// Sent emails waiting to share a transaction (SQLite only).
     completions: completions::Completions,
+    /// Emails' contents, parsed, by id (SQLite only: `store/contents.rs`).
+    contents: contents::ContentCache,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -103,6 +108,7 @@ impl SqlStore {
                 dialect == Dialect::Sqlite,
             )?,
             completions: completions::Completions::default(),
+            contents: contents::ContentCache::default(),
         };
         store.check_key().await?;
         Ok(store)

@@ -24,7 +24,8 @@ pub(super) const BATCH: usize = 1_000;
 
 /// One row of `email_specs` (SQLite only; repeated by `multi_row` for a batch).
 #[cfg(feature = "sqlite")]
-const SQLITE_SPECS_INSERT: &str = "INSERT INTO email_specs (id, spec) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+const SQLITE_SPECS_INSERT: &str =
+    "INSERT INTO email_specs (id, spec, content) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
 
 /// Which end a lease comes to.
 pub(super) enum Finish<'a> {
@@ -61,8 +62,19 @@ impl SqlStore {
         if ids.len() != emails.len() {
             return Err(Error::corrupt("the database reserved the wrong number of email ids"));
         }
+        // SQLite keeps each distinct content once; the specs keep its id (`store/contents.rs`).
+        #[cfg(feature = "sqlite")]
+        let mut emails = emails;
+        #[cfg(feature = "sqlite")]
+        let contents = if self.dialect == Dialect::Sqlite {
+            self.store_contents(&mut tx, &mut emails).await?
+        } else {
+            Vec::new()
+        };
         let mut inserted = HashSet::with_capacity(ids.len());
-        for (specs, ids) in emails.chunks(BATCH).zip(ids.chunks(BATCH)) {
+        for (chunk, (specs, ids)) in emails.chunks(BATCH).zip(ids.chunks(BATCH)).enumerate() {
+            #[cfg(not(feature = "sqlite"))]
+            let _ = chunk;
             let sql = if specs.len() == BATCH {
                 self.email_batch_sql.clone()
             } else {
@@ -86,7 +98,10 @@ impl SqlStore {
             let new: Vec<i64> = query.fetch_all(&mut *tx).await?;
             #[cfg(feature = "sqlite")]
             if self.dialect == Dialect::Sqlite {
-                self.insert_specs(&mut tx, ids, json, &new).await?;
+                let contents = contents
+                    .get(chunk * BATCH..chunk * BATCH + ids.len())
+                    .unwrap_or_default();
+                self.insert_specs(&mut tx, ids, json, contents, &new).await?;
             }
             inserted.extend(new);
         }
@@ -142,18 +157,29 @@ impl SqlStore {
     }
 
     /// SQLite keeps each email's spec in `email_specs` (`migrations/sqlite/0007_email_specs.sql`): the
-    /// specs of the emails just inserted (`new`, among `ids`), in one statement.
+    /// specs of the emails just inserted (`new`, among `ids`), each with its content's id (`contents`, in
+    /// the order of `ids`), in one statement.
     #[cfg(feature = "sqlite")]
-    async fn insert_specs(&self, tx: &mut super::Tx, ids: &[i64], json: Vec<String>, new: &[i64]) -> Result<(), Error> {
+    async fn insert_specs(
+        &self,
+        tx: &mut super::Tx,
+        ids: &[i64],
+        json: Vec<String>,
+        contents: &[i64],
+        new: &[i64],
+    ) -> Result<(), Error> {
+        if contents.len() != ids.len() {
+            return Err(Error::corrupt("a content id is missing for an email"));
+        }
         let new: HashSet<i64> = new.iter().copied().collect();
         if new.is_empty() {
             return Ok(());
         }
         let sql = multi_row(SQLITE_SPECS_INSERT, new.len(), true)?;
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (id, json) in ids.iter().zip(json) {
+        for ((id, json), content) in ids.iter().zip(json).zip(contents) {
             if new.contains(id) {
-                query = query.bind(*id).bind(json);
+                query = query.bind(*id).bind(json).bind(*content);
             }
         }
         query.execute(&mut **tx).await?;
@@ -286,7 +312,10 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::not_found("email", id))?;
-        rows::email(&row, 0)
+        let mut emails = self.emails(std::slice::from_ref(&row), 0, None).await?;
+        emails
+            .pop()
+            .ok_or_else(|| Error::corrupt("an email row was read but not decoded"))
     }
 
     pub(super) async fn list_emails_(&self, query: &EmailQuery) -> Result<Vec<Email>, Error> {
@@ -302,7 +331,7 @@ impl SqlStore {
             .bind(i64::from(query.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| rows::email(r, 0)).collect()
+        self.emails(&rows, 0, None).await
     }
 
     pub(super) async fn mailing_counts_(&self, account: AccountId, mailing: MailingId) -> Result<StatusCounts, Error> {

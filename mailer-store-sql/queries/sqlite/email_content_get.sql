@@ -1,0 +1,1 @@
+SELECT content FROM email_contents WHERE id = $1
