@@ -266,7 +266,7 @@ fn decode_for_check(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'&' {
-            let rest = &s[i + 1..];
+            let rest = &bytes[i + 1..];
             let named = [
                 ("colon", ':'),
                 ("tab", '\t'),
@@ -276,7 +276,11 @@ fn decode_for_check(s: &str) -> String {
             ];
             if let Some((name, c)) = named
                 .iter()
-                .find(|(n, _)| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n))
+                // Compared as bytes: the text after `&` may start with a character of several bytes.
+                .find(|(n, _)| {
+                    rest.get(..n.len())
+                        .is_some_and(|r| r.eq_ignore_ascii_case(n.as_bytes()))
+                })
             {
                 out.push(*c);
                 i += 1 + name.len();
@@ -413,6 +417,20 @@ mod tests {
         let mut out = String::new();
         push_html_once(&mut out, "a &amp; b &#39; &#x27; & c < \"&nope");
         assert_eq!(out, "a &amp; b &#39; &#x27; &amp; c &lt; &quot;&amp;nope");
+    }
+
+    #[test]
+    fn an_ampersand_before_a_character_of_several_bytes_is_checked_without_a_panic() {
+        // Found by `template_bounds`: the named-reference lookup sliced the text after `&` inside `꼊`.
+        for value in ["/'\"&꼊", "&꼊", "&co꼊", "&\u{1F600}colon;x", "javascript&꼊:x"] {
+            let checked = std::panic::catch_unwind(|| url_is_safe(value));
+            assert!(checked.is_ok(), "{value:?} panicked");
+        }
+        assert!(url_is_safe("/'\"&꼊"), "a relative URL");
+        assert!(
+            !url_is_safe("&꼊javascript:alert(1)"),
+            "still a scheme after the character"
+        );
     }
 
     #[test]
