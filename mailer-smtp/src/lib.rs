@@ -92,6 +92,7 @@ pub mod error;
 mod imap;
 mod imap_pool;
 pub mod inbox;
+mod keyed_pool;
 pub mod mime;
 mod pool;
 mod scan;

@@ -14,9 +14,10 @@ use crate::ConfigError;
 use crate::connection::Connector;
 use crate::error::{from_smtp, invalid, timed_out};
 use crate::imap::{Imap, pick_sent};
-use crate::imap_pool::{ImapKey, ImapPools, Reused, SentSession};
+use crate::imap_pool::{ImapKey, ImapPools, SentSession};
+use crate::keyed_pool::{Reused, Slot};
 use crate::mime::{self, WireMessage};
-use crate::pool::{PoolKey, Pools, Slot};
+use crate::pool::{PoolKey, Pools, give_back};
 use crate::signing::Signers;
 use crate::tls::ExtraRoots;
 use crate::verify;
@@ -186,7 +187,7 @@ impl SmtpTransport {
 
     /// How many logged-in IMAP sessions wait in the pools for the next copy to Sent right now.
     pub fn idle_imap_sessions(&self) -> usize {
-        self.inner.imap_pools.idle_sessions()
+        self.inner.imap_pools.idle()
     }
 
     /// The wire form of `message` as this transport sends it (signed when DKIM is set for its domain). A
@@ -221,10 +222,10 @@ impl SmtpTransport {
             .await
             .ok_or_else(|| timed_out("waiting for a free SMTP connection of the mailbox", limit))?;
         if let Some(mut reused) = reused {
-            if reused.idle < NOOP_AFTER || reused.conn.test_connected().await {
-                return Ok((slot, reused.conn));
+            if reused.idle < NOOP_AFTER || reused.item.test_connected().await {
+                return Ok((slot, reused.item));
             }
-            reused.conn.abort().await;
+            reused.item.abort().await;
         }
         let conn = with_timeout(limit, "SMTP connect and login", self.connector().connect(mailbox)).await??;
         Ok((slot, conn))
@@ -252,11 +253,17 @@ impl SmtpTransport {
     async fn append_pooled(&self, server: &ServerSettings, mailbox: &Mailbox, raw: &[u8]) -> Result<(), SendError> {
         let pools = &self.inner.imap_pools;
         let key = ImapKey::of(mailbox, server);
-        let (_slot, reused) = pools.checkout(&key).await;
+        // Called within the copy's timeout: waiting for a slot is bounded by it too.
+        let (_slot, reused) = pools.checkout(&key, self.inner.options.timeout).await.ok_or_else(|| {
+            timed_out(
+                "waiting for a free IMAP session of the mailbox",
+                self.inner.options.timeout,
+            )
+        })?;
         let alive = match reused {
-            Some(Reused { session, idle }) if idle < NOOP_AFTER => Some(session),
+            Some(Reused { item, idle }) if idle < NOOP_AFTER => Some(item),
             // The server may have closed a session that sat idle: a new login replaces it.
-            Some(Reused { mut session, .. }) => session.imap.noop().await.then_some(session),
+            Some(Reused { item: mut session, .. }) => session.imap.noop().await.then_some(session),
             None => None,
         };
         let mut session = match alive {
@@ -348,7 +355,7 @@ impl Transport for SmtpTransport {
         if let Some(address) = non_ascii_address(&wire)
             && !conn.server_info().supports_feature(Extension::SmtpUtfEight)
         {
-            self.inner.pools.put(&key, conn);
+            give_back(&self.inner.pools, &key, conn);
             return Err(invalid(
                 SendErrorKind::InvalidAddress,
                 format!("the address {address} can only be sent to a server with SMTPUTF8, and this one has none"),
@@ -361,7 +368,7 @@ impl Transport for SmtpTransport {
         )
         .await?
         .map_err(from_smtp)?;
-        self.inner.pools.put(&key, conn);
+        give_back(&self.inner.pools, &key, conn);
         let words: Vec<&str> = response.message().collect();
         Ok(Delivery {
             message_id: message.message_id.clone(),
@@ -378,7 +385,7 @@ impl Transport for SmtpTransport {
             )
         })?;
         let limit = self.inner.options.timeout;
-        if self.inner.imap_pools.enabled() {
+        if self.inner.imap_pools.max() > 0 {
             with_timeout(limit, "IMAP copy to Sent", self.append_pooled(server, mailbox, raw)).await?
         } else {
             with_timeout(limit, "IMAP copy to Sent", self.append_unpooled(server, mailbox, raw)).await?
