@@ -191,4 +191,36 @@ mod contents {
             .expect("old row");
         assert_eq!(store.get_email(fx.account.id, old).await.expect("get").spec, specs[7]);
     }
+
+    /// The same content queued for two accounts in one batch is kept once per account, and each email
+    /// reads it back.
+    #[tokio::test]
+    async fn one_content_for_two_accounts_is_kept_once_each() {
+        let store = super::common::connect("sqlite::memory:").await;
+        let first = StoreFixture::new(&store).await;
+        let second = StoreFixture::new(&store).await;
+        assert_ne!(first.account.id, second.account.id);
+        let specs = vec![
+            first.email(&first.mailbox, "a@example.com"),
+            second.email(&second.mailbox, "b@example.com"),
+            second.email(&second.mailbox, "c@example.com"),
+            first.email(&first.mailbox, "d@example.com"),
+        ];
+        assert!(
+            specs.windows(2).all(|w| w[0].content == w[1].content),
+            "one content for all"
+        );
+        let ids = store.enqueue(specs.clone()).await.expect("enqueue");
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM email_contents")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(rows, 2, "one row per account");
+        for (enqueued, spec) in ids.iter().zip(&specs) {
+            assert_eq!(
+                &store.get_email(spec.account, enqueued.id).await.expect("get").spec,
+                spec
+            );
+        }
+    }
 }

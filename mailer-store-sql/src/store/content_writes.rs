@@ -32,16 +32,19 @@ impl SqlStore {
         // By account, each content's JSON by its digest.
         let mut distinct: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
         let mut keys = Vec::with_capacity(specs.len());
-        let mut last: Option<(&Content, String)> = None;
+        // The last content seen, with its account: a batch is usually one content many times, encoded and
+        // hashed once. The account is part of it, since each account keeps its own row.
+        let mut last: Option<(i64, &Content, String)> = None;
         for spec in specs.iter() {
-            // A batch is usually one content many times: it is encoded and hashed once.
             let digest = match &last {
-                Some((content, digest)) if *content == &spec.content => digest.clone(),
+                Some((account, content, digest)) if *account == spec.account.0 && *content == &spec.content => {
+                    digest.clone()
+                }
                 _ => {
                     let text = serde_json::to_string(&spec.content)?;
                     let digest = format!("{:x}", Sha256::digest(text.as_bytes()));
                     distinct.entry(spec.account.0).or_default().insert(digest.clone(), text);
-                    last = Some((&spec.content, digest.clone()));
+                    last = Some((spec.account.0, &spec.content, digest.clone()));
                     digest
                 }
             };
