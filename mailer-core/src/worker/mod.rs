@@ -1,6 +1,7 @@
 //! The worker loop every host runs (the server, an embedding app, a batch job): due timers and claims, the
-//! claimed emails delivered concurrently, with a pause when a round finds nothing to do. One loop, written once; the host passes its runtime's
-//! sleep (`tokio::time::sleep`), so the core keeps no runtime of its own.
+//! claimed emails delivered concurrently, with a pause when a round finds nothing to do. One loop, written
+//! once; the host passes its runtime's sleep (`tokio::time::sleep`), so the core keeps no runtime of its
+//! own.
 
 use std::future::Future;
 use std::sync::Arc;

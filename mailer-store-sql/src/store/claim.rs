@@ -180,11 +180,7 @@ impl SqlStore {
                 }
             } else {
                 claimed.push(Claimed {
-                    email: self
-                        .emails(std::slice::from_ref(row), 4, None)
-                        .await?
-                        .pop()
-                        .ok_or_else(|| Error::corrupt("a claimed row was not decoded"))?,
+                    email: self.email(row, 4, None).await?,
                     lease_until: until,
                 });
             }

@@ -39,8 +39,7 @@ impl ContentCache {
 }
 
 impl SqlStore {
-    /// The emails of `rows`, read from the columns at `at` (`rows::email`); on SQLite the column after the
-    /// spec holds the content's id, and the content is put back (read in `tx` when the rows come from one).
+    /// The emails of `rows`, each read as [`SqlStore::email`] reads one.
     pub(super) async fn emails(
         &self,
         rows: &[AnyRow],
@@ -49,15 +48,21 @@ impl SqlStore {
     ) -> Result<Vec<Email>, Error> {
         let mut emails = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut email = rows::email(row, at)?;
-            if self.dialect == Dialect::Sqlite
-                && let Some(id) = row.try_get::<Option<i64>, _>(at + 7)?
-            {
-                email.spec.content = Content::clone(&*self.content(id, tx.as_deref_mut()).await?);
-            }
-            emails.push(email);
+            emails.push(self.email(row, at, tx.as_deref_mut()).await?);
         }
         Ok(emails)
+    }
+
+    /// The email of `row`, read from the columns at `at` (`rows::email`); on SQLite the column after the
+    /// spec holds the content's id, and the content is put back (read in `tx` when the row comes from one).
+    pub(super) async fn email(&self, row: &AnyRow, at: usize, tx: Option<&mut Tx>) -> Result<Email, Error> {
+        let mut email = rows::email(row, at)?;
+        if self.dialect == Dialect::Sqlite
+            && let Some(id) = row.try_get::<Option<i64>, _>(at + 7)?
+        {
+            email.spec.content = Content::clone(&*self.content(id, tx).await?);
+        }
+        Ok(email)
     }
 
     /// The content `id`, from the cache or the table.

@@ -20,7 +20,7 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(row) => Ok(self.emails(std::slice::from_ref(&row), 0, None).await?.pop()),
+            Some(row) => Ok(Some(self.email(&row, 0, None).await?)),
             None => Ok(None),
         }
     }

@@ -71,10 +71,10 @@ impl SqlStore {
         } else {
             Vec::new()
         };
+        #[cfg(feature = "sqlite")]
+        let mut content_chunks = contents.chunks(BATCH);
         let mut inserted = HashSet::with_capacity(ids.len());
-        for (chunk, (specs, ids)) in emails.chunks(BATCH).zip(ids.chunks(BATCH)).enumerate() {
-            #[cfg(not(feature = "sqlite"))]
-            let _ = chunk;
+        for (specs, ids) in emails.chunks(BATCH).zip(ids.chunks(BATCH)) {
             let sql = if specs.len() == BATCH {
                 self.email_batch_sql.clone()
             } else {
@@ -98,9 +98,7 @@ impl SqlStore {
             let new: Vec<i64> = query.fetch_all(&mut *tx).await?;
             #[cfg(feature = "sqlite")]
             if self.dialect == Dialect::Sqlite {
-                let contents = contents
-                    .get(chunk * BATCH..chunk * BATCH + ids.len())
-                    .unwrap_or_default();
+                let contents = content_chunks.next().unwrap_or_default();
                 self.insert_specs(&mut tx, ids, json, contents, &new).await?;
             }
             inserted.extend(new);
@@ -312,10 +310,7 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::not_found("email", id))?;
-        let mut emails = self.emails(std::slice::from_ref(&row), 0, None).await?;
-        emails
-            .pop()
-            .ok_or_else(|| Error::corrupt("an email row was read but not decoded"))
+        self.email(&row, 0, None).await
     }
 
     pub(super) async fn list_emails_(&self, query: &EmailQuery) -> Result<Vec<Email>, Error> {
