@@ -1,5 +1,6 @@
 //! One SMTP connection: TCP (with `TCP_NODELAY`, so the final `.` of DATA is not held back by Nagle's
-//! algorithm waiting for a delayed ACK), then implicit TLS or STARTTLS as the mailbox says, EHLO and AUTH.
+//! algorithm waiting for a delayed ACK), then implicit TLS or STARTTLS as the mailbox says, EHLO and AUTH;
+//! and whether the server takes pipelined commands (RFC 2920), which lettre does not record.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::task::{Context, Poll};
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
+use lettre::transport::smtp::commands::Ehlo;
 use lettre::transport::smtp::extension::ClientId;
 use mailer_core::model::{Mailbox, Security};
 use mailer_core::ports::SendError;
@@ -28,9 +30,16 @@ pub(crate) struct Connector<'a> {
     pub(crate) tls: &'a Arc<rustls::ClientConfig>,
 }
 
+/// A logged-in SMTP connection, and whether its server said PIPELINING in its EHLO reply.
+pub(crate) struct Session {
+    pub(crate) conn: AsyncSmtpConnection,
+    pub(crate) pipelining: bool,
+}
+
 impl Connector<'_> {
-    /// Connects to the mailbox's SMTP server and logs in (when it has a login).
-    pub(crate) async fn connect(&self, mailbox: &Mailbox) -> Result<AsyncSmtpConnection, SendError> {
+    /// Connects to the mailbox's SMTP server, learns whether it takes pipelined commands, and logs in
+    /// (when the mailbox has a login).
+    pub(crate) async fn connect(&self, mailbox: &Mailbox) -> Result<Session, SendError> {
         let server = &mailbox.smtp;
         let tcp = TcpStream::connect((server.host.as_str(), server.port))
             .await
@@ -61,14 +70,29 @@ impl Connector<'_> {
                 .await
                 .map_err(from_smtp)?,
         };
+        let pipelining = offers_pipelining(&mut conn, self.hello).await;
         if !mailbox.login.is_empty() {
             let credentials = Credentials::new(mailbox.login.clone(), mailbox.password.expose().to_owned());
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
                 .await
                 .map_err(from_smtp)?;
         }
-        Ok(conn)
+        Ok(Session { conn, pipelining })
     }
+}
+
+/// Whether the server lists PIPELINING in its EHLO reply. lettre keeps only the keywords it uses and drops
+/// the reply, so EHLO is sent once more (RFC 5321 allows it at any time; it only resets the mail
+/// transaction, and none is open). A server that refuses the second EHLO is not pipelined to; a broken
+/// connection shows at the next command.
+async fn offers_pipelining(conn: &mut AsyncSmtpConnection, hello: &ClientId) -> bool {
+    conn.command(Ehlo::new(hello.clone())).await.is_ok_and(|reply| {
+        reply.message().skip(1).any(|line| {
+            line.split_ascii_whitespace()
+                .next()
+                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+        })
+    })
 }
 
 /// A TLS stream lettre can drive.

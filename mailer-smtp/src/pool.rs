@@ -3,9 +3,9 @@
 //! slot), so a worker with many emails of one mailbox in flight never opens more connections to its server
 //! than that.
 
-use lettre::transport::smtp::client::AsyncSmtpConnection;
 use mailer_core::model::{AccountId, Mailbox, MailboxId, Security};
 
+use crate::connection::Session;
 use crate::keyed_pool::KeyedPool;
 
 /// Which pool a mailbox uses: changed settings or a new password get a new pool.
@@ -39,11 +39,11 @@ impl PoolKey {
 }
 
 /// The connection pools of every mailbox.
-pub(crate) type Pools = KeyedPool<PoolKey, AsyncSmtpConnection>;
+pub(crate) type Pools = KeyedPool<PoolKey, Session>;
 
 /// Gives a healthy connection back to its mailbox's pool; a broken one is closed.
-pub(crate) fn give_back(pools: &Pools, key: &PoolKey, conn: AsyncSmtpConnection) {
-    if !conn.has_broken() {
-        pools.put(key, conn);
+pub(crate) fn give_back(pools: &Pools, key: &PoolKey, session: Session) {
+    if !session.conn.has_broken() {
+        pools.put(key, session);
     }
 }

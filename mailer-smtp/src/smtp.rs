@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::{ClientId, Extension};
 use mailer_core::model::{Mailbox, ServerSettings};
 use mailer_core::ports::{Delivery, MailboxCheck, OutgoingMessage, SendError, SendErrorKind, Transport, TransportCaps};
 
 use crate::ConfigError;
-use crate::connection::Connector;
+use crate::connection::{Connector, Session};
 use crate::error::{from_smtp, invalid, timed_out};
 use crate::imap::{Imap, pick_sent};
 use crate::imap_pool::{ImapKey, ImapPools, SentSession};
@@ -213,7 +212,7 @@ impl SmtpTransport {
 
     /// A slot of the mailbox's pool (waiting at most the timeout for one) and a logged-in connection: a
     /// pooled one (checked with NOOP when it sat idle for a while) or a new one.
-    async fn connection(&self, mailbox: &Mailbox, key: &PoolKey) -> Result<(Slot, AsyncSmtpConnection), SendError> {
+    async fn connection(&self, mailbox: &Mailbox, key: &PoolKey) -> Result<(Slot, Session), SendError> {
         let limit = self.inner.options.timeout;
         let (slot, reused) = self
             .inner
@@ -222,13 +221,13 @@ impl SmtpTransport {
             .await
             .ok_or_else(|| timed_out("waiting for a free SMTP connection of the mailbox", limit))?;
         if let Some(mut reused) = reused {
-            if reused.idle < NOOP_AFTER || reused.item.test_connected().await {
+            if reused.idle < NOOP_AFTER || reused.item.conn.test_connected().await {
                 return Ok((slot, reused.item));
             }
-            reused.item.abort().await;
+            reused.item.conn.abort().await;
         }
-        let conn = with_timeout(limit, "SMTP connect and login", self.connector().connect(mailbox)).await??;
-        Ok((slot, conn))
+        let session = with_timeout(limit, "SMTP connect and login", self.connector().connect(mailbox)).await??;
+        Ok((slot, session))
     }
 
     /// Logs in to IMAP and finds the Sent folder (logging out again when there is none).
@@ -290,8 +289,8 @@ impl SmtpTransport {
     /// Logs in to SMTP on a fresh connection (not a pooled one) and quits.
     pub(crate) async fn check_smtp(&self, mailbox: &Mailbox) -> Result<(), SendError> {
         let work = async {
-            let mut conn = self.connector().connect(mailbox).await?;
-            conn.quit().await.map_err(from_smtp)?;
+            let mut session = self.connector().connect(mailbox).await?;
+            session.conn.quit().await.map_err(from_smtp)?;
             Ok(())
         };
         with_timeout(self.inner.options.timeout, "SMTP login", work).await?
@@ -350,12 +349,12 @@ impl Transport for SmtpTransport {
         let wire = self.wire(message)?;
         let key = PoolKey::of(mailbox);
         // The slot is held until the connection is back in the pool (or closed).
-        let (_slot, mut conn) = self.connection(mailbox, &key).await?;
+        let (_slot, mut session) = self.connection(mailbox, &key).await?;
         // Domains already go as punycode; a non-ASCII local part has no ASCII form and needs SMTPUTF8.
         if let Some(address) = non_ascii_address(&wire)
-            && !conn.server_info().supports_feature(Extension::SmtpUtfEight)
+            && !session.conn.server_info().supports_feature(Extension::SmtpUtfEight)
         {
-            give_back(&self.inner.pools, &key, conn);
+            give_back(&self.inner.pools, &key, session);
             return Err(invalid(
                 SendErrorKind::InvalidAddress,
                 format!("the address {address} can only be sent to a server with SMTPUTF8, and this one has none"),
@@ -364,11 +363,11 @@ impl Transport for SmtpTransport {
         let response = with_timeout(
             self.inner.options.timeout,
             "SMTP send",
-            crate::submit::submit(&mut conn, &wire.envelope, &wire.bytes),
+            crate::submit::submit(&mut session, &wire.envelope, &wire.bytes),
         )
         .await?
         .map_err(from_smtp)?;
-        give_back(&self.inner.pools, &key, conn);
+        give_back(&self.inner.pools, &key, session);
         let words: Vec<&str> = response.message().collect();
         Ok(Delivery {
             message_id: message.message_id.clone(),

@@ -1,5 +1,6 @@
 //! Fault codes from a scripted SMTP responder (a tiny tokio server in this test): each reply the manual's
-//! "Common errors" talks about ends as the right kind, and a refused recipient means no DATA at all.
+//! "Common errors" talks about ends as the right kind, and a refused recipient means no DATA at all; with
+//! and without PIPELINING offered.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 enum Step {
     Greeting,
     Auth,
+    Mail,
     Rcpt(usize),
     DataEnd,
     /// Never answer the greeting.
@@ -26,10 +28,13 @@ enum Step {
 struct Seen {
     commands: Vec<String>,
     got_data: bool,
+    /// For each MAIL: whether the rest of the commands up to DATA had already arrived with it.
+    grouped: Vec<bool>,
 }
 
-/// Starts a responder on 127.0.0.1 that answers `reply` at `step`; returns its port and what it saw.
-async fn responder(step: Step, reply: &'static str) -> (u16, Arc<Mutex<Seen>>) {
+/// Starts a responder on 127.0.0.1 that answers `reply` at `step`, and offers PIPELINING in its EHLO reply
+/// when `pipelining`; returns its port and what it saw.
+async fn responder_offering(step: Step, reply: &'static str, pipelining: bool) -> (u16, Arc<Mutex<Seen>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -72,10 +77,19 @@ async fn responder(step: Step, reply: &'static str) -> (u16, Arc<Mutex<Seen>>) {
                     }
                     log.lock().expect("log").commands.push(line.clone());
                     let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    if verb == "MAIL" {
+                        // What was read with MAIL and is still waiting in the buffer.
+                        let rest = String::from_utf8_lossy(lines.get_ref().buffer()).into_owned();
+                        log.lock().expect("log").grouped.push(rest.ends_with("DATA\r\n"));
+                    }
                     let answer: String = match verb.as_str() {
+                        "EHLO" if pipelining => {
+                            "250-responder.test\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME".into()
+                        }
                         "EHLO" => "250-responder.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME".into(),
                         "AUTH" if step == Step::Auth => reply.into(),
                         "AUTH" => "235 2.7.0 ok".into(),
+                        "MAIL" if step == Step::Mail => reply.into(),
                         "RCPT" => {
                             rcpt += 1;
                             if step == Step::Rcpt(rcpt) {
@@ -146,8 +160,13 @@ fn transport() -> SmtpTransport {
 /// Sends once against a responder scripted with `reply` at `step`; the error's kind and code, and what
 /// the responder saw.
 fn fail(step: Step, reply: &'static str) -> (SendErrorKind, Option<u16>, Arc<Mutex<Seen>>) {
+    fail_offering(step, reply, false)
+}
+
+/// As [`fail`], against a responder that offers PIPELINING when `pipelining`.
+fn fail_offering(step: Step, reply: &'static str, pipelining: bool) -> (SendErrorKind, Option<u16>, Arc<Mutex<Seen>>) {
     block_on(async {
-        let (port, seen) = responder(step, reply).await;
+        let (port, seen) = responder_offering(step, reply, pipelining).await;
         let err = transport()
             .send(&mailbox(port), &message())
             .await
@@ -209,4 +228,49 @@ fn a_refused_login_is_auth() {
 fn a_silent_server_times_out_as_temporary() {
     let (kind, code, _) = fail(Step::Silent, "");
     assert_eq!((kind, code), (SendErrorKind::Temporary, None));
+}
+
+#[test]
+fn mail_rcpt_and_data_go_together_only_to_a_server_that_offers_pipelining() {
+    for pipelining in [true, false] {
+        let (port, seen, sent) = block_on(async {
+            let (port, seen) = responder_offering(Step::DataEnd, "250 2.0.0 queued as P", pipelining).await;
+            let transport = transport();
+            let mut sent = Vec::new();
+            // Twice over the pooled connection: the second send learns nothing anew.
+            for _ in 0..2 {
+                sent.push(transport.send(&mailbox(port), &message()).await.map(|d| d.response));
+            }
+            (port, seen, sent)
+        });
+        for result in sent {
+            assert_eq!(result.expect("sent").as_str(), "250 2.0.0 queued as P", "port {port}");
+        }
+        let seen = seen.lock().expect("seen");
+        assert!(seen.got_data);
+        assert_eq!(seen.grouped, vec![pipelining; 2], "pipelining {pipelining}: {:?}", seen.commands);
+        let mails = seen.commands.iter().filter(|c| c.starts_with("MAIL")).count();
+        let datas = seen.commands.iter().filter(|c| c.as_str() == "DATA").count();
+        assert_eq!((mails, datas), (2, 2), "{:?}", seen.commands);
+    }
+}
+
+#[test]
+fn a_refused_recipient_in_a_pipelined_group_sends_no_content() {
+    let (kind, code, seen) = fail_offering(Step::Rcpt(2), "550 5.1.1 <boris@example.com>: User unknown", true);
+    assert_eq!((kind, code), (SendErrorKind::InvalidAddress, Some(550)));
+    let seen = seen.lock().expect("seen");
+    assert_eq!(seen.grouped, vec![true], "{:?}", seen.commands);
+    assert!(
+        !seen.got_data,
+        "the content was sent after a refused recipient: {:?}",
+        seen.commands
+    );
+}
+
+#[test]
+fn a_sender_refused_for_now_in_a_pipelined_group_is_temporary() {
+    let (kind, code, seen) = fail_offering(Step::Mail, "451 4.3.0 Try again later", true);
+    assert_eq!((kind, code), (SendErrorKind::Temporary, Some(451)));
+    assert!(!seen.lock().expect("seen").got_data);
 }
