@@ -248,7 +248,12 @@ fn mail_rcpt_and_data_go_together_only_to_a_server_that_offers_pipelining() {
         }
         let seen = seen.lock().expect("seen");
         assert!(seen.got_data);
-        assert_eq!(seen.grouped, vec![pipelining; 2], "pipelining {pipelining}: {:?}", seen.commands);
+        assert_eq!(
+            seen.grouped,
+            vec![pipelining; 2],
+            "pipelining {pipelining}: {:?}",
+            seen.commands
+        );
         let mails = seen.commands.iter().filter(|c| c.starts_with("MAIL")).count();
         let datas = seen.commands.iter().filter(|c| c.as_str() == "DATA").count();
         assert_eq!((mails, datas), (2, 2), "{:?}", seen.commands);

@@ -11,9 +11,12 @@ use crate::model::{Entity, EntityKind, EntityRecord};
 use super::RenderContext;
 use super::fields::{By, Fields};
 
-/// A value: a scalar, a list, a map or nil.
+/// A value: a text, another scalar, a list, a map or nil.
 #[derive(Debug)]
 pub(crate) enum Node<'a> {
+    /// A string, kept as a plain `str` so that printing it makes no `KStringCow` chain (Liquid's
+    /// `ScalarCow::to_kstr` goes through two dynamic calls and copies the 32-byte string form twice).
+    Text(Cow<'a, str>),
     Scalar(ScalarCow<'a>),
     List(List<'a>),
     Map(Map<'a>),
@@ -24,16 +27,18 @@ pub(crate) enum Node<'a> {
 
 impl<'a> Node<'a> {
     pub(crate) fn str(s: &'a str) -> Self {
-        Self::Scalar(ScalarCow::new(s))
+        Self::Text(Cow::Borrowed(s))
     }
     pub(crate) fn string(s: String) -> Self {
-        Self::Scalar(ScalarCow::new(s))
+        Self::Text(Cow::Owned(s))
     }
     fn int(i: i64) -> Self {
         Self::Scalar(ScalarCow::new(i))
     }
     fn view(&self) -> &dyn ValueView {
         match self {
+            Self::Text(Cow::Borrowed(s)) => s,
+            Self::Text(Cow::Owned(s)) => s,
             Self::Scalar(s) => s,
             Self::List(l) => l,
             Self::Map(m) => m,
@@ -64,7 +69,10 @@ impl ValueView for Node<'_> {
         self.view().query_state(state)
     }
     fn to_kstr(&self) -> KStringCow<'_> {
-        self.view().to_kstr()
+        match self {
+            Self::Text(text) => KStringCow::from_ref(text),
+            _ => self.view().to_kstr(),
+        }
     }
     fn to_value(&self) -> Value {
         self.view().to_value()
@@ -106,17 +114,23 @@ impl<'a> Map<'a> {
     /// unknown key, `size`, `first`, a scalar…), which the caller leaves to Liquid.
     pub(crate) fn lookup(&self, path: &[ScalarCow<'_>]) -> Option<&Node<'a>> {
         let (first, rest) = path.split_first()?;
-        let mut at = self.find(first.to_kstr().as_str())?;
+        let mut at = self.find(&key_of(first))?;
         for step in rest {
             at = match at {
-                Node::Map(map) => map.find(step.to_kstr().as_str())?,
-                Node::Fields(fields) => fields.find(step.to_kstr().as_str())?,
+                Node::Map(map) => map.find(&key_of(step))?,
+                Node::Fields(fields) => fields.find(&key_of(step))?,
                 Node::List(list) => list.index(step.to_integer()?)?,
-                Node::Scalar(_) | Node::Nil => return None,
+                Node::Text(_) | Node::Scalar(_) | Node::Nil => return None,
             };
         }
         Some(at)
     }
+}
+
+/// A path step as a key: borrowed for a string step (Liquid's `to_kstr` makes a new `KStringCow` through
+/// two dynamic calls), written out for an index.
+pub(crate) fn key_of<'s>(step: &'s ScalarCow<'_>) -> Cow<'s, str> {
+    step.as_ref().into_cow_str()
 }
 
 struct Joined<'v, I>(&'v I, &'static str);
@@ -408,7 +422,7 @@ pub(crate) fn resolves(root: &Map<'_>, path: &[String]) -> bool {
                     None => return false,
                 }
             }
-            Node::Scalar(_) => return seg == "size",
+            Node::Text(_) | Node::Scalar(_) => return seg == "size",
             Node::Nil => return false,
         };
     }

@@ -7,9 +7,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use hmac::{Hmac, Mac};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey};
 use sha2::{Digest, Sha256};
 
 use crate::model::{AccountId, CrmId, EmailId, EntityKind, EntityRef, Timestamp, TriggerLinkId, WebPageId};
@@ -279,7 +278,10 @@ fn decode_outer(token: &str) -> Result<Vec<u8>, TokenError> {
 #[derive(Clone)]
 pub struct TokenKey {
     id: KeyId,
-    cipher: ChaCha20Poly1305,
+    /// ChaCha20-Poly1305 (RFC 8439) as `ring` implements it: the same bytes as any other implementation,
+    /// with a set-up that suits tokens of a hundred bytes (the RustCrypto crate's AVX2 backend took a
+    /// quarter of a render's time for them).
+    cipher: LessSafeKey,
     nonce_mac: HmacSha256,
 }
 
@@ -308,7 +310,7 @@ impl TokenKey {
         let nonce = derive(b"mailer-token-v2 nonce")?;
         Ok(Self {
             id: KeyId::of(secret),
-            cipher: ChaCha20Poly1305::new_from_slice(&enc).map_err(|_| TokenError::KeyTooShort)?,
+            cipher: LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &enc).map_err(|_| TokenError::KeyTooShort)?),
             nonce_mac: <HmacSha256 as Mac>::new_from_slice(&nonce).map_err(|_| TokenError::KeyTooShort)?,
         })
     }
@@ -339,12 +341,21 @@ impl TokenKey {
         let digest = mac.finalize().into_bytes();
         bytes[HEADER_LEN..plain_at].copy_from_slice(&digest[..NONCE_LEN]);
         let (head, plain) = bytes.split_at_mut(plain_at);
-        let nonce = Nonce::clone_from_slice(&head[HEADER_LEN..]);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&head[HEADER_LEN..]);
         // Encryption fails only for messages of more than 256 GiB.
         let tag = self
             .cipher
-            .encrypt_in_place_detached(&nonce, &head[..HEADER_LEN], plain)
-            .unwrap_or_default();
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&head[..HEADER_LEN]),
+                plain,
+            )
+            .map_or([0u8; TAG_LEN], |tag| {
+                let mut bytes = [0u8; TAG_LEN];
+                bytes.copy_from_slice(tag.as_ref());
+                bytes
+            });
         bytes.extend_from_slice(&tag);
         URL_SAFE_NO_PAD.encode_string(&bytes, out);
     }
@@ -361,14 +372,15 @@ impl TokenKey {
             return Err(TokenError::BadSignature);
         }
         let tag_at = bytes.len() - TAG_LEN;
-        let tag = Tag::clone_from_slice(&bytes[tag_at..]);
+        let tag = Tag::try_from(&bytes[tag_at..]).map_err(|_| TokenError::Malformed)?;
         let (head, rest) = bytes.split_at_mut(HEADER_LEN + NONCE_LEN);
-        let nonce = Nonce::clone_from_slice(&head[HEADER_LEN..]);
+        let nonce = Nonce::try_assume_unique_for_key(&head[HEADER_LEN..]).map_err(|_| TokenError::Malformed)?;
         let cipher = &mut rest[..tag_at - HEADER_LEN - NONCE_LEN];
-        self.cipher
-            .decrypt_in_place_detached(&nonce, &head[..HEADER_LEN], cipher, &tag)
+        let plain = self
+            .cipher
+            .open_in_place_separate_tag(nonce, Aad::from(&head[..HEADER_LEN]), tag, cipher, 0..)
             .map_err(|_| TokenError::BadSignature)?;
-        let decoded = decode_payload(cipher)?;
+        let decoded = decode_payload(plain)?;
         let tag = decoded.kind.tag();
         if !kinds.contains(&tag) {
             return Err(TokenError::WrongKind(tag));
@@ -655,6 +667,38 @@ mod tests {
             key.open(&key.seal(&over), TokenKindTag::ALL),
             Err(TokenError::Malformed)
         );
+    }
+
+    /// Tokens sealed by the first implementation of version 2 (RustCrypto's `chacha20poly1305`, before
+    /// `ring`): links in emails already sent must keep working, and the same token seals to the same text.
+    #[test]
+    fn tokens_sealed_before_the_cipher_change_open_and_seal_the_same() {
+        let key = TokenKey::new(b"a-fixed-signing-key-for-known-answers").expect("key");
+        let known = [
+            (
+                TokenKind::Open,
+                "anna@example.com",
+                "AsskP25AlTAodLV_IKCt8w_43dH1B8gD_qPDG0xpBxAtcSZfooDTBe3AdiBEWSSRp5mNkm_FQ6-k5yvvEzc",
+            ),
+            (
+                TokenKind::Click(TriggerLinkId(77)),
+                "",
+                "AsskP2401opsHsh-kqebLyGT5Ez6ZhrGJhQcefuDeY3vHY4KJY9qI53uFNay2tIB",
+            ),
+        ];
+        for (kind, recipient, sealed) in known {
+            let token = TrackingToken {
+                kind,
+                account: AccountId(7),
+                email: Some(EmailId(123_456)),
+                recipient: recipient.into(),
+                entity: EntityRef::lead(42),
+                preview: false,
+                issued_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            };
+            assert_eq!(key.open(sealed, TokenKindTag::ALL).expect("opens"), token);
+            assert_eq!(key.seal(&token), sealed);
+        }
     }
 
     #[test]

@@ -10,9 +10,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use liquid_core::error::{Error, Result};
-use liquid_core::model::{
-    self, KString, KStringCow, KStringRef, Object, ObjectView, ScalarCow, Value, ValueCow, ValueView,
-};
+use liquid_core::model::{self, KString, KStringCow, KStringRef, Object, ObjectView, ScalarCow, Value, ValueCow};
 use liquid_core::runtime::{PartialStore, Registers, Runtime, RuntimeCore};
 
 use super::data::Map;
@@ -37,8 +35,11 @@ impl<'d> Frame<'d> {
     }
 
     fn is_assigned(&self, path: &[ScalarCow<'_>]) -> bool {
-        path.first()
-            .is_some_and(|key| self.assigned.borrow().contains_key(key.to_kstr().as_str()))
+        let assigned = self.assigned.borrow();
+        !assigned.is_empty()
+            && path
+                .first()
+                .is_some_and(|key| assigned.contains_key(super::data::key_of(key).as_ref()))
     }
 }
 
