@@ -2,7 +2,8 @@
 //! (in this test process, so it outlives every crash) and is killed with SIGKILL at random moments, then
 //! started again. At the end every email was accepted by the SMTP server (lost = 0) and is `sent` in the
 //! store; an email accepted more than once is a duplicate, and duplicates stay within the in-flight window
-//! the README documents: per crash, the emails the dead process had claimed and not yet recorded, at most
+//! the README documents: per crash, the emails the dead process had claimed and not yet recorded. The
+//! mailboxes here space their sends, so a claim takes one email of each, and the test asserts the tighter
 //! one per mailbox per worker task.
 //!
 //! Short form (CI): 300 emails, 3 kills. Long form: `MAILER_FAULTS_LONG=1` (or `scripts/faults.sh --long`):

@@ -147,6 +147,7 @@ pub(crate) fn postgres_migrator() -> Migrator {
         6 => "0006_claim_function",
         7 => "0007_event_clicks",
         8 => "0008_claim_uncapped",
+        9 => "0009_claim_lifted",
     )
 }
 

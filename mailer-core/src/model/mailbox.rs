@@ -66,6 +66,13 @@ impl SendingLimits {
     pub fn caps_sends(&self) -> bool {
         self.daily_cap != Self::NO_DAILY_CAP || self.per_minute_cap.is_some()
     }
+
+    /// True when nothing limits this mailbox: no spacing and no cap (an SMTP relay with its limits lifted).
+    /// A claim may then take several of its emails at once; a mailbox with spacing or a cap gives at most
+    /// one per claim, because the next send must wait for the spacing or be counted against the cap.
+    pub fn lifted(&self) -> bool {
+        self.spacing.is_zero() && !self.caps_sends()
+    }
 }
 
 impl Default for SendingLimits {

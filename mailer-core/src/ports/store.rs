@@ -156,10 +156,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::NotFound`] when an email's mailbox does not exist in its account.
     async fn enqueue(&self, emails: Vec<EmailSpec>) -> Result<Vec<Enqueued>, StoreError>;
 
-    /// Leases up to `limit` due emails to `worker` until `now + lease`: at most one per mailbox, from
-    /// mailboxes whose spacing has passed and whose caps allow one more; within a mailbox single emails
-    /// first, then by `seq` (so concurrent mailings alternate), then by id. Expired leases count as due.
-    /// Each claim counts as a send of its mailbox (spacing and caps) and an attempt of the email.
+    /// Leases up to `limit` due emails to `worker` until `now + lease`, from mailboxes whose spacing has
+    /// passed and whose caps allow one more: at most one of a mailbox with spacing or a cap, and up to an
+    /// even share of `limit` (`limit` divided by the lifted mailboxes with emails waiting, rounded up) of a
+    /// mailbox whose limits are [lifted](crate::model::SendingLimits::lifted). Every mailbox's first email
+    /// comes before any mailbox's second; within a mailbox single emails first, then by `seq` (so
+    /// concurrent mailings alternate), then by id. Expired leases count as due. Each email claimed counts
+    /// as a send of its mailbox (spacing and caps) and an attempt of the email.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.

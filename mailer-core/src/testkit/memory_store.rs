@@ -239,16 +239,21 @@ impl State {
     }
 
     /// The first claimable email of a mailbox, dropping index entries of emails that left the queue.
-    fn first_claimable(&mut self, mailbox: MailboxId, now: Timestamp) -> Option<EmailId> {
+    /// Up to `most` claimable emails of `mailbox`, best first.
+    fn claimable(&mut self, mailbox: MailboxId, now: Timestamp, most: usize) -> Vec<EmailId> {
         let mut stale = Vec::new();
-        let mut found = None;
-        let mb = self.mailboxes.get(&mailbox)?;
+        let mut found = Vec::new();
+        let Some(mb) = self.mailboxes.get(&mailbox) else {
+            return found;
+        };
         for key in &mb.waiting {
+            if found.len() >= most {
+                break;
+            }
             match self.emails.get(&key.2) {
                 Some(row) if !row.email.status.is_final() => {
                     if row.claimable(now) && self.mailing_runs(row.email.spec.mailing) {
-                        found = Some(key.2);
-                        break;
+                        found.push(key.2);
                     }
                 }
                 _ => stale.push(*key),
@@ -420,26 +425,28 @@ impl Store for MemoryStore {
         lease: Duration,
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut s = self.lock();
-        let ready: Vec<MailboxId> = s
+        let ready: Vec<(MailboxId, bool)> = s
             .mailboxes
             .iter()
             .filter(|(_, mb)| !mb.waiting.is_empty() && mb.may_send(now))
-            .map(|(id, _)| *id)
+            .map(|(id, mb)| (*id, mb.limits.lifted()))
             .collect();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        // A lifted mailbox gives its share of the claim; any other one email.
+        let lifted = ready.iter().filter(|(_, lifted)| *lifted).count().max(1);
+        let share = limit.div_ceil(lifted);
         let mut candidates = Vec::new();
-        for mailbox in ready {
-            if let Some(id) = s.first_claimable(mailbox, now)
-                && let Some(row) = s.emails.get(&id)
-            {
-                candidates.push((row.key(), id));
+        for (mailbox, lifted) in ready {
+            let ids = s.claimable(mailbox, now, if lifted { share } else { 1 });
+            for (turn, id) in ids.into_iter().enumerate() {
+                if let Some(row) = s.emails.get(&id) {
+                    candidates.push((turn, row.key(), id));
+                }
             }
         }
         candidates.sort_unstable();
         let mut claimed = Vec::new();
-        for (_, id) in candidates
-            .into_iter()
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        {
+        for (_, _, id) in candidates.into_iter().take(limit) {
             if let Some(c) = s.lease_email(id, worker, now, lease) {
                 claimed.push(c);
             }

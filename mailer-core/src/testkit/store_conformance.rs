@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use crate::model::{
-    Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, InboxCursor, Mailbox, Mailing, MailingStatus,
-    NewEvent, NewFile, NewTimer, PipelineRule, ReactionCounts, ReactionScope, SendingLimits, Template, TimerAction,
-    Trigger, TriggerLink, TriggerLinkId, User, WebPage,
+    Claimed, EmailId, EmailQuery, EmailStatus, EventKind, EventQuery, InboxCursor, Mailbox, MailboxId, Mailing,
+    MailingStatus, NewEvent, NewFile, NewTimer, PipelineRule, ReactionCounts, ReactionScope, SendingLimits, Template,
+    TimerAction, Trigger, TriggerLink, TriggerLinkId, User, WebPage,
 };
 use crate::ports::{DynStore, StoreError, StoreExt};
 
@@ -639,6 +639,64 @@ pub async fn no_cap_sends_at_every_claim(store: &DynStore) {
     assert_eq!(sent.get(&capped.id), Some(&2), "the capped mailbox stopped at its cap");
 }
 
+/// A mailbox whose limits are lifted gives an even share of a claim, one with spacing or a cap one email;
+/// every mailbox's first email comes before any mailbox's second, and each mailbox's in its own order.
+pub async fn a_lifted_mailbox_gives_its_share_of_a_claim(store: &DynStore) {
+    let fx = StoreFixture::new(store).await;
+    let lifted = SendingLimits {
+        spacing: Duration::ZERO,
+        daily_cap: SendingLimits::NO_DAILY_CAP,
+        per_minute_cap: None,
+        ..SendingLimits::default()
+    };
+    let a = fx.add_mailbox(lifted.clone()).await;
+    let b = fx.add_mailbox(lifted).await;
+    let spaced = fx.add_mailbox(SendingLimits::default()).await;
+    let capped = fx.add_mailbox(fast()).await;
+    let mut ids: std::collections::HashMap<MailboxId, Vec<EmailId>> = std::collections::HashMap::new();
+    for (mb, n) in [(&a, 10), (&b, 10), (&spaced, 3), (&capped, 3)] {
+        let specs = (0..n)
+            .map(|i| fx.email(mb, &format!("s{}-{i}@example.com", mb.id.0)))
+            .collect();
+        let queued = store.enqueue(specs).await.expect("enqueue");
+        ids.insert(mb.id, queued.into_iter().map(|e| e.id).collect());
+    }
+    let w = StoreFixture::worker(1);
+    let mut taken: std::collections::HashMap<MailboxId, Vec<EmailId>> = std::collections::HashMap::new();
+    // 7 among two lifted mailboxes: a share of 4 each, cut by the limit.
+    let first = store.claim_due(&w, fx.now, 7, LEASE).await.expect("claim");
+    assert_eq!(first.len(), 7, "{first:?}");
+    let head: std::collections::HashSet<MailboxId> = first[..4].iter().map(|c| c.email.spec.mailbox).collect();
+    assert_eq!(
+        head.len(),
+        4,
+        "every mailbox's first email did not come first: {first:?}"
+    );
+    for c in &first {
+        taken.entry(c.email.spec.mailbox).or_default().push(c.email.id);
+    }
+    let count = |taken: &std::collections::HashMap<MailboxId, Vec<EmailId>>, mb: &Mailbox| {
+        taken.get(&mb.id).map_or(0, Vec::len)
+    };
+    assert_eq!((count(&taken, &spaced), count(&taken, &capped)), (1, 1), "{first:?}");
+    assert!(count(&taken, &a) >= 2 && count(&taken, &b) >= 2, "{first:?}");
+    // Everything the lifted mailboxes have left (a share of 50 each), one more of the capped mailbox
+    // (no spacing), none of the spaced one (its spacing has not passed).
+    let second = store.claim_due(&w, fx.now, 100, LEASE).await.expect("claim");
+    for c in &second {
+        taken.entry(c.email.spec.mailbox).or_default().push(c.email.id);
+    }
+    assert_eq!(
+        [&a, &b, &spaced, &capped].map(|mb| count(&taken, mb)),
+        [10, 10, 1, 2],
+        "{second:?}"
+    );
+    for mb in [&a, &b, &capped] {
+        let want: Vec<EmailId> = ids[&mb.id][..count(&taken, mb)].to_vec();
+        assert_eq!(taken[&mb.id], want, "mailbox {:?}: not in its own order", mb.id);
+    }
+}
+
 /// Single emails go before mailing traffic of the same mailbox.
 pub async fn single_before_mailing(store: &DynStore) {
     let fx = StoreFixture::new(store).await;
@@ -663,7 +721,7 @@ pub async fn single_before_mailing(store: &DynStore) {
     let w = StoreFixture::worker(1);
     let first = store.claim_due(&w, fx.now, 100, LEASE).await.expect("claim");
     let ours: Vec<_> = first.iter().filter(|c| c.email.spec.mailbox == mb.id).collect();
-    assert_eq!(ours.len(), 1, "one per mailbox per claim: {ours:?}");
+    assert_eq!(ours.len(), 1, "a capped mailbox gives one per claim: {ours:?}");
     assert_eq!(ours[0].email.id, single, "the single email did not go first");
 }
 
@@ -1441,7 +1499,7 @@ macro_rules! store_conformance_tests {
             enqueue_claim_complete, claim_is_exclusive, lease_expiry_gives_email_back, retry_at_is_honoured,
             fail_is_final, account_isolation, timers_come_due_in_order, timer_keys_replace_and_cancel,
             crud_round_trips, enqueue_is_idempotent, spacing_holds_across_workers, daily_cap_holds,
-            no_cap_sends_at_every_claim,
+            no_cap_sends_at_every_claim, a_lifted_mailbox_gives_its_share_of_a_claim,
             single_before_mailing, mailings_alternate, pause_resume_cancel_mailing, mark_once_is_once,
             token_ids_are_spent_once_until_they_expire,
             events_round_trip, complete_with_events_is_one_write, concurrent_completions_each_get_their_own_answer,

@@ -1,6 +1,7 @@
 //! Claims: the database is the queue. One transaction picks the best due email of every mailbox whose
-//! spacing and caps allow a send, leases them, records the sends and moves each mailbox's next free
-//! moment, so the limits hold across every process sharing the database. PostgreSQL skips mailboxes
+//! spacing and caps allow a send (an even share of the claim from a mailbox whose limits are lifted),
+//! leases them, records the sends and moves each mailbox's next free moment, so the limits hold across
+//! every process sharing the database. PostgreSQL skips mailboxes
 //! another worker is claiming from (`FOR UPDATE SKIP LOCKED`); SQLite takes the write lock up front.
 //!
 //! On PostgreSQL the transaction is one call of the `mailer_claim` function (one round trip instead of
@@ -261,7 +262,10 @@ impl SqlStore {
         };
         let mut updates = Vec::with_capacity(sent.len());
         let mut prune = Vec::new();
-        for c in sent {
+        // A lifted mailbox may have several emails in one claim: its sends are all counted above, and its
+        // row is moved once (nothing spaces or caps it, so every send gives it the same free moment).
+        let mut moved = std::collections::HashSet::with_capacity(sent.len());
+        for c in sent.iter().filter(|c| moved.insert(c.mailbox)) {
             let next_send = crate::time::plus(now, c.limits.spacing);
             let (minute, day) = counts.get(&c.mailbox).copied().unwrap_or((0, 0));
             let capped = day >= i64::from(c.limits.daily_cap)
