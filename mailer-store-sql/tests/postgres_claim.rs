@@ -136,3 +136,25 @@ async fn an_idle_mailbox_wakes_when_an_email_is_queued() {
     assert_eq!(claim(&store, &fx, Duration::from_secs(2)).await, vec![b.id, a.id]);
     assert!(claim(&store, &fx, Duration::from_secs(3)).await.is_empty());
 }
+
+/// The claim function plans without bitmap scans (migration 0009): with them, its cached plan read every
+/// queued email of each mailbox and sorted them to find the first. A later `CREATE OR REPLACE` that drops
+/// the setting fails here.
+#[tokio::test]
+async fn the_claim_function_plans_without_bitmap_scans() {
+    let Some(base) = common::pg_url() else { return };
+    let store = common::connect(
+        &mailer_store_sql::testkit::pg_schema_url(&base, "claimplan")
+            .await
+            .expect("test schema"),
+    )
+    .await;
+    let config: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(p.proconfig) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE p.proname = 'mailer_claim' AND n.nspname = current_schema()",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("read the function's settings");
+    assert_eq!(config, vec!["enable_bitmapscan=off".to_owned()]);
+}
