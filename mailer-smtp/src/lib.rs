@@ -7,7 +7,9 @@
 //!   trusted roots; optional DKIM. Connections are our own tokio sockets with `TCP_NODELAY` (lettre's
 //!   pool leaves Nagle on, which costs ~40 ms per message against servers that delay ACKs). Text and
 //!   HTML parts are encoded (7bit or quoted-printable) and the content dot-stuffed by our own one-pass code
-//!   rather than lettre's byte-by-byte loops; the encoding is chosen by lettre's rules.
+//!   rather than lettre's byte-by-byte loops; the encoding is chosen by lettre's rules. To a server that
+//!   offers PIPELINING (RFC 2920), `MAIL`, the `RCPT`s and `DATA` go in one write: two round trips per
+//!   message instead of four.
 //!   Copies go to Sent with IMAP `APPEND … (\Seen)` (async-imap): the folder marked SPECIAL-USE `\Sent`,
 //!   else the mailbox's `sent_folder`, else the first of the usual names ([`SENT_NAMES`]). Logged-in IMAP
 //!   sessions are pooled per mailbox (bounded, closed when idle, checked with `NOOP` after a pause), so a

@@ -1,8 +1,8 @@
 //! Claims: the database is the queue. One transaction picks the best due email of every mailbox whose
 //! spacing and caps allow a send (an even share of the claim from a mailbox whose limits are lifted),
 //! leases them, records the sends and moves each mailbox's next free moment, so the limits hold across
-//! every process sharing the database. PostgreSQL skips mailboxes
-//! another worker is claiming from (`FOR UPDATE SKIP LOCKED`); SQLite takes the write lock up front.
+//! every process sharing the database. PostgreSQL skips mailboxes another worker is claiming from (`FOR
+//! UPDATE SKIP LOCKED`); SQLite takes the write lock up front.
 //!
 //! On PostgreSQL the transaction is one call of the `mailer_claim` function (one round trip instead of
 //! seven), which also leaves out idle mailboxes (no queued or sending email; enqueueing wakes them); the
