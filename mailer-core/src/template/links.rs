@@ -344,19 +344,15 @@ impl TokenKey {
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&head[HEADER_LEN..]);
         // Encryption fails only for messages of more than 256 GiB.
-        let tag = self
-            .cipher
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&head[..HEADER_LEN]),
-                plain,
-            )
-            .map_or([0u8; TAG_LEN], |tag| {
-                let mut bytes = [0u8; TAG_LEN];
-                bytes.copy_from_slice(tag.as_ref());
-                bytes
-            });
-        bytes.extend_from_slice(&tag);
+        let sealed = self.cipher.seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&head[..HEADER_LEN]),
+            plain,
+        );
+        match sealed {
+            Ok(tag) => bytes.extend_from_slice(tag.as_ref()),
+            Err(_) => bytes.extend_from_slice(&[0u8; TAG_LEN]),
+        }
         URL_SAFE_NO_PAD.encode_string(&bytes, out);
     }
 

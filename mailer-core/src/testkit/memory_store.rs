@@ -238,8 +238,8 @@ impl State {
         mailing.is_none_or(|m| self.mailings.get(&m).is_none_or(|(_, s)| *s == MailingStatus::Running))
     }
 
-    /// The first claimable email of a mailbox, dropping index entries of emails that left the queue.
-    /// Up to `most` claimable emails of `mailbox`, best first.
+    /// Up to `most` claimable emails of `mailbox`, best first, dropping index entries of emails that left
+    /// the queue.
     fn claimable(&mut self, mailbox: MailboxId, now: Timestamp, most: usize) -> Vec<EmailId> {
         let mut stale = Vec::new();
         let mut found = Vec::new();

@@ -1,8 +1,8 @@
 -- The claimable emails of every mailbox whose spacing and caps allow a send at $1, best first, up to $2:
--- one of a mailbox that spaces or caps its sends (the next must wait for them), and up to $2 of a mailbox
--- that does neither (limits lifted: `spacing_us` 0, no daily cap, no per-minute cap); every mailbox's
--- first email goes before any mailbox's second, then by priority, `seq` and id. A lifted mailbox's share
--- is $2 divided by the lifted mailboxes with emails waiting, rounded up (`SendingLimits::lifted` and
+-- one of a mailbox that spaces or caps its sends (the next must wait for them), and a share of $2 of a
+-- mailbox that does neither (limits lifted: `spacing_us` 0, no daily cap, no per-minute cap); every
+-- mailbox's first email goes before any mailbox's second, then by priority, `seq` and id. The share is $2
+-- divided by the lifted mailboxes with emails waiting, rounded up (`SendingLimits::lifted` and
 -- `Store::claim_due` in mailer-core say the same; 4294967295 is `SendingLimits::NO_DAILY_CAP`).
 WITH due AS (
     SELECT m.id, m.spacing_us, m.daily_cap, m.cap_window, m.per_minute_cap, m.timezone, m.pruned_at,
