@@ -93,7 +93,7 @@ BEGIN
     END IF;
 
     -- The second pass: more emails of the lifted mailboxes locked above (their locks are held).
-    IF cardinality(v_mailbox) > 0 AND cardinality(v_mailbox) < p_limit THEN
+    IF cardinality(v_mailbox) < p_limit THEN
         SELECT count(*) INTO v_lifted FROM unnest(v_spacing, v_cap, v_minute_cap) AS u(spacing, cap, minute_cap)
         WHERE u.spacing = 0 AND u.cap = 4294967295 AND u.minute_cap IS NULL;
         IF v_lifted > 0 AND (p_limit + v_lifted - 1) / v_lifted > 1 THEN
