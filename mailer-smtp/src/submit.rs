@@ -14,11 +14,13 @@
 //! through lettre's `send` unchanged.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::response::Response;
 use lettre::transport::smtp::{Error, client::AsyncSmtpConnection};
+use memchr::memmem;
 
 use crate::connection::Session;
 
@@ -84,17 +86,9 @@ fn pipelined_group(envelope: &Envelope) -> String {
 /// one buffer of the right size (lettre copies a command once more to write it).
 fn dot_stuffed(text: &str) -> String {
     const END: &str = "\r\n.\r\n";
-    let bytes = text.as_bytes();
-    // Where each `CRLF.` starts: every LF is looked at (eight bytes at a time), and kept when it follows a
-    // CR and comes before a dot.
-    let mut dots = Vec::new();
-    let mut from = 0;
-    while let Some(lf) = crate::scan::find_byte(bytes, from, b'\n') {
-        if lf > 0 && bytes[lf - 1] == b'\r' && bytes.get(lf + 1) == Some(&b'.') {
-            dots.push(lf - 1);
-        }
-        from = lf + 1;
-    }
+    static LINE_DOT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\r\n."));
+    // Where each `CRLF.` starts.
+    let dots: Vec<usize> = LINE_DOT.find_iter(text.as_bytes()).collect();
     let lead = usize::from(text.starts_with('.'));
     let mut wire = String::with_capacity(lead + text.len() + dots.len() + END.len());
     if lead == 1 {

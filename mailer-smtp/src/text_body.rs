@@ -1,48 +1,94 @@
-//! The body of a text part (plain text or HTML), encoded here in one pass instead of by lettre byte by byte.
+//! A text part (plain text or HTML) written straight into the message's buffer: its headers, its body in
+//! its transfer encoding, and the CRLF that ends it. The text's line ends (CRLF, a bare CR or a bare LF)
+//! become CRLF while it is encoded, in the same pass.
 //!
-//! The transfer encoding is the one lettre would choose for the same text (`email-encoding`'s rules, for a
-//! server without SMTPUTF8): `7bit` for ASCII whose lines are under 76 bytes, `quoted-printable` when at
-//! most a third of the bytes need escaping, `base64` otherwise. The first two are written here; base64,
-//! rare for text, is left to lettre. Quoted-printable (RFC 2045, section 6.7) is written with whole runs
-//! of plain bytes copied at once: every line is at most 76 characters (soft line breaks end in `=`), `=`
-//! and every byte outside printable ASCII and tab are `=XX`, and a space or tab before a line end is
-//! encoded so that no server strips it. Hard line breaks stay CRLF.
+//! The transfer encoding is the one lettre would choose for the same text with CRLF line ends
+//! (`email-encoding`'s rules, for a server without SMTPUTF8): `7bit` for ASCII whose lines are under 76
+//! bytes, `quoted-printable` when at most a third of the bytes need escaping, `base64` otherwise. The first
+//! two are written here; base64, rare for text, is left to lettre. Quoted-printable (RFC 2045, section
+//! 6.7) is written with whole runs of plain bytes copied at once: every line is at most 76 characters
+//! (soft line breaks end in `=`), `=` and every byte outside printable ASCII and tab are `=XX`, and a space
+//! or tab before a line end is encoded so that no server strips it.
 //!
 //! Measured on the whole pipeline (`benches/pipeline_throughput.sh`): lettre's quoted-printable encoder,
-//! its encoding chooser and its second CRLF pass took 17 % of the worker's CPU for 20 KB bodies.
+//! its encoding chooser and its second CRLF pass took 17 % of the worker's CPU for 20 KB bodies; the
+//! separate CRLF pass and lettre copying each part into the message took 5 % more.
 
 use lettre::message::Body;
-use lettre::message::header::ContentTransferEncoding;
+
+use crate::scan::find_either;
 
 /// The longest encoded line, without its CRLF (RFC 2045).
 const LINE: usize = 76;
 
-/// `text`, whose line ends are all CRLF already, as a body with its transfer encoding.
-pub(crate) fn text_body(text: String) -> Body {
+/// Writes the part of `content_type` (`text/plain; charset=utf-8`, `text/html; charset=utf-8`) holding
+/// `text` to `out`: `Content-Type`, `Content-Transfer-Encoding`, an empty line, the encoded text, CRLF.
+pub(crate) fn write_text_part(out: &mut Vec<u8>, content_type: &str, text: &str) {
+    let part_headers = |out: &mut Vec<u8>, encoding: &str| {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(content_type.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Transfer-Encoding: ");
+        out.extend_from_slice(encoding.as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+    };
     let bytes = text.as_bytes();
     if bytes.is_ascii() && !line_too_long(bytes) {
-        return Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::SevenBit);
+        part_headers(out, "7bit");
+        write_crlf(out, bytes);
+    } else {
+        let start = out.len();
+        part_headers(out, "quoted-printable");
+        let counts = encode(out, bytes);
+        if counts.escaped > counts.crlf_len / 3 {
+            out.truncate(start);
+            let body = Body::new(crate::mime::crlf(text));
+            part_headers(out, &body.encoding().to_string());
+            out.extend_from_slice(body.as_ref());
+        }
     }
-    let (encoded, escaped) = encode(bytes);
-    if escaped <= bytes.len() / 3 {
-        return Body::dangerous_pre_encoded(encoded, ContentTransferEncoding::QuotedPrintable);
-    }
-    Body::new(text)
+    out.extend_from_slice(b"\r\n");
 }
 
-/// Whether a line of `b` (counting from one LF to the next) is 76 bytes or longer: the rule of lettre's
-/// chooser, kept so that the same text gets the same encoding as before.
-fn line_too_long(b: &[u8]) -> bool {
-    let mut last = 0;
+/// The length of the line end (CRLF, CR or LF) at `at`, which is a CR or an LF.
+fn line_end_len(b: &[u8], at: usize) -> usize {
+    if b[at] == b'\r' && b.get(at + 1) == Some(&b'\n') {
+        2
+    } else {
+        1
+    }
+}
+
+/// Writes `b` with every line end (CRLF, a bare CR, a bare LF) as CRLF, copying the text between them in
+/// whole runs.
+pub(crate) fn write_crlf(out: &mut Vec<u8>, b: &[u8]) {
+    out.reserve(b.len() + b.len() / 32);
     let mut from = 0;
-    while let Some(i) = crate::scan::find_byte(b, from, b'\n') {
-        if i - last >= LINE {
+    while let Some(at) = find_either(b, from, b'\r', b'\n') {
+        out.extend_from_slice(&b[from..at]);
+        out.extend_from_slice(b"\r\n");
+        from = at + line_end_len(b, at);
+    }
+    out.extend_from_slice(&b[from..]);
+}
+
+/// Whether lettre's chooser finds a line of 76 bytes or more in `b` with its line ends made CRLF. It
+/// measures from one LF to the next, so a line's CR counts, and after the first line the LF before it
+/// too; the first measure starts at 0. The positions below are those of that CRLF text.
+fn line_too_long(b: &[u8]) -> bool {
+    let mut last_lf = 0;
+    let mut line_start = 0;
+    let mut from = 0;
+    while let Some(at) = find_either(b, from, b'\r', b'\n') {
+        // The line's text, then its CR, then the LF.
+        let lf = line_start + (at - from) + 1;
+        if lf - last_lf >= LINE {
             return true;
         }
-        last = i;
-        from = i + 1;
+        last_lf = lf;
+        line_start = lf + 1;
+        from = at + line_end_len(b, at);
     }
-    b.len() - last >= LINE
+    line_start + (b.len() - from) - last_lf >= LINE
 }
 
 /// Whether `b` may stand for itself inside an encoded line.
@@ -79,17 +125,27 @@ fn plain_run(b: &[u8]) -> usize {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// `bytes` (CRLF line ends) in quoted-printable (a CR or LF that is not part of a CRLF is encoded), and
-/// how many of the bytes are not printable ASCII or tab (CR and LF count, as in lettre's chooser).
-fn encode(bytes: &[u8]) -> (Vec<u8>, usize) {
+/// What [`encode`] counted, for lettre's choice between quoted-printable and base64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    /// The bytes that are not printable ASCII or tab (a line end's CR and LF count), as lettre counts them.
+    escaped: usize,
+    /// The text's length with its line ends made CRLF.
+    crlf_len: usize,
+}
+
+/// Appends `bytes` in quoted-printable to `out`; each line end (CRLF, a bare CR, a bare LF) is written as
+/// a hard line break, CRLF.
+fn encode(out: &mut Vec<u8>, bytes: &[u8]) -> Counts {
     // Room for content on an encoded line that goes on: one character is kept for the soft break's `=`.
     const ROOM: usize = LINE - 1;
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 16);
+    out.reserve(bytes.len() + bytes.len() / 16 + 16);
     let mut escaped = 0;
+    let mut bare_ends = 0;
     let mut col = 0;
     let mut i = 0;
-    // Whether the input line ends at `at`: a CRLF or the end of the input.
-    let line_ends_at = |at: usize| at == bytes.len() || bytes[at..].starts_with(b"\r\n");
+    // Whether the input line ends at `at`: a line end or the end of the input.
+    let line_ends_at = |at: usize| at == bytes.len() || matches!(bytes[at], b'\r' | b'\n');
     while i < bytes.len() {
         let run = plain_run(&bytes[i..]);
         if run > 0 {
@@ -125,11 +181,13 @@ fn encode(bytes: &[u8]) -> (Vec<u8>, usize) {
             }
         }
         let b = bytes[i];
-        if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+        if matches!(b, b'\r' | b'\n') {
             out.extend_from_slice(b"\r\n");
             escaped += 2;
             col = 0;
-            i += 2;
+            let len = line_end_len(bytes, i);
+            bare_ends += 2 - len;
+            i += len;
             continue;
         }
         if !matches!(b, b'\t' | b' '..=b'~') {
@@ -145,7 +203,10 @@ fn encode(bytes: &[u8]) -> (Vec<u8>, usize) {
         col += 3;
         i += 1;
     }
-    (out, escaped)
+    Counts {
+        escaped,
+        crlf_len: bytes.len() + bare_ends,
+    }
 }
 
 #[cfg(test)]
@@ -155,7 +216,55 @@ mod tests {
     use super::*;
 
     fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
-        encode(bytes).0
+        let mut out = Vec::new();
+        encode(&mut out, bytes);
+        out
+    }
+
+    /// The rule, one byte at a time: CRLF, a bare CR and a bare LF each become CRLF.
+    fn crlf_bytes(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\r' | b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    i += if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// lettre's rule for `7bit`, as it reads a text with CRLF line ends.
+    fn lettre_line_too_long(b: &[u8]) -> bool {
+        let mut last = 0;
+        for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'\n') {
+            if i - last >= LINE {
+                return true;
+            }
+            last = i;
+        }
+        b.len() - last >= LINE
+    }
+
+    /// The transfer encoding `write_text_part` picks for `text`.
+    fn encoding_of(text: &str) -> String {
+        let mut out = Vec::new();
+        write_text_part(&mut out, "text/plain; charset=utf-8", text);
+        let out = String::from_utf8(out).expect("ascii");
+        out.lines()
+            .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+            .expect("an encoding")
+            .to_owned()
     }
 
     /// RFC 2045 decoding, written out for the test: soft breaks removed, `=XX` turned back into bytes.
@@ -181,7 +290,11 @@ mod tests {
 
     fn check(input: &[u8]) {
         let encoded = quoted_printable(input);
-        assert_eq!(quoted_printable_decode(&encoded), input, "round trip of {input:?}");
+        assert_eq!(
+            quoted_printable_decode(&encoded),
+            crlf_bytes(input),
+            "round trip of {input:?}"
+        );
         for line in encoded.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             assert!(
@@ -236,25 +349,30 @@ mod tests {
 
     #[test]
     fn the_encoding_is_the_one_lettre_would_choose() {
-        let ascii = "short line\r\nanother\r\n".to_owned();
-        assert_eq!(
-            text_body(ascii.clone()).encoding(),
-            lettre::message::Body::new(ascii).encoding()
-        );
+        let lettre = |text: &str| lettre::message::Body::new(text.to_owned()).encoding().to_string();
+        let ascii = "short line\r\nanother\r\n";
+        assert_eq!(encoding_of(ascii), "7bit");
+        assert_eq!(encoding_of(ascii), lettre(ascii));
         let long = format!("<p>{}</p>", "word ".repeat(40));
-        assert_eq!(
-            text_body(long.clone()).encoding(),
-            ContentTransferEncoding::QuotedPrintable
-        );
-        assert_eq!(
-            lettre::message::Body::new(long).encoding(),
-            ContentTransferEncoding::QuotedPrintable
-        );
+        assert_eq!(encoding_of(&long), "quoted-printable");
+        assert_eq!(encoding_of(&long), lettre(&long));
         let cyrillic = "Привет, мир! ".repeat(20);
-        assert_eq!(text_body(cyrillic.clone()).encoding(), ContentTransferEncoding::Base64);
-        assert_eq!(
-            lettre::message::Body::new(cyrillic).encoding(),
-            ContentTransferEncoding::Base64
+        assert_eq!(encoding_of(&cyrillic), "base64");
+        assert_eq!(encoding_of(&cyrillic), lettre(&cyrillic));
+    }
+
+    #[test]
+    fn bare_line_ends_become_crlf_in_every_encoding() {
+        let mut out = Vec::new();
+        write_crlf(&mut out, b"a\nb\rc\r\nd\n\re");
+        assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n\r\ne");
+        assert_eq!(quoted_printable(b"x=\ny\r"), b"x=3D\r\ny\r\n");
+        let mut part = Vec::new();
+        write_text_part(&mut part, "text/plain; charset=utf-8", "a\nb");
+        assert!(
+            part.ends_with(b"\r\n\r\na\r\nb\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(&part)
         );
     }
 
@@ -272,9 +390,10 @@ mod tests {
 
     #[test]
     fn escapes_are_counted_as_lettre_counts_them() {
-        let (_, escaped) = encode("a=b\r\nü\t".as_bytes());
+        let counts = encode(&mut Vec::new(), "a=b\r\nü\t".as_bytes());
+        assert_eq!(counts.crlf_len, 8);
         assert_eq!(
-            escaped, 4,
+            counts.escaped, 4,
             "CR, LF and the two bytes of ü; = and tab are printable for the count"
         );
     }
@@ -288,6 +407,16 @@ mod tests {
         #[test]
         fn any_bytes_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             check(&bytes);
+        }
+
+        #[test]
+        fn the_line_rule_reads_bare_line_ends_as_lettre_reads_crlf(
+            text in proptest::collection::vec(prop_oneof![1 => Just(b'\r'), 1 => Just(b'\n'), 120 => Just(b'a')], 0..600),
+        ) {
+            prop_assert_eq!(line_too_long(&text), lettre_line_too_long(&crlf_bytes(&text)));
+            let mut out = Vec::new();
+            write_crlf(&mut out, &text);
+            prop_assert_eq!(out, crlf_bytes(&text));
         }
     }
 }
