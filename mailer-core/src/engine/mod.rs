@@ -7,6 +7,7 @@
 
 pub mod admin;
 mod automation;
+mod compiled_cache;
 pub mod compose;
 mod crm_links;
 mod crm_reads;
@@ -31,9 +32,9 @@ mod usage;
 mod views;
 mod worker_step;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use admin::{MailboxView, Upload};
@@ -202,9 +203,7 @@ pub struct Engine {
     ports: Ports,
     config: EngineConfig,
     sequence: AtomicU64,
-    /// Compiled templates by their content. A mailing's emails each carry the same content of up to
-    /// hundreds of KB: foldhash hashes it several times faster than the standard SipHash.
-    compiled: Mutex<HashMap<Content, CompiledTemplate, foldhash::fast::RandomState>>,
+    compiled: compiled_cache::CompiledCache,
     pages: pages::PageCache,
     records: crm_reads::RecordCache,
     token_keys: token::TokenKeys,
@@ -220,7 +219,7 @@ impl Engine {
             ports,
             config,
             sequence: AtomicU64::new(0),
-            compiled: Mutex::new(HashMap::default()),
+            compiled: compiled_cache::CompiledCache::default(),
             pages: pages::PageCache::default(),
             records: crm_reads::RecordCache::default(),
         }
@@ -262,16 +261,9 @@ impl Engine {
     /// Compiles `content` once and keeps it: later calls with the same content reuse the compiled form.
     /// The cache is keyed by the content itself (not a hash of it), so two contents can never share an entry.
     fn compile(&self, content: &Content) -> Result<CompiledTemplate, EngineError> {
-        let mut cache = self.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(found) = cache.get(content) {
-            return Ok(found.clone());
-        }
-        let compiled = CompiledTemplate::compile(content, &CompileOptions::permissive())?;
-        if cache.len() >= 1_024 {
-            cache.clear();
-        }
-        cache.insert(content.clone(), compiled.clone());
-        Ok(compiled)
+        Ok(self
+            .compiled
+            .get_or_compile(content, |c| CompiledTemplate::compile(c, &CompileOptions::permissive()))?)
     }
 
     /// A Message-ID (without angle brackets) unique to this engine: `key` for deterministic ids (a mailing's

@@ -109,22 +109,38 @@ impl<'a> Map<'a> {
     pub(crate) fn entry_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
         self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
     }
-    /// Looks `path` up as Liquid's `find` does over these views, for the common steps only (a known key of
-    /// a map, an index inside a list) and without its dynamic dispatch; `None` for any other step (an
-    /// unknown key, `size`, `first`, a scalar…), which the caller leaves to Liquid.
-    pub(crate) fn lookup(&self, path: &[ScalarCow<'_>]) -> Option<&Node<'a>> {
+    /// Looks `path` up as Liquid's `find` does over these views, for the common steps only (a key of a
+    /// map, an index inside a list) and without its dynamic dispatch; `None` for any other step (`size`,
+    /// `first`, a scalar…), which the caller leaves to Liquid. A path that leaves the data at an unknown key
+    /// reads as [`MISSING`], as the views answer Liquid at any key but `size` (so a path with a later
+    /// `size` is left to Liquid too).
+    pub(crate) fn lookup(&self, path: &[ScalarCow<'_>]) -> Option<&dyn ValueView> {
         let (first, rest) = path.split_first()?;
-        let mut at = self.find(&key_of(first))?;
-        for step in rest {
-            at = match at {
-                Node::Map(map) => map.find(&key_of(step))?,
-                Node::Fields(fields) => fields.find(&key_of(step))?,
-                Node::List(list) => list.index(step.to_integer()?)?,
+        let mut at = match self.find(&key_of(first)) {
+            Some(node) => node,
+            None => return missing(first, rest),
+        };
+        for (i, step) in rest.iter().enumerate() {
+            let found = match at {
+                Node::Map(map) => map.find(&key_of(step)),
+                Node::Fields(fields) => fields.find(&key_of(step)),
+                Node::List(list) => Some(list.index(step.to_integer()?)?),
                 Node::Text(_) | Node::Scalar(_) | Node::Nil => return None,
+            };
+            at = match found {
+                Some(node) => node,
+                None => return missing(step, &rest[i + 1..]),
             };
         }
         Some(at)
     }
+}
+
+/// [`MISSING`] for the unknown key `step` of a map and the `rest` of the path after it, unless one of them
+/// is `size` (Liquid answers that itself).
+fn missing(step: &ScalarCow<'_>, rest: &[ScalarCow<'_>]) -> Option<&'static dyn ValueView> {
+    let size = |s: &ScalarCow<'_>| key_of(s) == "size";
+    (!size(step) && !rest.iter().any(size)).then_some(&MISSING as &dyn ValueView)
 }
 
 /// A path step as a key: borrowed for a string step (Liquid's `to_kstr` makes a new `KStringCow` through
@@ -538,7 +554,7 @@ pub(crate) fn root<'a>(ctx: &RenderContext<'a>) -> Map<'a> {
 
 #[cfg(test)]
 mod tests {
-    use liquid_core::model::{ObjectView, ScalarCow, ValueView, find};
+    use liquid_core::model::{ObjectView, ScalarCow, find};
     use proptest::prelude::*;
 
     use super::root;
@@ -612,7 +628,6 @@ mod tests {
                 .collect();
             if let Some(direct) = data.lookup(&path) {
                 let liquid = find(data.as_value(), &path).expect("Liquid finds what the lookup found");
-                let direct: &dyn ValueView = direct;
                 prop_assert!(std::ptr::addr_eq(direct, liquid.as_view()), "{path:?}");
             }
         }
