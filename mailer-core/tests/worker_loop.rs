@@ -63,6 +63,17 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn a_slow_mailbox_holds_up_only_its_own_emails() {
+    slow_mailbox(false).await;
+}
+
+/// The same loop with each delivery a task of its own (`run_spawned`, as the server runs it), on two
+/// threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_mailbox_holds_up_only_its_own_emails_with_spawned_deliveries() {
+    slow_mailbox(true).await;
+}
+
+async fn slow_mailbox(spawned: bool) {
     let lifted = SendingLimits {
         spacing: Duration::ZERO,
         daily_cap: u32::MAX,
@@ -114,14 +125,22 @@ async fn a_slow_mailbox_holds_up_only_its_own_emails() {
         clock: h.clock.clone(),
         fetcher: h.fetcher.clone(),
     };
-    let engine = Engine::new(ports, h.engine.config().clone());
+    let engine = Arc::new(Engine::new(ports, h.engine.config().clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let returned = AtomicBool::new(false);
     let worker = async {
-        let report = mailer_core::worker::run(&engine, Duration::from_millis(5), tokio::time::sleep, async {
+        let idle = Duration::from_millis(5);
+        let stop_signal = async {
             let _ = stopped.await;
-        })
-        .await;
+        };
+        let report = if spawned {
+            // The test is the host here: it spawns the deliveries as the server does.
+            #[expect(clippy::disallowed_methods, reason = "the host spawns")]
+            let spawn = |delivery| async { tokio::spawn(delivery).await.expect("the delivery ends") };
+            mailer_core::worker::run_spawned(Arc::clone(&engine), idle, tokio::time::sleep, spawn, stop_signal).await
+        } else {
+            mailer_core::worker::run(&engine, idle, tokio::time::sleep, stop_signal).await
+        };
         returned.store(true, Ordering::SeqCst);
         report
     };

@@ -47,6 +47,7 @@ pub use one_time_tokens::MAX_TOKEN_ID;
 pub use pipeline::{PipelineEvent, StageChange, passes};
 pub use send_single::{Preview, SendReport};
 pub use start_mailing::{ENQUEUE_BATCH, MailingRequest, StartedMailing};
+pub(crate) use step_records::StepRecords;
 pub use suppression::UNSUBSCRIBED;
 pub use tracking::{
     FORM_ATTEMPTS, FORM_RETRY, HIT_CACHE_ENTRIES, HIT_CACHE_TTL, HONEYPOT_LINK, HitInfo, HitOutcome, MAX_FORM_ANSWERS,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailer_core::engine::Engine;
+use mailer_core::engine::{Engine, EngineError, Outcome};
 use mailer_http::kommo::KommoHost;
 use mailer_http::{AppState, DEFAULT_BATCH, DEFAULT_CAPACITY, HitRecorder, Metrics, SqlQueueDepth, app};
 use tokio::net::TcpListener;
@@ -132,7 +132,14 @@ pub(crate) async fn run(
 /// One worker: the core's loop, restarted after a store failure, until the stop signal.
 async fn worker_loop(engine: Arc<Engine>, idle: Duration, stop: watch::Receiver<bool>) {
     loop {
-        match mailer_core::worker::run(&engine, idle, tokio::time::sleep, stopped(stop.clone())).await {
+        let round = mailer_core::worker::run_spawned(
+            Arc::clone(&engine),
+            idle,
+            tokio::time::sleep,
+            spawn_delivery,
+            stopped(stop.clone()),
+        );
+        match round.await {
             Ok(report) => {
                 tracing::info!(worker = %engine.config().worker, sent = report.sent, failed = report.failed, "worker stopped");
                 return;
@@ -145,6 +152,20 @@ async fn worker_loop(engine: Arc<Engine>, idle: Duration, stop: watch::Receiver<
                 }
             }
         }
+    }
+}
+
+/// Runs a delivery as a task of its own and answers its result; a panic in it goes on in the worker loop,
+/// as it would have had the loop polled the delivery itself.
+async fn spawn_delivery(delivery: mailer_core::worker::Delivery) -> Result<Outcome, EngineError> {
+    match tokio::spawn(delivery).await {
+        Ok(outcome) => outcome,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(EngineError::Gone(
+                "the runtime stopped while an email was delivered".into(),
+            )),
+        },
     }
 }
 
