@@ -6,6 +6,9 @@
 //! the events' `INSERT`, `COMMIT`: four round trips to the connection's thread). Here the first caller
 //! writes alone; the calls that arrive meanwhile wait for its commit and are then written by one of them
 //! in one transaction: one `UPDATE` for all their rows, one `INSERT` for all their events, one `COMMIT`.
+//! The writer opens its transaction before it takes the group, so the completions that arrive while it
+//! waits for the connection (a claim holds it) join the group: each group rewrites about one page of the
+//! queue's index per mailbox it touches, so fewer, larger groups write less.
 //!
 //! Nothing is weaker: every caller still returns only after its own row and events are committed (or with
 //! its own error), an email whose lease is lost gets [`StoreError::LeaseLost`] and appends nothing, and
@@ -23,8 +26,8 @@ use std::sync::{Mutex, PoisonError};
 use mailer_core::model::{AccountId, EmailId, NewEvent, Timestamp, WorkerId};
 use tokio::sync::oneshot;
 
-use super::SqlStore;
 use super::queue::Finish;
+use super::{SqlStore, Tx};
 use crate::error::Error;
 use crate::time::us;
 
@@ -57,6 +60,10 @@ impl Completions {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(waiting);
     }
 
+    fn is_empty(&self) -> bool {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
+
     fn take(&self) -> Vec<Waiting> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -73,9 +80,13 @@ impl SqlStore {
             });
             {
                 let _turn = self.completions.turn.lock().await;
-                let group = self.completions.take();
-                if !group.is_empty() {
-                    self.write_group(group).await;
+                // Nothing to write when an earlier writer took this completion (and all the others).
+                if !self.completions.is_empty() {
+                    // The transaction is opened before the group is taken: the completions that arrive while
+                    // it opens (often while a claim holds the one writer connection) are written with it.
+                    let tx = self.begin().await;
+                    let group = self.completions.take();
+                    self.write_group(tx, group).await;
                 }
             }
             match result.await {
@@ -87,16 +98,16 @@ impl SqlStore {
         }
     }
 
-    /// Writes `group` in one transaction; when that fails, each completion in a transaction of its own.
-    async fn write_group(&self, group: Vec<Waiting>) {
+    /// Writes `group` in `tx` (opened for it); when that fails, each completion in a transaction of its own.
+    async fn write_group(&self, tx: Result<Tx, Error>, group: Vec<Waiting>) {
         let completions: Vec<&Completion> = group.iter().map(|w| &w.completion).collect();
         // One email twice in a group (not made by the engine) is written one by one: the second then finds
         // the lease gone, as it would have alone.
         let ids: HashSet<EmailId> = completions.iter().map(|c| c.id).collect();
-        let together = if ids.len() == completions.len() {
-            self.try_group(&completions).await
-        } else {
-            Err(Error::corrupt("one email twice in a group of completions"))
+        let together = match tx {
+            Ok(tx) if ids.len() == completions.len() => self.try_group(tx, &completions).await,
+            Ok(_) => Err(Error::corrupt("one email twice in a group of completions")),
+            Err(e) => Err(e),
         };
         match together {
             Ok(finished) => {
@@ -123,12 +134,11 @@ impl SqlStore {
     /// One transaction for every completion in `group`: one `UPDATE` for all their rows, one `INSERT` for
     /// the events of those whose lease was held, one commit. Answers, in order, whether each one's lease was
     /// still held (and so its row marked sent and its events appended).
-    async fn try_group(&self, group: &[&Completion]) -> Result<Vec<bool>, Error> {
+    async fn try_group(&self, mut tx: Tx, group: &[&Completion]) -> Result<Vec<bool>, Error> {
         let rows: Vec<serde_json::Value> = group
             .iter()
             .map(|c| serde_json::json!([c.id.0, c.account.0, c.worker.0, us(c.sent_at)]))
             .collect();
-        let mut tx = self.begin().await?;
         let changed: HashSet<i64> = sqlx::query_scalar(crate::queries::SQLITE_COMPLETE_MANY)
             .bind(serde_json::Value::Array(rows).to_string())
             .fetch_all(&mut *tx)
@@ -216,7 +226,8 @@ mod tests {
             });
         }
         let refs: Vec<&Completion> = group.iter().collect();
-        let finished = store.try_group(&refs).await.expect("one transaction");
+        let tx = store.begin().await.expect("begin");
+        let finished = store.try_group(tx, &refs).await.expect("one transaction");
         assert_eq!(finished, [true, false, true]);
         for (c, done) in group.iter().zip(finished) {
             let email = store.get_email(c.account, c.id).await.expect("get");
