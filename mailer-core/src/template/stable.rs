@@ -20,7 +20,9 @@ pub(crate) fn holds_object(value: &dyn ValueView) -> bool {
 
 fn holds_object_at(value: &dyn ValueView, depth: usize) -> bool {
     if value.as_object().is_some() {
-        return true;
+        // An unknown variable reads as an empty object that is nil: it prints as nothing either way, without
+        // a string made for it.
+        return !value.is_nil();
     }
     match value.as_array() {
         Some(items) if depth < MAX_DEPTH => items.values().any(|v| holds_object_at(v, depth + 1)),
