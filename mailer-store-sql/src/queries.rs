@@ -133,7 +133,7 @@ macro_rules! migrator {
 pub(crate) fn sqlite_migrator() -> Migrator {
     migrator!("sqlite": 1 => "0001_init", 2 => "0002_suppressions", 3 => "0003_crm_links", 4 => "0004_inbox",
         5 => "0005_kommo_jti", 6 => "0006_event_clicks", 7 => "0007_email_specs", 8 => "0008_email_contents",
-        9 => "0009_mailing_index")
+        9 => "0009_status_free_indexes")
 }
 
 /// The PostgreSQL migrations, embedded.

@@ -224,3 +224,96 @@ mod contents {
         }
     }
 }
+
+mod queue_index {
+    use mailer_core::model::{EmailId, SendingLimits};
+    use mailer_core::ports::{Store, StoreExt};
+    use mailer_core::testkit::StoreFixture;
+
+    async fn in_queue(store: &mailer_store_sql::SqlStore, id: EmailId) -> Option<i64> {
+        sqlx::query_scalar("SELECT in_queue FROM emails WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(store.pool())
+            .await
+            .expect("in_queue")
+    }
+
+    /// The details of `EXPLAIN QUERY PLAN` for `sql` (its parameters unbound: NULL).
+    async fn explain(store: &mailer_store_sql::SqlStore, sql: &str) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .fetch_all(store.pool())
+            .await
+            .expect("plan")
+            .iter()
+            .map(|r| r.try_get::<String, _>(3).expect("detail"))
+            .collect()
+    }
+
+    /// `in_queue` (migration 0009) is 1 exactly while the email is queued or being sent, whatever changes
+    /// the status: the claims look at the emails through the index on it.
+    #[tokio::test]
+    async fn in_queue_follows_the_status_through_every_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::common::connect(&super::common::sqlite_file_url(dir.path(), "queue.db")).await;
+        let fx = StoreFixture::new(&store).await;
+        let mailbox = fx
+            .add_mailbox(SendingLimits {
+                spacing: std::time::Duration::ZERO,
+                ..SendingLimits::default()
+            })
+            .await;
+        let worker = StoreFixture::worker(1);
+
+        let queued = store
+            .enqueue_one(fx.email(&mailbox, "q@example.com"))
+            .await
+            .expect("enqueue")
+            .id;
+        assert_eq!(in_queue(&store, queued).await, Some(1), "queued");
+
+        let sent = fx.claimed_email(&mailbox, "s@example.com", &worker).await;
+        assert_eq!(in_queue(&store, sent).await, Some(1), "claimed (sending)");
+        store
+            .complete_with_events(fx.account.id, sent, &worker, fx.now, Vec::new())
+            .await
+            .expect("complete");
+        assert_eq!(in_queue(&store, sent).await, None, "sent");
+
+        let retried = fx.claimed_email(&mailbox, "r@example.com", &worker).await;
+        store
+            .retry_at(fx.account.id, retried, &worker, fx.now, "try again")
+            .await
+            .expect("retry");
+        assert_eq!(in_queue(&store, retried).await, Some(1), "back in the queue");
+
+        let failed = fx.claimed_email(&mailbox, "f@example.com", &worker).await;
+        store
+            .fail(fx.account.id, failed, &worker, "refused")
+            .await
+            .expect("fail");
+        assert_eq!(in_queue(&store, failed).await, None, "failed");
+
+        // A row written with a status outside the queue (as a restore or another tool would) is not in it.
+        sqlx::query("UPDATE emails SET status = 'cancelled' WHERE id = $1")
+            .bind(queued.0)
+            .execute(store.pool())
+            .await
+            .expect("cancel");
+        assert_eq!(in_queue(&store, queued).await, None, "cancelled");
+
+        // The claim reads each mailbox's queue through the index (a scan of `emails` would read every email
+        // ever sent).
+        let claim = include_str!("../queries/sqlite/claim_candidates.sql");
+        let plan = explain(&store, claim).await;
+        let queue_reads = plan
+            .iter()
+            .filter(|d| d.contains("INDEX emails_queue (mailbox=?)"))
+            .count();
+        assert!(queue_reads >= 3, "{plan:#?}");
+        assert!(
+            !plan.iter().any(|d| d.starts_with("SCAN q") || d.starts_with("SCAN e")),
+            "{plan:#?}"
+        );
+    }
+}

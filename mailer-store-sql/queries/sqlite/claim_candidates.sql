@@ -3,13 +3,14 @@
 -- mailbox that does neither (limits lifted: `spacing_us` 0, no daily cap, no per-minute cap); every
 -- mailbox's first email goes before any mailbox's second, then by priority, `seq` and id. The share is $2
 -- divided by the lifted mailboxes with emails waiting, rounded up (`SendingLimits::lifted` and
--- `Store::claim_due` in mailer-core say the same; 4294967295 is `SendingLimits::NO_DAILY_CAP`).
+-- `Store::claim_due` in mailer-core say the same; 4294967295 is `SendingLimits::NO_DAILY_CAP`). `in_queue`
+-- is 1 exactly while the status is `queued` or `sending` (migration 0009): the queue's index is on it.
 WITH due AS (
     SELECT m.id, m.spacing_us, m.daily_cap, m.cap_window, m.per_minute_cap, m.timezone, m.pruned_at,
            m.spacing_us = 0 AND m.daily_cap = 4294967295 AND m.per_minute_cap IS NULL AS lifted
     FROM mailboxes m
     WHERE (m.free_at IS NULL OR m.free_at <= $1)
-      AND EXISTS (SELECT 1 FROM emails q WHERE q.mailbox = m.id AND q.status IN ('queued', 'sending'))
+      AND EXISTS (SELECT 1 FROM emails q WHERE q.mailbox = m.id AND q.in_queue = 1)
 ),
 picked AS (
     SELECT d.id AS mailbox, e.id AS email, e.priority, e.seq, 1 AS turn
@@ -17,7 +18,7 @@ picked AS (
     JOIN emails e ON e.id = (
         SELECT q.id FROM emails q LEFT JOIN mailings g ON g.id = q.mailing
         WHERE q.mailbox = d.id
-          AND q.status IN ('queued', 'sending')
+          AND q.in_queue = 1
           AND ((q.status = 'queued' AND q.due_at <= $1) OR (q.status = 'sending' AND q.lease_until <= $1))
           AND (g.status IS NULL OR g.status = 'running')
         ORDER BY q.priority, q.seq, q.id
@@ -29,7 +30,7 @@ picked AS (
     JOIN emails e ON e.id IN (
         SELECT q.id FROM emails q LEFT JOIN mailings g ON g.id = q.mailing
         WHERE q.mailbox = d.id
-          AND q.status IN ('queued', 'sending')
+          AND q.in_queue = 1
           AND ((q.status = 'queued' AND q.due_at <= $1) OR (q.status = 'sending' AND q.lease_until <= $1))
           AND (g.status IS NULL OR g.status = 'running')
         ORDER BY q.priority, q.seq, q.id
