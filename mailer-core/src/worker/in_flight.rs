@@ -16,8 +16,6 @@ pub(super) struct InFlight<F> {
     report: StepReport,
     /// The first error a delivery answered: a store failure recording an outcome.
     error: Option<EngineError>,
-    /// How many deliveries have ended.
-    ended: usize,
 }
 
 impl<F: Future<Output = Result<Outcome, EngineError>>> InFlight<F> {
@@ -26,18 +24,12 @@ impl<F: Future<Output = Result<Outcome, EngineError>>> InFlight<F> {
             deliveries: FuturesUnordered::new(),
             report: StepReport::default(),
             error: None,
-            ended: 0,
         }
     }
 
     /// How many deliveries have not ended.
     pub(super) fn len(&self) -> usize {
         self.deliveries.len()
-    }
-
-    /// How many deliveries have ended so far.
-    pub(super) fn ended(&self) -> usize {
-        self.ended
     }
 
     /// True when a delivery answered an error: the loop claims nothing more.
@@ -51,7 +43,6 @@ impl<F: Future<Output = Result<Outcome, EngineError>>> InFlight<F> {
     }
 
     fn record(&mut self, ended: Result<Outcome, EngineError>) {
-        self.ended += 1;
         match ended {
             Ok(outcome) => self.report.count(outcome),
             Err(e) => {
