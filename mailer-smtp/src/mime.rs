@@ -33,7 +33,7 @@ use mailer_core::model::Address;
 use mailer_core::ports::{OutgoingAttachment, OutgoingMessage, SendError, SendErrorKind};
 
 use crate::error::invalid;
-use crate::text_body::{write_crlf, write_text_part};
+use crate::text_body::write_text_part;
 
 /// A message ready for the wire: the SMTP envelope and the bytes.
 #[derive(Debug, Clone)]
@@ -142,14 +142,6 @@ fn list_id(from: &LettreAddress) -> String {
     let label = label.trim_matches('-');
     let label = if label.is_empty() { "mail" } else { label };
     format!("<{label}.{}>", from.domain().to_ascii_lowercase())
-}
-
-/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF.
-pub(crate) fn crlf(text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
-    write_crlf(&mut out, text.as_bytes());
-    // Only ASCII line ends were written between whole runs of `text`.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Writes the body's parts after the header fields: the `Content-Type` of the outer multipart, then each
@@ -277,6 +269,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::text_body::crlf;
 
     fn addr(name: Option<&str>, email: &str) -> Address {
         Address {

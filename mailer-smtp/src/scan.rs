@@ -21,13 +21,13 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_first_match_in_every_lane_and_the_tail() {
+    fn finds_the_first_match_at_every_position() {
         for len in 0..20 {
             for at in 0..len {
                 let mut hay = vec![b'x'; len];
                 hay[at] = b'\n';
                 if at + 2 < len {
-                    // A later match and a byte one below the target (a borrow) must not move the answer.
+                    // A later match and the byte just below the target must not move the answer.
                     hay[at + 2] = b'\r';
                     hay[at + 1] = b'\n' - 1;
                 }

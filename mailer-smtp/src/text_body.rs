@@ -41,7 +41,7 @@ pub(crate) fn write_text_part(out: &mut Vec<u8>, content_type: &str, text: &str)
         let counts = encode(out, bytes);
         if counts.escaped > counts.crlf_len / 3 {
             out.truncate(start);
-            let body = Body::new(crate::mime::crlf(text));
+            let body = Body::new(crlf(text));
             part_headers(out, &body.encoding().to_string());
             out.extend_from_slice(body.as_ref());
         }
@@ -58,9 +58,17 @@ fn line_end_len(b: &[u8], at: usize) -> usize {
     }
 }
 
+/// Every line end as CRLF: CRLF stays, a bare CR or a bare LF becomes CRLF.
+pub(crate) fn crlf(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
+    write_crlf(&mut out, text.as_bytes());
+    // Only ASCII line ends were written between whole runs of `text`.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Writes `b` with every line end (CRLF, a bare CR, a bare LF) as CRLF, copying the text between them in
 /// whole runs.
-pub(crate) fn write_crlf(out: &mut Vec<u8>, b: &[u8]) {
+fn write_crlf(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(b.len() + b.len() / 32);
     let mut from = 0;
     while let Some(at) = find_either(b, from, b'\r', b'\n') {

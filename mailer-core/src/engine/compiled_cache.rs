@@ -66,13 +66,12 @@ impl Hasher for SampledHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        match (bytes.get(..SAMPLE), bytes.len().checked_sub(SAMPLE)) {
-            (Some(head), Some(tail_at)) if bytes.len() > 2 * SAMPLE => {
-                self.0.write_usize(bytes.len());
-                self.0.write(head);
-                self.0.write(&bytes[tail_at..]);
-            }
-            _ => self.0.write(bytes),
+        if bytes.len() > 2 * SAMPLE {
+            self.0.write_usize(bytes.len());
+            self.0.write(&bytes[..SAMPLE]);
+            self.0.write(&bytes[bytes.len() - SAMPLE..]);
+        } else {
+            self.0.write(bytes);
         }
     }
 

@@ -21,8 +21,8 @@ use in_flight::InFlight;
 /// Claimed emails are delivered concurrently, and the loop claims again as soon as at most half of
 /// [`EngineConfig::claim_batch`](crate::engine::EngineConfig) is in flight (keeping at most
 /// `claim_batch` in flight), so a mailbox whose server is slow holds up only its own emails, not the next
-/// claim. After a claim that
-/// found nothing, the loop claims again when everything in flight has ended or `idle` has passed.
+/// claim. After a claim that found nothing, the loop claims again when everything in flight has ended or
+/// `idle` has passed.
 /// `shutdown` is looked at between rounds only, and the loop returns only once every email in flight is
 /// sent and recorded.
 ///
